@@ -1,0 +1,95 @@
+"""Concord: the application factory."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from sqlalchemy import event
+
+from config import Config
+
+
+def create_app(config: type[Config] | None = None, **overrides) -> Flask:
+    """Build the app from ``config`` (default: the environment), then ``overrides``."""
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="static",
+        instance_path=str(Config.INSTANCE_PATH),
+    )
+    app.config.from_object(config or Config)
+    app.config.update(overrides)
+    Config.finalise(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_templates(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app.accounts import passwords
+    from app.extensions import csrf, db, login_manager, migrate
+
+    passwords.configure(
+        time_cost=app.config["ARGON2_TIME_COST"], memory_cost=app.config["ARGON2_MEMORY_COST"]
+    )
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(identity: str):
+        from app.models import User
+
+        user_id, _, token = identity.partition(":")
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        # The token changes with the password, which ends every older session.
+        if user is None or not token or user.session_token != token:
+            return None
+        return user
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
+    from app.extensions import csrf
+    from app.web import register as register_web
+
+    register_web(app)
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+
+def register_templates(app: Flask) -> None:
+    from app.web import filters
+
+    filters.register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

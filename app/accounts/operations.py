@@ -1,0 +1,232 @@
+"""Accounts: people, first-run setup, invitations and API tokens.
+
+Plain functions: they take the actor explicitly, flush, and never commit.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.passwords import hash_password, needs_rehash, verify_password
+from app.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from app.extensions import db
+from app.models import ApiToken, Invitation, Membership, Organisation, SiteSetting, User
+from app.models.organisation import ROLES
+
+SETUP_KEY = "setup_completed_at"
+TOKEN_PREFIX = "cnc_"
+
+
+def normalise_email(email: str | None) -> str:
+    email = (email or "").strip().lower()
+    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+        raise InvalidInput("Enter a valid e-mail address.", field="email")
+    return email
+
+
+def _clean_name(name: str | None) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise InvalidInput("Enter a name.", field="name")
+    if len(name) > 200:
+        raise InvalidInput("A name can have at most 200 characters.", field="name")
+    if any(ord(c) < 32 for c in name):
+        raise InvalidInput("The name contains a control character.", field="name")
+    return name
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def create_user(email: str, name: str, password: str, *, is_admin: bool = False) -> User:
+    email = normalise_email(email)
+    if find_user_by_email(email) is not None:
+        raise Conflict(f"There is already an account for {email}.", field="email")
+    user = User(
+        email=email, name=_clean_name(name), password_hash=hash_password(password), is_admin=is_admin
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user with this e-mail and password, or None (same answer for every failure)."""
+    user = find_user_by_email(email or "")
+    if user is None:
+        # Spend the same time as a real check, so timing does not reveal accounts.
+        verify_password(_dummy_hash(), password)
+        return None
+    if not user.active or not verify_password(user.password_hash, password):
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_hex(16))
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    if not verify_password(user.password_hash, current_password):
+        raise InvalidInput("The current password is not correct.", field="current_password")
+    user.password_hash = hash_password(new_password)
+    user.renew_session_token()  # every other session ends
+    db.session.flush()
+
+
+# --- first-run setup -------------------------------------------------------
+
+
+def setup_needed() -> bool:
+    return db.session.get(SiteSetting, SETUP_KEY) is None
+
+
+def complete_setup(email: str, name: str, password: str, *, now: datetime) -> User:
+    """Create the first platform admin; possible exactly once per installation."""
+    if not setup_needed():
+        raise NotAllowed("Concord is already set up.")
+    user = create_user(email, name, password, is_admin=True)
+    db.session.add(SiteSetting(key=SETUP_KEY, value=now.isoformat()))
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # another request finished setup first
+        raise NotAllowed("Concord is already set up.") from exc
+    return user
+
+
+# --- invitations -----------------------------------------------------------
+
+
+def can_invite(actor: User, organisation: Organisation | None, *, make_admin: bool) -> bool:
+    if actor.is_admin:
+        return True
+    return organisation is not None and not make_admin and organisation.can_manage(actor)
+
+
+def create_invitation(
+    actor: User,
+    email: str,
+    *,
+    organisation: Organisation | None,
+    roles: list[str],
+    make_admin: bool = False,
+    now: datetime,
+    max_age: int,
+) -> Invitation:
+    if not can_invite(actor, organisation, make_admin=make_admin):
+        raise NotAllowed("You may not invite people here.")
+    email = normalise_email(email)
+    roles = _check_roles(roles) if organisation is not None else []
+    if organisation is not None and not roles:
+        raise InvalidInput("Choose at least one role.", field="roles")
+    if find_user_by_email(email) is not None:
+        raise Conflict(
+            f"{email} already has an account; add them as a member instead.", field="email"
+        )
+    invitation = Invitation(
+        email=email,
+        organisation=organisation,
+        roles=" ".join(roles),
+        make_admin=make_admin,
+        created_by_id=actor.id,
+        created_at=now,
+        expires_at=now + timedelta(seconds=max_age),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation
+
+
+def invitation_for_token_payload(payload: object, *, now: datetime) -> Invitation:
+    """The invitation a verified token payload names, if it can still be used."""
+    if not isinstance(payload, dict):
+        raise NotFound("This invitation link is not valid.")
+    invitation = db.session.get(Invitation, payload.get("i")) if isinstance(payload.get("i"), int) else None
+    if invitation is None or not secrets.compare_digest(str(payload.get("n", "")), invitation.nonce):
+        raise NotFound("This invitation link is not valid.")
+    if invitation.accepted_at is not None:
+        raise Conflict("This invitation has already been used. Log in instead.")
+    if invitation.revoked_at is not None:
+        raise Conflict("This invitation was withdrawn. Ask for a new one.")
+    if invitation.expires_at <= now:
+        raise Conflict("This invitation has expired. Ask for a new one.")
+    return invitation
+
+
+def accept_invitation(invitation: Invitation, name: str, password: str, *, now: datetime) -> User:
+    # Claim the invitation with a conditional update, so a replayed form cannot use it twice.
+    claimed = db.session.execute(
+        Invitation.__table__.update()
+        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
+        .values(accepted_at=now)
+    ).rowcount
+    if claimed != 1:
+        raise Conflict("This invitation has already been used. Log in instead.")
+    user = create_user(invitation.email, name, password, is_admin=invitation.make_admin)
+    invitation.accepted_by_id = user.id
+    if invitation.organisation is not None:
+        for role in invitation.role_list:
+            db.session.add(Membership(organisation=invitation.organisation, user=user, role=role))
+    db.session.flush()
+    db.session.refresh(invitation)
+    return user
+
+
+def _check_roles(roles: list[str]) -> list[str]:
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise InvalidInput(f"Unknown role: {', '.join(unknown)}.", field="roles")
+    return [r for r in ROLES if r in roles]
+
+
+# --- API tokens ------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token; the clear token is returned once and never stored."""
+    name = " ".join((name or "").split()) or "API token"
+    if len(name) > 100:
+        raise InvalidInput("A token name can have at most 100 characters.", field="name")
+    clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, name=name, token_hash=_token_hash(clear), prefix=clear[:10])
+    db.session.add(token)
+    db.session.flush()
+    return token, clear
+
+
+def user_for_token(clear: str, *, now: datetime) -> User | None:
+    if not clear or not clear.startswith(TOKEN_PREFIX) or len(clear) > 200:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(clear)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    token.last_used_at = now
+    return token.user
+
+
+def revoke_api_token(actor: User, token_id: int, *, now: datetime) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != actor.id:
+        raise NotFound("No such token.")
+    if token.revoked_at is None:
+        token.revoked_at = now
+    db.session.flush()
+    return token
+
+
+def count_users() -> int:
+    return db.session.scalar(select(func.count()).select_from(User)) or 0

@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import g, jsonify, request, url_for
+from sqlalchemy import select
+
+from app.accounts.operations import user_for_token
+from app.api import bp, json_error
+from app.drafting import operations as drafting
+from app.drafting.importer import parse_statement
+from app.errors import ConcordError, InvalidInput, NotFound
+from app.extensions import db
+from app.models import Organisation, Statement, Version, VersionParagraph
+from app.organisations import operations as orgs
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@bp.before_request
+def authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = user_for_token(token.strip(), now=_now()) if scheme.lower() == "bearer" else None
+    if user is None:
+        db.session.rollback()
+        return json_error(401, "unauthorized",
+                          "Send a valid personal token as “Authorization: Bearer <token>”.")
+    db.session.commit()  # records last_used_at
+    g.api_user = user
+    return None
+
+
+@bp.errorhandler(ConcordError)
+def domain_error(exc: ConcordError):
+    db.session.rollback()
+    return json_error(exc.status, exc.code, exc.message)
+
+
+# --- input shape -------------------------------------------------------------
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidInput("Send a JSON object with Content-Type: application/json.")
+    return data
+
+
+def _string(data: dict, key: str, *, required: bool = True, default: str = "") -> str:
+    value = data.get(key, None)
+    if value is None:
+        if required:
+            raise InvalidInput(f"“{key}” is required.", field=key)
+        return default
+    if not isinstance(value, str):
+        raise InvalidInput(f"“{key}” must be a string.", field=key)
+    return value
+
+
+def _string_list(data: dict, key: str) -> list[str]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidInput(f"“{key}” must be a list of strings.", field=key)
+    return value
+
+
+def _optional_int(data: dict, key: str) -> int | None:
+    value = data.get(key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise InvalidInput(f"“{key}” must be an integer or null.", field=key)
+    return value
+
+
+def _commit(payload, status: int = 200):
+    db.session.commit()
+    response = jsonify(payload)
+    response.status_code = status
+    return response
+
+
+# --- representations -----------------------------------------------------------
+
+
+def organisation_json(org: Organisation) -> dict:
+    return {"slug": org.slug, "name": org.name, "short_name": org.short_name,
+            "country": org.country}
+
+
+def statement_json(statement: Statement) -> dict:
+    version = drafting.current_version(statement)
+    return {
+        "id": statement.id,
+        "slug": statement.slug,
+        "title": statement.title,
+        "status": statement.status,
+        "coordinator": {"name": statement.coordinator.name,
+                        "organisation": statement.coordinator_organisation.slug},
+        "version": {"number": version.number, "sha256": version.sha256} if version else None,
+        "paragraphs": [
+            {"id": p.id, "number": n, "revision_id": p.current_revision_id, "text": p.text}
+            for n, p in drafting.numbered(drafting.live_paragraphs(statement))
+        ],
+        "participants": [organisation_json(o) for o in statement.participant_organisations],
+        "url": url_for("statements.show", statement_id=statement.id, _external=True),
+    }
+
+
+def version_summary_json(version: Version) -> dict:
+    return {"number": version.number, "sha256": version.sha256, "note": version.note,
+            "title": version.title, "author": version.author.name,
+            "created_at": version.created_at.isoformat()}
+
+
+# --- organisations -----------------------------------------------------------
+
+
+@bp.get("/organisations")
+def list_organisations():
+    organisations = db.session.scalars(select(Organisation).order_by(Organisation.name))
+    return jsonify({"organisations": [organisation_json(o) for o in organisations]})
+
+
+@bp.post("/organisations")
+def create_organisation():
+    data = _body()
+    org = orgs.create_organisation(
+        g.api_user, name=_string(data, "name"), slug=_string(data, "slug", required=False),
+        short_name=_string(data, "short_name", required=False),
+        country=_string(data, "country", required=False),
+    )
+    return _commit(organisation_json(org), 201)
+
+
+@bp.post("/organisations/<slug>/members")
+def add_member(slug: str):
+    org = orgs.get_organisation(slug)
+    data = _body()
+    user = orgs.add_member(g.api_user, org, _string(data, "email"), _string_list(data, "roles"))
+    return _commit({"email": user.email, "name": user.name, "organisation": org.slug,
+                    "roles": sorted(user.roles_in(org))}, 201)
+
+
+# --- statements ----------------------------------------------------------------
+
+
+def _visible_statement(statement_id: int) -> Statement:
+    statement = db.session.get(Statement, statement_id)
+    if statement is None or not statement.can_view(g.api_user):
+        raise NotFound("There is no such statement.")
+    return statement
+
+
+def _participants(slugs: list[str]) -> list[Organisation]:
+    return [orgs.get_organisation(s) for s in dict.fromkeys(slugs)]
+
+
+@bp.get("/statements")
+def list_statements():
+    return jsonify({"statements": [
+        {"id": s.id, "title": s.title, "status": s.status, "version": s.version_count}
+        for s in drafting.statements_for(g.api_user)
+    ]})
+
+
+@bp.post("/statements")
+def create_statement():
+    data = _body()
+    paragraphs = _string_list(data, "paragraphs")
+    statement = drafting.create_statement(
+        g.api_user, title=_string(data, "title"),
+        coordinator_organisation=orgs.get_organisation(_string(data, "coordinator_organisation")),
+        participants=_participants(_string_list(data, "participants")),
+        paragraphs=paragraphs, now=_now(),
+    )
+    return _commit(statement_json(statement), 201)
+
+
+@bp.post("/statements/import")
+def import_statement():
+    if request.mimetype != "text/plain":
+        raise InvalidInput("Send the statement as a text/plain body (UTF-8).")
+    try:
+        text = request.get_data().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"The body is not valid UTF-8 (at byte {exc.start}).") from exc
+    coordinator = request.args.get("coordinator_organisation", "")
+    if not coordinator:
+        raise InvalidInput("Give ?coordinator_organisation=<slug>.")
+    participants = [s for s in request.args.get("participants", "").split(",") if s.strip()]
+    parsed = parse_statement(text)
+    statement = drafting.create_statement(
+        g.api_user, title=parsed.title,
+        coordinator_organisation=orgs.get_organisation(coordinator),
+        participants=_participants([s.strip() for s in participants]),
+        paragraphs=parsed.paragraphs, now=_now(), note="Imported",
+    )
+    payload = statement_json(statement)
+    payload["import_notes"] = parsed.notes
+    return _commit(payload, 201)
+
+
+@bp.get("/statements/<int:statement_id>")
+def get_statement(statement_id: int):
+    return jsonify(statement_json(_visible_statement(statement_id)))
+
+
+@bp.put("/statements/<int:statement_id>/paragraphs/<int:paragraph_id>")
+def edit_paragraph(statement_id: int, paragraph_id: int):
+    statement = _visible_statement(statement_id)
+    data = _body()
+    drafting.edit_paragraph(statement, g.api_user, paragraph_id, _string(data, "text"),
+                            base_revision_id=_optional_int(data, "base_revision_id"), now=_now())
+    return _commit(statement_json(statement))
+
+
+@bp.post("/statements/<int:statement_id>/paragraphs")
+def insert_paragraph(statement_id: int):
+    statement = _visible_statement(statement_id)
+    data = _body()
+    if "after" not in data:
+        raise InvalidInput("“after” is required: a paragraph id, or null for the top.", field="after")
+    paragraph, _ = drafting.insert_paragraph(statement, g.api_user, _string(data, "text"),
+                                             after_id=_optional_int(data, "after"), now=_now())
+    payload = statement_json(statement)
+    payload["inserted_paragraph_id"] = paragraph.id
+    return _commit(payload, 201)
+
+
+@bp.delete("/statements/<int:statement_id>/paragraphs/<int:paragraph_id>")
+def delete_paragraph(statement_id: int, paragraph_id: int):
+    statement = _visible_statement(statement_id)
+    data = request.get_json(silent=True) if request.content_length else {}
+    base = _optional_int(data if isinstance(data, dict) else {}, "base_revision_id")
+    drafting.delete_paragraph(statement, g.api_user, paragraph_id, base_revision_id=base, now=_now())
+    return _commit(statement_json(statement))
+
+
+@bp.get("/statements/<int:statement_id>/versions")
+def list_versions(statement_id: int):
+    statement = _visible_statement(statement_id)
+    versions = db.session.scalars(
+        select(Version).where(Version.statement_id == statement.id).order_by(Version.number)
+    )
+    return jsonify({"versions": [version_summary_json(v) for v in versions]})
+
+
+@bp.get("/statements/<int:statement_id>/versions/<int:number>")
+def get_version(statement_id: int, number: int):
+    statement = _visible_statement(statement_id)
+    version = drafting.get_version(statement, number)
+    entries = db.session.scalars(
+        select(VersionParagraph).where(VersionParagraph.version_id == version.id)
+        .order_by(VersionParagraph.number)
+    )
+    payload = version_summary_json(version)
+    payload["canonical_text"] = version.canonical_text
+    payload["paragraphs"] = [
+        {"id": e.paragraph_id, "number": e.number, "revision_id": e.revision_id,
+         "text": e.revision.text}
+        for e in entries
+    ]
+    return jsonify(payload)
+

@@ -1,0 +1,130 @@
+"""Operator commands: flask users|orgs|tokens|statements|demo."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from app.accounts import operations as accounts
+from app.errors import ConcordError
+from app.extensions import db
+from app.organisations import operations as orgs
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _apply(action, *args, **kwargs):
+    """Run a rule, commit, or print its message and exit 1 having changed nothing."""
+    try:
+        result = action(*args, **kwargs)
+        db.session.commit()
+        return result
+    except ConcordError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+
+
+def _user(email: str):
+    user = accounts.find_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No account uses {email}.")
+    return user
+
+
+users_cli = AppGroup("users", help="Manage accounts.")
+orgs_cli = AppGroup("orgs", help="Manage organisations.")
+tokens_cli = AppGroup("tokens", help="Manage personal API tokens.")
+statements_cli = AppGroup("statements", help="Manage statements.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's full name.")
+@click.option("--admin", is_flag=True, help="Make the account a platform admin.")
+def create_user(email: str, name: str, admin: bool) -> None:
+    """Create an account. The password is asked for, or read from standard input."""
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    user = _apply(accounts.create_user, email, name, password, is_admin=admin)
+    if admin:
+        from app.models import SiteSetting
+
+        if accounts.setup_needed():  # an operator-made admin completes the setup too
+            db.session.add(SiteSetting(key=accounts.SETUP_KEY, value=_now().isoformat()))
+            db.session.commit()
+    click.echo(f"Created {user.email}{' (platform admin)' if admin else ''}.")
+
+
+@orgs_cli.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="Full name, as in the signatory line.")
+@click.option("--short-name", default="", help="Short name, e.g. RSL.")
+@click.option("--country", default="")
+def create_org(slug: str, name: str, short_name: str, country: str) -> None:
+    """Create an organisation."""
+    org = _apply(orgs.create_organisation, None, name=name, slug=slug, short_name=short_name,
+                 country=country)
+    click.echo(f"Created {org.name} at /o/{org.slug}.")
+
+
+@orgs_cli.command("add-member")
+@click.argument("slug")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["delegate", "signatory", "admin"]), help="Repeat for several roles.")
+def add_member(slug: str, email: str, roles: tuple[str, ...]) -> None:
+    """Give an existing account roles in an organisation."""
+    org = _apply(orgs.get_organisation, slug)
+    user = _apply(orgs.add_member, None, org, email, list(roles))
+    click.echo(f"{user.email} in {org.slug}: {', '.join(sorted(user.roles_in(org)))}.")
+
+
+@tokens_cli.command("create")
+@click.argument("email")
+@click.option("--name", default="command line", help="What the token is for.")
+def create_token(email: str, name: str) -> None:
+    """Create a personal API token and print it (once; only its hash is kept)."""
+    _, clear = _apply(accounts.create_api_token, _user(email), name)
+    click.echo(clear)
+
+
+@statements_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--coordinator", "coordinator_email", required=True, help="E-mail of the coordinator.")
+@click.option("--org", "org_slug", required=True, help="Slug of the coordinating organisation.")
+@click.option("--participant", "participants", multiple=True, help="Slug of another participant.")
+def import_statement(file: Path, coordinator_email: str, org_slug: str, participants) -> None:
+    """Import a plain-text statement as a new draft."""
+    from app.drafting.importer import decode_upload, parse_statement
+    from app.drafting.operations import create_statement
+
+    try:
+        parsed = parse_statement(decode_upload(file.read_bytes()))
+        coordinator_org = orgs.get_organisation(org_slug)
+        others = [orgs.get_organisation(s) for s in participants]
+    except ConcordError as exc:
+        raise click.ClickException(exc.message) from exc
+    statement = _apply(create_statement, _user(coordinator_email), title=parsed.title,
+                       coordinator_organisation=coordinator_org, participants=others,
+                       paragraphs=parsed.paragraphs, now=_now(), note="Imported")
+    click.echo(f"Imported statement {statement.id}: “{statement.title}”, "
+               f"{len(parsed.paragraphs)} paragraphs, version 1.")
+    for note in parsed.notes:
+        click.echo(f"  note: {note}")
+
+
+def register(app: Flask) -> None:
+    from app.demo import demo_command
+
+    for group in (users_cli, orgs_cli, tokens_cli, statements_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(demo_command)

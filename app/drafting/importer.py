@@ -1,0 +1,171 @@
+"""Parse a pasted or uploaded joint statement into title and paragraphs.
+
+Recognises: a title (the first block), an optional "Joint Statement of
+<organisations>, <date>" line, numbered paragraphs ("1." or "1)" followed by
+any run of spaces, tabs or non-breaking spaces), any number of blank lines;
+without numbers, blank-line separated blocks are the paragraphs. Nothing is
+dropped silently: whatever is not used is reported in ``notes``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from app.drafting.text import check_paragraph_count, normalise_paragraph, normalise_title
+from app.errors import InvalidInput
+
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+
+# Whitespace that may follow a paragraph number: spaces, tabs, NBSP and friends.
+_GAP = r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000]"
+_NUMBERED = re.compile(rf"^{_GAP}*(\d{{1,4}})[.)]{_GAP}+(\S.*)$")
+_NUMBERED_EMPTY = re.compile(rf"^{_GAP}*(\d{{1,4}})[.)]{_GAP}*$")
+_JOINT = re.compile(
+    r"^joint\s+statement\s+(?:of|by|from)\s+(?P<orgs>.+?),\s*"
+    r"(?P<date>\d{1,2}(?:st|nd|rd|th)?\s+[A-Za-z]+\s+\d{4})(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class ParsedStatement:
+    title: str
+    paragraphs: list[str]
+    signatories_line: str | None = None
+    organisations_text: str | None = None
+    date: date | None = None
+    numbered: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def decode_upload(data: bytes) -> str:
+    if len(data) > MAX_IMPORT_BYTES:
+        raise InvalidInput("The file is larger than 2 MB; is it really a plain-text statement?")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"The file is not valid UTF-8 (at byte {exc.start}). "
+            "Save it as “Plain text, UTF-8” and upload it again."
+        ) from exc
+
+
+def _is_blank(line: str) -> bool:
+    return not line.strip()
+
+
+def _blocks(lines: list[str]) -> list[list[str]]:
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    for line in lines:
+        if _is_blank(line):
+            if current:
+                blocks.append(current)
+                current = []
+        else:
+            current.append(line)
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _parse_date(text: str) -> date | None:
+    text = re.sub(r"(\d)(st|nd|rd|th)", r"\1", text)
+    for fmt in ("%d %B %Y", "%d %b %Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_statement(raw: str) -> ParsedStatement:
+    """Parse ``raw`` (already decoded text). Raises InvalidInput when nothing usable is found."""
+    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    text = text.lstrip("\ufeff")
+    blocks = _blocks(text.split("\n"))
+    if not blocks:
+        raise InvalidInput("The text is empty.")
+    notes: list[str] = []
+
+    title = normalise_title(" ".join(line.strip() for line in blocks[0]))
+    rest = blocks[1:]
+
+    signatories_line = organisations_text = None
+    found_date = None
+    if rest:
+        candidate = " ".join(line.strip() for line in rest[0])
+        match = _JOINT.match(candidate)
+        if match:
+            found_date = _parse_date(match["date"])
+        if match and found_date:
+            signatories_line = candidate
+            organisations_text = match["orgs"].strip()
+            stray = match["rest"].strip(" ,.;")
+            if stray:
+                notes.append(
+                    f"The words “{stray}” after the date in the signatory line were left out; "
+                    "Concord writes that line itself when the statement is published."
+                )
+            rest = rest[1:]
+
+    lines = [line for block in rest for line in block + [""]]
+    has_numbers = any(_NUMBERED.match(line) or _NUMBERED_EMPTY.match(line) for line in lines)
+    paragraphs: list[str] = []
+    if has_numbers:
+        numbers: list[int] = []
+        current: list[str] | None = None
+        preamble: list[str] = []
+        for line in lines:
+            match = _NUMBERED.match(line) or _NUMBERED_EMPTY.match(line)
+            if match:
+                if current is not None:
+                    paragraphs.append("\n".join(current))
+                numbers.append(int(match.group(1)))
+                current = [match.group(2)] if match.lastindex == 2 else []
+            elif current is None:
+                if not _is_blank(line):
+                    preamble.append(line)
+            elif not _is_blank(line):
+                # A continuation line (or a later unnumbered block) belongs to the open paragraph.
+                current.append(line)
+        if current is not None:
+            paragraphs.append("\n".join(current))
+        if preamble:
+            paragraphs.insert(0, "\n".join(preamble))
+            notes.append("Text before the first numbered paragraph was kept as paragraph 1.")
+        expected = list(range(numbers[0], numbers[0] + len(numbers))) if numbers else []
+        if numbers and (numbers != expected or numbers[0] != 1):
+            notes.append(
+                "The original numbers were not 1, 2, 3, …; Concord numbers paragraphs by their order."
+            )
+    else:
+        paragraphs = ["\n".join(block) for block in rest]
+
+    cleaned: list[str] = []
+    for n, paragraph in enumerate(paragraphs, start=1):
+        if not paragraph.strip():
+            notes.append(f"Item {n} of the original had a number but no text; it was skipped.")
+            continue
+        try:
+            cleaned.append(normalise_paragraph(paragraph))
+        except InvalidInput as exc:
+            raise InvalidInput(f"Paragraph {n}: {exc.message}") from exc
+    if not cleaned:
+        raise InvalidInput(
+            "No paragraphs were found under the title. Separate paragraphs with a blank line "
+            "or number them “1.”, “2.”, …"
+        )
+    check_paragraph_count(len(cleaned))
+    return ParsedStatement(
+        title=title,
+        paragraphs=cleaned,
+        signatories_line=signatories_line,
+        organisations_text=organisations_text,
+        date=found_date,
+        numbered=has_numbers,
+        notes=notes,
+    )

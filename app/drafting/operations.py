@@ -1,0 +1,349 @@
+"""Drafting: creating statements and editing their text in the draft phase.
+
+Every change of the text ends in ``snapshot()``, which records a new
+immutable Version. Revisions and versions are only ever added (promise 1).
+Plain functions: they take the acting user, flush, and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
+
+from app.drafting.text import (
+    canonical_text,
+    check_paragraph_count,
+    normalise_paragraph,
+    normalise_title,
+    sha256_hex,
+)
+from app.errors import InvalidInput, NotAllowed, NotFound, StaleText, WrongPhase
+from app.extensions import db
+from app.models import (
+    Organisation,
+    Paragraph,
+    Participant,
+    Revision,
+    Statement,
+    User,
+    Version,
+    VersionParagraph,
+)
+from app.organisations.operations import slugify
+
+
+def live_paragraphs(statement: Statement) -> list[Paragraph]:
+    """The statement's live paragraphs in order, with their current text loaded."""
+    return list(
+        db.session.scalars(
+            select(Paragraph)
+            .where(Paragraph.statement_id == statement.id, Paragraph.deleted_at.is_(None))
+            .options(selectinload(Paragraph.current_revision))
+            .order_by(Paragraph.position)
+        )
+    )
+
+
+def numbered(paragraphs: Sequence[Paragraph]) -> list[tuple[int, Paragraph]]:
+    return list(enumerate(paragraphs, start=1))
+
+
+def get_statement(statement_id: int, *, lock: bool = False) -> Statement:
+    query = select(Statement).where(Statement.id == statement_id)
+    if lock:
+        query = query.with_for_update()
+    statement = db.session.scalar(query)
+    if statement is None:
+        raise NotFound("There is no such statement.")
+    return statement
+
+
+def get_version(statement: Statement, number: int) -> Version:
+    version = db.session.scalar(
+        select(Version).where(Version.statement_id == statement.id, Version.number == number)
+    )
+    if version is None:
+        raise NotFound(f"Version {number} of this statement does not exist.")
+    return version
+
+
+def current_version(statement: Statement) -> Version | None:
+    if not statement.version_count:
+        return None
+    return get_version(statement, statement.version_count)
+
+
+def _unique_slug(title: str) -> str:
+    base = slugify(title, max_length=60) or "statement"
+    taken = set(
+        db.session.scalars(
+            select(Statement.slug).where(
+                (Statement.slug == base) | Statement.slug.like(f"{base}-%")
+            )
+        )
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def snapshot(statement: Statement, author: User, note: str, *, now: datetime) -> Version:
+    """Record the statement's current text as its next Version."""
+    paragraphs = live_paragraphs(statement)
+    text = canonical_text(statement.title, [p.text for p in paragraphs])
+    # A conditional update claims the next number, so two concurrent saves cannot both be vN.
+    number = statement.version_count + 1
+    claimed = db.session.execute(
+        update(Statement)
+        .where(Statement.id == statement.id, Statement.version_count == statement.version_count)
+        .values(version_count=number, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise StaleText("The statement changed while you were saving; reload and try again.")
+    db.session.refresh(statement, ["version_count", "updated_at"])
+    version = Version(
+        statement_id=statement.id,
+        number=number,
+        title=statement.title,
+        canonical_text=text,
+        sha256=sha256_hex(text),
+        note=note[:200],
+        author_id=author.id,
+        created_at=now,
+    )
+    version.entries = [
+        VersionParagraph(number=n, paragraph_id=p.id, revision_id=p.current_revision_id)
+        for n, p in numbered(paragraphs)
+    ]
+    db.session.add(version)
+    db.session.flush()
+    return version
+
+
+def _new_paragraph(
+    statement: Statement, position: int, text: str, author: User, *, now: datetime
+) -> Paragraph:
+    paragraph = Paragraph(statement_id=statement.id, position=position, created_at=now)
+    db.session.add(paragraph)
+    db.session.flush()
+    revision = Revision(paragraph_id=paragraph.id, text=text, author_id=author.id, created_at=now)
+    db.session.add(revision)
+    db.session.flush()
+    paragraph.current_revision = revision
+    db.session.flush()
+    return paragraph
+
+
+def create_statement(
+    author: User,
+    *,
+    title: str,
+    coordinator_organisation: Organisation,
+    participants: Sequence[Organisation],
+    paragraphs: Sequence[str],
+    now: datetime,
+    note: str = "Created",
+) -> Statement:
+    """Create a statement in draft with its first version (v1).
+
+    The coordinator is ``author``, who must be a delegate of the coordinating
+    organisation; that organisation is always the first participant.
+    """
+    if not author.has_role(coordinator_organisation, "delegate"):
+        raise NotAllowed(
+            f"You can coordinate only for an organisation you are a delegate of; "
+            f"you are not a delegate of {coordinator_organisation.name}.",
+            field="coordinator_organisation",
+        )
+    title = normalise_title(title)
+    texts = [normalise_paragraph(t) for t in paragraphs]
+    check_paragraph_count(len(texts))
+    ordered = [coordinator_organisation] + [
+        o for o in dict.fromkeys(participants) if o.id != coordinator_organisation.id
+    ]
+    statement = Statement(
+        title=title,
+        slug=_unique_slug(title),
+        coordinator_id=author.id,
+        coordinator_organisation_id=coordinator_organisation.id,
+        created_at=now,
+        updated_at=now,
+    )
+    statement.participants = [
+        Participant(organisation=o, position=i, joined_at=now) for i, o in enumerate(ordered)
+    ]
+    db.session.add(statement)
+    db.session.flush()
+    for position, text in enumerate(texts, start=1):
+        _new_paragraph(statement, position, text, author, now=now)
+    snapshot(statement, author, note, now=now)
+    return statement
+
+
+# --- direct edits in the draft phase -----------------------------------------
+
+
+def _require_draft_editor(statement: Statement, user: User) -> None:
+    if statement.status != "draft":
+        raise WrongPhase(
+            "The text can be edited directly only in the draft phase; "
+            "it now changes only through amendments."
+        )
+    if not statement.can_edit_draft(user):
+        raise NotAllowed("Only the coordinator edits the draft.")
+
+
+def _live_paragraph(statement: Statement, paragraph_id: int) -> Paragraph:
+    paragraph = db.session.get(Paragraph, paragraph_id)
+    if paragraph is None or paragraph.statement_id != statement.id or paragraph.deleted_at:
+        raise NotFound("That paragraph is not part of this statement.")
+    return paragraph
+
+
+def _number_of(statement: Statement, paragraph: Paragraph) -> int:
+    return [p.id for p in live_paragraphs(statement)].index(paragraph.id) + 1
+
+
+def _check_base(paragraph: Paragraph, base_revision_id: int | None, number: int) -> None:
+    if base_revision_id is not None and base_revision_id != paragraph.current_revision_id:
+        raise StaleText(
+            f"Paragraph {number} was changed by someone else since you opened it. "
+            "Your text was not saved; here is the current text."
+        )
+
+
+def edit_paragraph(
+    statement: Statement,
+    user: User,
+    paragraph_id: int,
+    text: str,
+    *,
+    base_revision_id: int | None,
+    now: datetime,
+) -> Version | None:
+    """Give a paragraph a new revision. Returns None if the text did not change."""
+    _require_draft_editor(statement, user)
+    paragraph = _live_paragraph(statement, paragraph_id)
+    number = _number_of(statement, paragraph)
+    _check_base(paragraph, base_revision_id, number)
+    text = normalise_paragraph(text)
+    if text == paragraph.text:
+        return None
+    revision = Revision(
+        paragraph_id=paragraph.id,
+        parent_id=paragraph.current_revision_id,
+        text=text,
+        author_id=user.id,
+        created_at=now,
+    )
+    db.session.add(revision)
+    db.session.flush()
+    paragraph.current_revision = revision
+    db.session.flush()
+    return snapshot(statement, user, f"Edited ¶ {number}", now=now)
+
+
+def insert_paragraph(
+    statement: Statement, user: User, text: str, *, after_id: int | None, now: datetime
+) -> tuple[Paragraph, Version]:
+    """Insert a paragraph after ``after_id``, or at the top when it is None."""
+    _require_draft_editor(statement, user)
+    text = normalise_paragraph(text)
+    live = live_paragraphs(statement)
+    check_paragraph_count(len(live) + 1)
+    if after_id is None:
+        position = (live[0].position if live else 1)
+        number = 1
+    else:
+        after = _live_paragraph(statement, after_id)
+        position = after.position + 1
+        number = [p.id for p in live].index(after.id) + 2
+    # Make room: every paragraph (live or deleted) at or after the slot moves down one.
+    db.session.execute(
+        update(Paragraph)
+        .where(Paragraph.statement_id == statement.id, Paragraph.position >= position)
+        .values(position=Paragraph.position + 1)
+        .execution_options(synchronize_session="fetch")
+    )
+    paragraph = _new_paragraph(statement, position, text, user, now=now)
+    version = snapshot(statement, user, f"Inserted ¶ {number}", now=now)
+    return paragraph, version
+
+
+def delete_paragraph(
+    statement: Statement,
+    user: User,
+    paragraph_id: int,
+    *,
+    base_revision_id: int | None,
+    now: datetime,
+) -> Version:
+    """Remove a paragraph from the text; its revisions stay in history."""
+    _require_draft_editor(statement, user)
+    paragraph = _live_paragraph(statement, paragraph_id)
+    number = _number_of(statement, paragraph)
+    _check_base(paragraph, base_revision_id, number)
+    paragraph.deleted_at = now
+    db.session.flush()
+    return snapshot(statement, user, f"Deleted ¶ {number}", now=now)
+
+
+def move_paragraph(
+    statement: Statement, user: User, paragraph_id: int, direction: str, *, now: datetime
+) -> Version:
+    _require_draft_editor(statement, user)
+    if direction not in ("up", "down"):
+        raise InvalidInput("A paragraph moves up or down.")
+    paragraph = _live_paragraph(statement, paragraph_id)
+    live = live_paragraphs(statement)
+    index = [p.id for p in live].index(paragraph.id)
+    other_index = index - 1 if direction == "up" else index + 1
+    if not 0 <= other_index < len(live):
+        raise InvalidInput(
+            f"Paragraph {index + 1} is already the {'first' if direction == 'up' else 'last'}."
+        )
+    other = live[other_index]
+    paragraph.position, other.position = other.position, paragraph.position
+    db.session.flush()
+    return snapshot(
+        statement, user, f"Moved ¶ {index + 1} {direction} to ¶ {other_index + 1}", now=now
+    )
+
+
+def retitle(statement: Statement, user: User, title: str, *, now: datetime) -> Version | None:
+    _require_draft_editor(statement, user)
+    title = normalise_title(title)
+    if title == statement.title:
+        return None
+    statement.title = title
+    db.session.flush()
+    return snapshot(statement, user, "Changed the title", now=now)
+
+
+def statements_for(user: User) -> list[Statement]:
+    """The statements a user can see, newest activity first."""
+    query = select(Statement).order_by(Statement.updated_at.desc(), Statement.id.desc())
+    if not user.is_admin:
+        org_ids = [m.organisation_id for m in user.memberships]
+        query = query.where(
+            (Statement.coordinator_id == user.id)
+            | Statement.id.in_(
+                select(Participant.statement_id).where(Participant.organisation_id.in_(org_ids))
+            )
+        )
+    return list(db.session.scalars(query.options(selectinload(Statement.participants))))
+
+
+def paragraph_count(statement: Statement) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Paragraph)
+        .where(Paragraph.statement_id == statement.id, Paragraph.deleted_at.is_(None))
+    ) or 0

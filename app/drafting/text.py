@@ -1,0 +1,90 @@
+"""Text rules: normalisation, limits and the canonical text of a version.
+
+Canonical text (design.md): UTF-8, NFC, ``\\n`` line ends, no trailing
+spaces; the title, a blank line, then each paragraph as ``N. text``,
+paragraphs separated by one blank line; it ends with one newline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from app.errors import InvalidInput
+
+MAX_PARAGRAPH_CHARS = 20_000
+MAX_PARAGRAPHS = 2_000
+MAX_TITLE_CHARS = 300
+
+_BLANK_LINES = re.compile(r"\n{2,}")
+_HORIZONTAL_SPACE = re.compile(r"[ \t]+")
+
+
+def _check_controls(text: str, what: str) -> None:
+    for ch in text:
+        if ch != "\n" and unicodedata.category(ch) == "Cc":
+            raise InvalidInput(
+                f"The {what} contains a control character (U+{ord(ch):04X}); "
+                "remove it and try again."
+            )
+        if unicodedata.category(ch) == "Cs":
+            raise InvalidInput(f"The {what} contains an invalid character (a lone surrogate).")
+
+
+def _basic(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    return unicodedata.normalize("NFC", text)
+
+
+def normalise_paragraph(text: str | None) -> str:
+    """Return the stored form of a paragraph, or raise InvalidInput.
+
+    Line ends become ``\\n``, tabs become spaces, every line is stripped
+    (which drops leading and trailing non-breaking spaces but keeps inner
+    ones), blank lines inside the paragraph are removed, and the text is NFC.
+    """
+    text = _basic(text or "")
+    _check_controls(text, "paragraph")
+    lines = [line.strip() for line in text.split("\n")]
+    text = "\n".join(line for line in lines if line)
+    if not text:
+        raise InvalidInput("A paragraph cannot be empty.")
+    if len(text) > MAX_PARAGRAPH_CHARS:
+        raise InvalidInput(
+            f"A paragraph can have at most {MAX_PARAGRAPH_CHARS:,} characters; "
+            f"this one has {len(text):,}."
+        )
+    return text
+
+
+def normalise_title(text: str | None) -> str:
+    text = _basic(text or "")
+    _check_controls(text, "title")
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidInput("The title cannot be empty.", field="title")
+    if len(text) > MAX_TITLE_CHARS:
+        raise InvalidInput(
+            f"A title can have at most {MAX_TITLE_CHARS} characters.", field="title"
+        )
+    return text
+
+
+def check_paragraph_count(count: int) -> None:
+    if count > MAX_PARAGRAPHS:
+        raise InvalidInput(
+            f"A statement can have at most {MAX_PARAGRAPHS:,} paragraphs; this one would have {count:,}."
+        )
+
+
+def canonical_text(title: str, paragraphs: Iterable[str]) -> str:
+    blocks = [title] + [f"{n}. {text}" for n, text in enumerate(paragraphs, start=1)]
+    text = "\n\n".join(blocks)
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
+    return unicodedata.normalize("NFC", text) + "\n"
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

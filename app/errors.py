@@ -1,0 +1,45 @@
+"""Domain errors. The rules raise these; app/web and app/api turn them into responses."""
+
+from __future__ import annotations
+
+
+class ConcordError(Exception):
+    """Base of every error a rule can raise; ``message`` is shown to the user."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(ConcordError):
+    code = "invalid_input"
+    status = 422
+
+
+class NotAllowed(ConcordError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(ConcordError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(ConcordError):
+    code = "conflict"
+    status = 409
+
+
+class StaleText(Conflict):
+    """The text changed since the form was loaded."""
+
+    code = "stale"
+
+
+class WrongPhase(Conflict):
+    code = "wrong_phase"

@@ -1,0 +1,31 @@
+"""Every model, imported here so that Alembic and the app see all tables."""
+
+from app.models.organisation import ROLE_LABELS, ROLES, Membership, Organisation
+from app.models.statement import (
+    PHASES,
+    Paragraph,
+    Participant,
+    Revision,
+    Statement,
+    Version,
+    VersionParagraph,
+)
+from app.models.user import ApiToken, Invitation, SiteSetting, User
+
+__all__ = [
+    "PHASES",
+    "ROLES",
+    "ROLE_LABELS",
+    "ApiToken",
+    "Invitation",
+    "Membership",
+    "Organisation",
+    "Paragraph",
+    "Participant",
+    "Revision",
+    "SiteSetting",
+    "Statement",
+    "User",
+    "Version",
+    "VersionParagraph",
+]

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from app.models.organisation import Organisation
+    from app.models.user import User
+
+PHASES = ("draft", "amending", "signing", "published", "withdrawn")
+
+
+class Statement(db.Model):
+    __tablename__ = "statements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    coordinator_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    coordinator_organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id"), index=True
+    )
+    # Number of the newest version; versions are 1..version_count.
+    version_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    coordinator: Mapped[User] = relationship()
+    coordinator_organisation: Mapped[Organisation] = relationship()
+    participants: Mapped[list[Participant]] = relationship(
+        back_populates="statement",
+        order_by="Participant.position",
+        cascade="all, delete-orphan",
+    )
+    paragraphs: Mapped[list[Paragraph]] = relationship(
+        back_populates="statement", order_by="Paragraph.position", viewonly=True
+    )
+
+    # --- permission questions: routes, the API and templates all ask these ---
+
+    def is_participant_member(self, user: User | None) -> bool:
+        if user is None or not getattr(user, "is_authenticated", False):
+            return False
+        org_ids = {p.organisation_id for p in self.participants}
+        return any(m.organisation_id in org_ids for m in user.memberships)
+
+    def can_view(self, user: User | None) -> bool:
+        if user is None or not getattr(user, "is_authenticated", False):
+            return False
+        return user.is_admin or user.id == self.coordinator_id or self.is_participant_member(user)
+
+    def can_edit_draft(self, user: User | None) -> bool:
+        return (
+            self.status == "draft"
+            and user is not None
+            and getattr(user, "is_authenticated", False)
+            and user.id == self.coordinator_id
+        )
+
+    @property
+    def participant_organisations(self) -> list[Organisation]:
+        return [p.organisation for p in self.participants]
+
+    def __repr__(self) -> str:
+        return f"<Statement {self.id} {self.slug}>"
+
+
+class Participant(db.Model):
+    """An organisation taking part in a statement, in the order of the signatory line."""
+
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("statement_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    statement: Mapped[Statement] = relationship(back_populates="participants")
+    organisation: Mapped[Organisation] = relationship()
+
+
+class Paragraph(db.Model):
+    """A paragraph's stable identity. Its number is its rank among live paragraphs."""
+
+    __tablename__ = "paragraphs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    current_revision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("revisions.id", use_alter=True, name="fk_paragraphs_current_revision_id_revisions"),
+        index=True,
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    statement: Mapped[Statement] = relationship(back_populates="paragraphs")
+    current_revision: Mapped[Revision | None] = relationship(
+        foreign_keys=[current_revision_id], post_update=True
+    )
+
+    @property
+    def text(self) -> str:
+        return self.current_revision.text if self.current_revision else ""
+
+    @property
+    def is_live(self) -> bool:
+        return self.deleted_at is None
+
+
+class Revision(db.Model):
+    """One immutable text of a paragraph."""
+
+    __tablename__ = "revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paragraph_id: Mapped[int] = mapped_column(ForeignKey("paragraphs.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    paragraph: Mapped[Paragraph] = relationship(foreign_keys=[paragraph_id])
+    author: Mapped[User] = relationship()
+
+
+class Version(db.Model):
+    """An immutable snapshot of the whole statement, with the SHA-256 of its canonical text."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("statement_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    canonical_text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    statement: Mapped[Statement] = relationship()
+    author: Mapped[User] = relationship()
+    entries: Mapped[list[VersionParagraph]] = relationship(
+        order_by="VersionParagraph.number", cascade="all, delete-orphan"
+    )
+
+
+class VersionParagraph(db.Model):
+    """Which revision of which paragraph stood at which number in a version."""
+
+    __tablename__ = "version_paragraphs"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paragraph_id: Mapped[int] = mapped_column(ForeignKey("paragraphs.id"), index=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"), index=True)
+
+    revision: Mapped[Revision] = relationship()

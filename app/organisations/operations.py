@@ -1,0 +1,108 @@
+"""Organisations and their members. Plain functions: flush, never commit."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sqlalchemy import select
+
+from app.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from app.extensions import db
+from app.models import Membership, Organisation, User
+from app.models.organisation import ROLES
+
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def slugify(text: str, *, max_length: int = 64) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^a-zA-Z0-9]+", "-", text).strip("-").lower()
+    return text[:max_length].strip("-")
+
+
+def _clean(value: str | None, *, field: str, label: str, max_length: int, required: bool) -> str:
+    value = " ".join((value or "").split())
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise InvalidInput(f"The {label} contains a control character.", field=field)
+    if required and not value:
+        raise InvalidInput(f"Enter the {label}.", field=field)
+    if len(value) > max_length:
+        raise InvalidInput(f"The {label} can have at most {max_length} characters.", field=field)
+    return value
+
+
+def get_organisation(slug: str) -> Organisation:
+    org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if org is None:
+        raise NotFound(f"There is no organisation “{slug}”.")
+    return org
+
+
+def create_organisation(
+    actor: User | None, *, name: str, slug: str | None = None, short_name: str = "", country: str = ""
+) -> Organisation:
+    """Create an organisation. ``actor`` None means the operator's command line."""
+    if actor is not None and not actor.is_admin:
+        raise NotAllowed("Only platform admins create organisations.")
+    name = _clean(name, field="name", label="name", max_length=200, required=True)
+    short_name = _clean(short_name, field="short_name", label="short name", max_length=32, required=False)
+    country = _clean(country, field="country", label="country", max_length=100, required=False)
+    slug = (slug or "").strip().lower() or slugify(short_name or name)
+    if not _SLUG.match(slug) or len(slug) > 64:
+        raise InvalidInput(
+            "The slug may use lower-case letters, digits and single hyphens (e.g. “rsl-kenya”).",
+            field="slug",
+        )
+    if db.session.scalar(select(Organisation.id).where(Organisation.slug == slug)) is not None:
+        raise Conflict(f"The slug “{slug}” is taken.", field="slug")
+    org = Organisation(name=name, slug=slug, short_name=short_name, country=country)
+    db.session.add(org)
+    db.session.flush()
+    return org
+
+
+def update_organisation(
+    actor: User, org: Organisation, *, name: str, short_name: str, country: str
+) -> Organisation:
+    if not org.can_manage(actor):
+        raise NotAllowed("You may not change this organisation.")
+    org.name = _clean(name, field="name", label="name", max_length=200, required=True)
+    org.short_name = _clean(short_name, field="short_name", label="short name", max_length=32, required=False)
+    org.country = _clean(country, field="country", label="country", max_length=100, required=False)
+    db.session.flush()
+    return org
+
+
+def set_member_roles(actor: User | None, org: Organisation, user: User, roles: list[str]) -> None:
+    """Give ``user`` exactly ``roles`` in ``org`` (an empty list removes them)."""
+    if actor is not None and not org.can_manage(actor):
+        raise NotAllowed("You may not manage the members of this organisation.")
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise InvalidInput(f"Unknown role: {', '.join(unknown)}.", field="roles")
+    wanted = set(roles)
+    if actor is not None and actor.id == user.id and not actor.is_admin and "admin" not in wanted:
+        raise InvalidInput("You cannot remove your own admin role; ask another admin.", field="roles")
+    current = {m.role: m for m in org.memberships if m.user_id == user.id}
+    for role, membership in current.items():
+        if role not in wanted:
+            org.memberships.remove(membership)
+    for role in ROLES:
+        if role in wanted and role not in current:
+            org.memberships.append(Membership(user=user, role=role))
+    db.session.flush()
+
+
+def add_member(actor: User | None, org: Organisation, email: str, roles: list[str]) -> User:
+    """Add roles to an existing account, keeping the roles it already has."""
+    if not roles:
+        raise InvalidInput("Choose at least one role.", field="roles")
+    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None:
+        raise NotFound(
+            f"No account uses {email.strip()}. Send them an invitation instead.", field="email"
+        )
+    existing = user.roles_in(org)
+    set_member_roles(actor, org, user, sorted(existing | set(roles)))
+    return user

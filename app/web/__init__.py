@@ -1,0 +1,119 @@
+"""The HTML side of Concord: blueprints, error pages and the glue between forms and rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+
+from app.errors import ConcordError
+from app.extensions import db
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def run_rule(form: FlaskForm | None, action, *args, **kwargs):
+    """Run a rule and commit once; on a domain error roll back and show it on the form.
+
+    Returns ``(True, result)`` or ``(False, error)``.
+    """
+    try:
+        result = action(*args, **kwargs)
+        db.session.commit()
+        return True, result
+    except ConcordError as exc:
+        db.session.rollback()
+        if form is not None:
+            add_error(form, exc)
+        return False, exc
+
+
+def add_error(form: FlaskForm, exc: ConcordError) -> None:
+    """Show a domain error next to the field it is about, or above the form."""
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = list(field.errors or []) + [exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+def register(app: Flask) -> None:
+    from app.web import account, admin, auth, main, organisations, statements
+
+    for module in (auth, main, account, admin, organisations, statements):
+        app.register_blueprint(module.bp)
+
+    @app.before_request
+    def require_setup():
+        if app.extensions.get("concord_setup_done"):
+            return None
+        from app.accounts.operations import setup_needed
+
+        if not setup_needed():
+            app.extensions["concord_setup_done"] = True  # monotonic: setup never un-happens
+            return None
+        if request.endpoint in ("auth.setup", "static") or request.path.startswith("/api/"):
+            return None
+        return redirect(url_for("auth.setup"))
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        )
+        return response
+
+    def error_page(status: int, title: str, message: str):
+        if request.path.startswith("/api/"):
+            from app.api import json_error
+
+            return json_error(status, title.lower().replace(" ", "_"), message)
+        return render_template("error.html", status=status, title=title, message=message), status
+
+    @app.errorhandler(ConcordError)
+    def concord_error(exc: ConcordError):
+        db.session.rollback()
+        titles = {403: "Not allowed", 404: "Not found", 409: "Conflict"}
+        return error_page(exc.status, titles.get(exc.status, "Cannot do that"), exc.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return error_page(
+            400,
+            "Form expired",
+            "This form was open too long or was sent twice. Go back, reload the page and try again.",
+        )
+
+    @app.errorhandler(404)
+    def not_found(exc):
+        return error_page(404, "Not found", "There is nothing at this address.")
+
+    @app.errorhandler(403)
+    def forbidden(exc):
+        return error_page(403, "Not allowed", "You are not allowed to do that.")
+
+    @app.errorhandler(405)
+    def method_not_allowed(exc):
+        return error_page(405, "Method not allowed", "This address does not accept that request.")
+
+    @app.errorhandler(413)
+    def too_large(exc):
+        return error_page(413, "Too large", "What you sent is larger than Concord accepts (4 MB).")
+
+    @app.errorhandler(400)
+    def bad_request(exc):
+        return error_page(400, "Bad request", "The request could not be understood.")
+
+    @app.errorhandler(500)
+    def server_error(exc):
+        db.session.rollback()
+        return error_page(500, "Something went wrong", "Nothing was changed. Please try again.")

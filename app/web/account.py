@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required, login_user
+from sqlalchemy import select
+
+from app.accounts import operations as accounts
+from app.extensions import db
+from app.models import ApiToken
+from app.web import now, run_rule
+from app.web.forms import ChangePasswordForm, EmptyForm, TokenForm
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+def _page(password_form=None, token_form=None, new_token=None, status=200):
+    tokens = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
+    ).all()
+    return render_template(
+        "account/index.html",
+        password_form=password_form or ChangePasswordForm(prefix="pw"),
+        token_form=token_form or TokenForm(prefix="tok"),
+        revoke_form=EmptyForm(),
+        tokens=tokens,
+        new_token=new_token,
+    ), status
+
+
+@bp.route("/")
+@login_required
+def index():
+    return _page()
+
+
+@bp.route("/password", methods=["POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm(prefix="pw")
+    if form.validate_on_submit():
+        ok, _ = run_rule(form, accounts.change_password, current_user._get_current_object(),
+                         form.current_password.data, form.password.data)
+        if ok:
+            # The session token changed: log this session in again under the new one.
+            login_user(current_user._get_current_object())
+            flash("Your password is changed. Other devices have been logged out.", "success")
+            return redirect(url_for("account.index"))
+    return _page(password_form=form, status=422)
+
+
+@bp.route("/tokens", methods=["POST"])
+@login_required
+def create_token():
+    form = TokenForm(prefix="tok")
+    if form.validate_on_submit():
+        ok, result = run_rule(form, accounts.create_api_token, current_user._get_current_object(),
+                              form.name.data)
+        if ok:
+            return _page(new_token=result[1])
+    return _page(token_form=form, status=422)
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    form = EmptyForm()
+    if form.validate_on_submit():
+        ok, _ = run_rule(None, accounts.revoke_api_token, current_user._get_current_object(),
+                         token_id, now=now())
+        flash("The token is revoked." if ok else "No such token.", "success" if ok else "error")
+    return redirect(url_for("account.index"))

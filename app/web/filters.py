@@ -1,0 +1,35 @@
+"""Template filters and globals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask
+
+from app.web.forms import EmptyForm
+
+
+def format_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    value = value.astimezone(UTC)
+    return f"{value.day} {value:%b %Y, %H:%M} UTC"
+
+
+def format_date(value) -> str:
+    if value is None:
+        return ""
+    return f"{value.day} {value:%B %Y}"
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["short_hash"] = lambda h: (h or "")[:12]
+    app.jinja_env.globals["empty_form"] = EmptyForm
+    # WTForms renders None as "None"; drop attributes that have no value.
+    app.jinja_env.globals["clean_attrs"] = lambda attrs: {
+        k: v for k, v in attrs.items() if v not in (None, "", False)
+    }
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

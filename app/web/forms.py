@@ -1,0 +1,160 @@
+"""Forms check the shape of input; the rules check everything that depends on other rows."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.models.organisation import ROLE_LABELS, ROLES
+
+
+class EmptyForm(FlaskForm):
+    """For buttons that POST: carries the CSRF token and nothing else."""
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+ROLE_CHOICES = [(r, ROLE_LABELS[r]) for r in ROLES]
+
+
+class _NewPassword:
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(min=10, max=1000)],
+        description="At least 10 characters.",
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+    )
+
+
+class SetupForm(FlaskForm, _NewPassword):
+    name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
+    remember = BooleanField("Keep me logged in on this device")
+
+
+class AcceptInvitationForm(FlaskForm, _NewPassword):
+    name = StringField("Your name", validators=[DataRequired(), Length(max=200)],
+                       description="As your colleagues know you.")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=10, max=1000)],
+                             description="At least 10 characters. Every other session is logged out.")
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+    )
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Token name", validators=[DataRequired(), Length(max=100)],
+                       description="What the token is for, e.g. “newsroom script”.")
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField("Full name", validators=[DataRequired(), Length(max=200)],
+                       description="As it should appear in the signatory line.")
+    short_name = StringField("Short name", validators=[Optional(), Length(max=32)],
+                             description="For example “RSL”.")
+    country = StringField("Country", validators=[Optional(), Length(max=100)])
+    slug = StringField("Address", validators=[Optional(), Length(max=64)],
+                       description="Used in links: /o/<address>. Left empty, it is made from the name.")
+
+
+class EditOrganisationForm(FlaskForm):
+    name = OrganisationForm.name
+    short_name = OrganisationForm.short_name
+    country = OrganisationForm.country
+
+
+class AddMemberForm(FlaskForm):
+    email = EmailField("E-mail of an existing account", validators=[DataRequired(), Length(max=254)])
+    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES,
+                               validators=[DataRequired(message="Choose at least one role.")])
+
+
+class MemberRolesForm(FlaskForm):
+    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[Optional()])
+
+
+class InviteForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[Optional()])
+    make_admin = BooleanField("Platform admin (manages every account and organisation)")
+
+
+class _Participants:
+    coordinator_organisation = SelectField(
+        "Coordinating organisation", coerce=int, validators=[InputRequired()],
+        description="You coordinate on behalf of this organisation; it is listed first.",
+    )
+    participants = MultiCheckboxField(
+        "Participating organisations", coerce=int, validators=[Optional()],
+        description="The organisations that will amend and sign the statement.",
+    )
+
+
+class StatementForm(FlaskForm, _Participants):
+    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
+    text = TextAreaField(
+        "First paragraphs (optional)", validators=[Optional(), Length(max=2_000_000)],
+        description="Separate paragraphs with a blank line. You can add and edit paragraphs later.",
+    )
+
+
+class ImportForm(FlaskForm, _Participants):
+    text = TextAreaField(
+        "Paste the statement", validators=[Optional(), Length(max=2_000_000)],
+        description="Title first; paragraphs numbered “1.”, “2.”, … or separated by blank lines.",
+    )
+    upload = FileField("…or upload a .txt file (UTF-8)")
+    confirm = HiddenField()
+
+
+class ParagraphForm(FlaskForm):
+    text = TextAreaField("Text", validators=[DataRequired(message="A paragraph cannot be empty."),
+                                             Length(max=20_000)])
+    base_revision_id = IntegerField(validators=[Optional()])
+
+
+class NewParagraphForm(FlaskForm):
+    text = TextAreaField("Text of the new paragraph",
+                         validators=[DataRequired(message="A paragraph cannot be empty."),
+                                     Length(max=20_000)])
+    after = HiddenField()
+
+
+class DeleteParagraphForm(FlaskForm):
+    base_revision_id = IntegerField(validators=[Optional()])
+
+
+class MoveParagraphForm(FlaskForm):
+    direction = HiddenField(validators=[DataRequired()])
+
+
+class TitleForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=300)])

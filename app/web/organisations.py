@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.accounts import operations as accounts
+from app.extensions import db
+from app.models import Invitation, Organisation, User
+from app.organisations import operations as orgs
+from app.web import now, run_rule
+from app.web.auth import invitation_url
+from app.web.forms import (
+    AddMemberForm,
+    EditOrganisationForm,
+    InviteForm,
+    MemberRolesForm,
+    OrganisationForm,
+)
+
+bp = Blueprint("organisations", __name__, url_prefix="/o")
+
+
+@bp.route("/")
+def index():
+    organisations = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    return render_template("organisations/index.html", organisations=organisations)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    if not current_user.is_admin:
+        abort(403)
+    form = OrganisationForm()
+    if form.validate_on_submit():
+        ok, org = run_rule(form, orgs.create_organisation, current_user._get_current_object(),
+                           name=form.name.data, slug=form.slug.data,
+                           short_name=form.short_name.data, country=form.country.data)
+        if ok:
+            flash(f"{org.name} is created. Now add its members.", "success")
+            return redirect(url_for("organisations.members", slug=org.slug))
+    return render_template("organisations/new.html", form=form)
+
+
+@bp.route("/<slug>")
+def show(slug: str):
+    org = orgs.get_organisation(slug)
+    return render_template("organisations/show.html", org=org)
+
+
+def _managed(slug: str) -> Organisation:
+    org = orgs.get_organisation(slug)
+    if not org.can_manage(current_user):
+        abort(403)
+    return org
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug: str):
+    org = _managed(slug)
+    form = EditOrganisationForm(obj=org)
+    if form.validate_on_submit():
+        ok, _ = run_rule(form, orgs.update_organisation, current_user._get_current_object(), org,
+                         name=form.name.data, short_name=form.short_name.data,
+                         country=form.country.data)
+        if ok:
+            flash("Saved.", "success")
+            return redirect(url_for("organisations.show", slug=org.slug))
+    return render_template("organisations/edit.html", org=org, form=form)
+
+
+def _members_page(org, *, add_form=None, invite_form=None, invitation_link=None, status=200):
+    invitations = db.session.scalars(
+        select(Invitation)
+        .where(Invitation.organisation_id == org.id, Invitation.accepted_at.is_(None))
+        .order_by(Invitation.created_at.desc())
+    ).all()
+    members = org.members_by_user()
+    role_forms = {
+        user.id: MemberRolesForm(prefix=f"m{user.id}", formdata=None, data={"roles": roles})
+        for user, roles in members
+    }
+    return render_template(
+        "organisations/members.html",
+        org=org,
+        members=members,
+        role_forms=role_forms,
+        add_form=add_form or AddMemberForm(prefix="add"),
+        invite_form=invite_form or InviteForm(prefix="inv"),
+        invitations=invitations,
+        invitation_link=invitation_link,
+        now=now(),
+    ), status
+
+
+@bp.route("/<slug>/members")
+@login_required
+def members(slug: str):
+    return _members_page(_managed(slug))
+
+
+@bp.route("/<slug>/members", methods=["POST"])
+@login_required
+def add_member(slug: str):
+    org = _managed(slug)
+    form = AddMemberForm(prefix="add")
+    if form.validate_on_submit():
+        ok, user = run_rule(form, orgs.add_member, current_user._get_current_object(), org,
+                            form.email.data, form.roles.data)
+        if ok:
+            flash(f"{user.name} is now a member of {org.name}.", "success")
+            return redirect(url_for("organisations.members", slug=org.slug))
+    return _members_page(org, add_form=form, status=422)
+
+
+@bp.route("/<slug>/members/<int:user_id>", methods=["POST"])
+@login_required
+def set_roles(slug: str, user_id: int):
+    org = _managed(slug)
+    user = db.session.get(User, user_id)
+    if user is None or not user.roles_in(org):
+        abort(404)
+    form = MemberRolesForm(prefix=f"m{user_id}")
+    if form.validate_on_submit():
+        ok, result = run_rule(None, orgs.set_member_roles, current_user._get_current_object(), org,
+                              user, form.roles.data or [])
+        if ok:
+            flash(f"Roles of {user.name} saved." if form.roles.data
+                  else f"{user.name} is no longer a member of {org.name}.", "success")
+        else:
+            flash(result.message, "error")
+    return redirect(url_for("organisations.members", slug=org.slug))
+
+
+@bp.route("/<slug>/invitations", methods=["POST"])
+@login_required
+def invite(slug: str):
+    org = _managed(slug)
+    form = InviteForm(prefix="inv")
+    if form.validate_on_submit():
+        ok, invitation = run_rule(
+            form, accounts.create_invitation, current_user._get_current_object(), form.email.data,
+            organisation=org, roles=form.roles.data or [], make_admin=False, now=now(),
+            max_age=current_app.config["INVITATION_MAX_AGE"],
+        )
+        if ok:
+            return _members_page(org, invitation_link=invitation_url(invitation))
+    return _members_page(org, invite_form=form, status=422)

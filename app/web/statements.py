@@ -1,0 +1,308 @@
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.drafting import operations as drafting
+from app.drafting.importer import decode_upload, parse_statement
+from app.errors import ConcordError, InvalidInput
+from app.extensions import db
+from app.models import Organisation, Statement, Version, VersionParagraph
+from app.web import add_error, now, run_rule
+from app.web.forms import (
+    DeleteParagraphForm,
+    ImportForm,
+    MoveParagraphForm,
+    NewParagraphForm,
+    ParagraphForm,
+    StatementForm,
+    TitleForm,
+)
+
+bp = Blueprint("statements", __name__, url_prefix="/statements")
+
+
+def _visible(statement_id: int) -> Statement:
+    statement = db.session.get(Statement, statement_id)
+    # Someone who may not see a statement is not told that it exists.
+    if statement is None or not statement.can_view(current_user):
+        abort(404)
+    return statement
+
+
+def _editable(statement_id: int) -> Statement:
+    statement = _visible(statement_id)
+    if not statement.can_edit_draft(current_user):
+        if statement.status != "draft":
+            flash("The text is no longer a draft: it changes only through amendments.", "error")
+        else:
+            flash("Only the coordinator edits the draft.", "error")
+        abort(redirect(url_for("statements.show", statement_id=statement.id)))
+    return statement
+
+
+def _with_participant_choices(form):
+    user = current_user
+    coordinator_orgs = user.organisations("delegate")
+    form.coordinator_organisation.choices = [(o.id, o.display_name) for o in coordinator_orgs]
+    all_orgs = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    form.participants.choices = [(o.id, o.display_name) for o in all_orgs]
+    return form
+
+
+def _organisations(ids) -> list[Organisation]:
+    ids = list(dict.fromkeys(ids or []))
+    found = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
+    if len(found) != len(ids):
+        raise InvalidInput("One of the chosen organisations does not exist.", field="participants")
+    return [found[i] for i in ids]
+
+
+def _create(form, title: str, paragraphs: list[str], note: str):
+    def action():
+        coordinator_org = db.session.get(Organisation, form.coordinator_organisation.data or 0)
+        if coordinator_org is None:
+            raise InvalidInput("Choose the coordinating organisation.", field="coordinator_organisation")
+        return drafting.create_statement(
+            current_user._get_current_object(), title=title,
+            coordinator_organisation=coordinator_org,
+            participants=_organisations(form.participants.data), paragraphs=paragraphs,
+            now=now(), note=note,
+        )
+
+    return run_rule(form, action)
+
+
+@bp.route("/")
+@login_required
+def index():
+    return render_template("statements/index.html",
+                           statements=drafting.statements_for(current_user))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = _with_participant_choices(StatementForm())
+    if not form.coordinator_organisation.choices:
+        return render_template("statements/cannot_coordinate.html"), 403
+    if form.validate_on_submit():
+        blocks = [b for b in (form.text.data or "").replace("\r\n", "\n").split("\n\n") if b.strip()]
+        ok, statement = _create(form, form.title.data, blocks, "Created")
+        if ok:
+            flash("The statement is created as a draft.", "success")
+            return redirect(url_for("statements.show", statement_id=statement.id))
+    return render_template("statements/new.html", form=form)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+def import_text():
+    form = _with_participant_choices(ImportForm())
+    if not form.coordinator_organisation.choices:
+        return render_template("statements/cannot_coordinate.html"), 403
+    parsed = None
+    if form.validate_on_submit():
+        try:
+            upload = request.files.get(form.upload.name)
+            if upload and upload.filename:
+                text = decode_upload(upload.read())
+            else:
+                text = form.text.data or ""
+            if not text.strip():
+                raise InvalidInput("Paste the text or choose a file.", field="text")
+            parsed = parse_statement(text)
+        except ConcordError as exc:
+            add_error(form, exc)
+        if parsed is not None and form.confirm.data == "yes":
+            ok, statement = _create(form, parsed.title, parsed.paragraphs, "Imported")
+            if ok:
+                flash(f"Imported: {len(parsed.paragraphs)} paragraphs.", "success")
+                return redirect(url_for("statements.show", statement_id=statement.id))
+        if parsed is not None:
+            form.text.data = text  # the confirmation resends exactly what was parsed
+            if not form.participants.data and parsed.organisations_text:
+                form.participants.data = _mentioned(parsed.organisations_text)
+    return render_template("statements/import.html", form=form, parsed=parsed)
+
+
+def _mentioned(signatories: str) -> list[int]:
+    """Organisations named in an imported signatory line, to tick them in the preview."""
+    text = signatories.lower()
+    return [
+        org.id
+        for org in db.session.scalars(select(Organisation))
+        if org.name.lower() in text or (org.short_name and f"({org.short_name.lower()})" in text)
+    ]
+
+
+@bp.route("/<int:statement_id>")
+@login_required
+def show(statement_id: int):
+    statement = _visible(statement_id)
+    paragraphs = drafting.numbered(drafting.live_paragraphs(statement))
+    return render_template(
+        "statements/show.html",
+        statement=statement,
+        paragraphs=paragraphs,
+        version=drafting.current_version(statement),
+        can_edit=statement.can_edit_draft(current_user),
+        move_form=MoveParagraphForm(),
+    )
+
+
+@bp.route("/<int:statement_id>/title", methods=["GET", "POST"])
+@login_required
+def edit_title(statement_id: int):
+    statement = _editable(statement_id)
+    form = TitleForm(obj=statement)
+    if form.validate_on_submit():
+        ok, version = run_rule(form, drafting.retitle, statement, current_user._get_current_object(),
+                               form.title.data, now=now())
+        if ok:
+            flash(f"Title saved as version {version.number}." if version else "Nothing changed.",
+                  "success" if version else "info")
+            return redirect(url_for("statements.show", statement_id=statement.id))
+    return render_template("statements/edit_title.html", statement=statement, form=form)
+
+
+def _paragraph_or_404(statement: Statement, paragraph_id: int):
+    for number, paragraph in drafting.numbered(drafting.live_paragraphs(statement)):
+        if paragraph.id == paragraph_id:
+            return number, paragraph
+    abort(404)
+
+
+@bp.route("/<int:statement_id>/paragraphs/<int:paragraph_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_paragraph(statement_id: int, paragraph_id: int):
+    statement = _editable(statement_id)
+    number, paragraph = _paragraph_or_404(statement, paragraph_id)
+    form = ParagraphForm()
+    if request.method == "GET":
+        form.text.data = paragraph.text
+        form.base_revision_id.data = paragraph.current_revision_id
+    stale = False
+    if form.validate_on_submit():
+        ok, result = run_rule(form, drafting.edit_paragraph, statement,
+                              current_user._get_current_object(), paragraph.id, form.text.data,
+                              base_revision_id=form.base_revision_id.data, now=now())
+        if ok:
+            flash(f"¶ {number} saved as version {result.number}." if result else "Nothing changed.",
+                  "success" if result else "info")
+            return redirect(url_for("statements.show", statement_id=statement.id,
+                                    _anchor=f"p-{paragraph.id}"))
+        stale = result.code == "stale"
+        if stale:
+            db.session.refresh(paragraph)
+    return render_template("statements/edit_paragraph.html", statement=statement, number=number,
+                           paragraph=paragraph, form=form, stale=stale)
+
+
+@bp.route("/<int:statement_id>/paragraphs/new", methods=["GET", "POST"])
+@login_required
+def new_paragraph(statement_id: int):
+    statement = _editable(statement_id)
+    form = NewParagraphForm()
+    after_raw = form.after.data if request.method == "POST" else request.args.get("after", "top")
+    after_id = None
+    after_number = 0
+    if after_raw not in (None, "", "top"):
+        if not str(after_raw).isdigit():
+            abort(404)
+        after_number, after = _paragraph_or_404(statement, int(after_raw))
+        after_id = after.id
+    form.after.data = str(after_id) if after_id else "top"
+    if form.validate_on_submit():
+        ok, result = run_rule(form, drafting.insert_paragraph, statement,
+                              current_user._get_current_object(), form.text.data,
+                              after_id=after_id, now=now())
+        if ok:
+            paragraph, version = result
+            flash(f"Paragraph inserted as ¶ {after_number + 1}; saved as version {version.number}.",
+                  "success")
+            return redirect(url_for("statements.show", statement_id=statement.id,
+                                    _anchor=f"p-{paragraph.id}"))
+    return render_template("statements/new_paragraph.html", statement=statement, form=form,
+                           after_number=after_number)
+
+
+@bp.route("/<int:statement_id>/paragraphs/<int:paragraph_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_paragraph(statement_id: int, paragraph_id: int):
+    statement = _editable(statement_id)
+    number, paragraph = _paragraph_or_404(statement, paragraph_id)
+    form = DeleteParagraphForm()
+    if request.method == "GET":
+        form.base_revision_id.data = paragraph.current_revision_id
+    if form.validate_on_submit():
+        ok, result = run_rule(form, drafting.delete_paragraph, statement,
+                              current_user._get_current_object(), paragraph.id,
+                              base_revision_id=form.base_revision_id.data, now=now())
+        if ok:
+            flash(f"¶ {number} deleted; saved as version {result.number}. "
+                  "Its text stays in the history.", "success")
+            return redirect(url_for("statements.show", statement_id=statement.id))
+        form.base_revision_id.data = paragraph.current_revision_id
+    return render_template("statements/delete_paragraph.html", statement=statement, number=number,
+                           paragraph=paragraph, form=form)
+
+
+@bp.route("/<int:statement_id>/paragraphs/<int:paragraph_id>/move", methods=["POST"])
+@login_required
+def move_paragraph(statement_id: int, paragraph_id: int):
+    statement = _editable(statement_id)
+    form = MoveParagraphForm()
+    if form.validate_on_submit():
+        ok, result = run_rule(form, drafting.move_paragraph, statement,
+                              current_user._get_current_object(), paragraph_id,
+                              form.direction.data, now=now())
+        flash(f"Moved; saved as version {result.number}." if ok else result.message,
+              "success" if ok else "error")
+    else:
+        flash("The form expired; please try again.", "error")
+    return redirect(url_for("statements.show", statement_id=statement.id, _anchor=f"p-{paragraph_id}"))
+
+
+@bp.route("/<int:statement_id>/history")
+@login_required
+def history(statement_id: int):
+    statement = _visible(statement_id)
+    versions = db.session.scalars(
+        select(Version)
+        .where(Version.statement_id == statement.id)
+        .options(selectinload(Version.author))
+        .order_by(Version.number.desc())
+    ).all()
+    return render_template("statements/history.html", statement=statement, versions=versions)
+
+
+@bp.route("/<int:statement_id>/versions/<int:number>")
+@login_required
+def version(statement_id: int, number: int):
+    statement = _visible(statement_id)
+    version = drafting.get_version(statement, number)
+    entries = db.session.scalars(
+        select(VersionParagraph)
+        .where(VersionParagraph.version_id == version.id)
+        .options(selectinload(VersionParagraph.revision))
+        .order_by(VersionParagraph.number)
+    ).all()
+    return render_template("statements/version.html", statement=statement, version=version,
+                           entries=entries)
+
+
+@bp.route("/<int:statement_id>/versions/<int:number>.txt")
+@login_required
+def version_text(statement_id: int, number: int):
+    statement = _visible(statement_id)
+    version = drafting.get_version(statement, number)
+    return Response(
+        version.canonical_text.encode("utf-8"),
+        mimetype="text/plain",
+        headers={"Content-Type": "text/plain; charset=utf-8",
+                 "X-Content-SHA256": version.sha256,
+                 "Content-Disposition": f'inline; filename="{statement.slug}-v{number}.txt"'},
+    )

@@ -1,0 +1,83 @@
+"""Configuration, read from the environment.
+
+CONCORD_ENV selects the flavour: ``development`` (the default, what
+``make run`` uses), ``production`` or ``testing``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("CONCORD_INSTANCE", BASE_DIR / "instance"))
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _development_secret_key() -> str:
+    """Generate a secret once and keep it in instance/, so sessions survive restarts."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    ENV = os.environ.get("CONCORD_ENV", "development")
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'concord.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    INSTANCE_PATH = str(INSTANCE_DIR)
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE")
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a clock
+    MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+
+    # argon2id cost; the defaults are argon2-cffi's (64 MiB, 3 passes)
+    ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", 3))
+    ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", 65536))
+
+    INVITATION_MAX_AGE = int(os.environ.get("INVITATION_MAX_AGE", 7 * 24 * 3600))
+
+    @classmethod
+    def finalise(cls, config: dict) -> None:
+        """Fill in what depends on the environment; refuse an unsafe production setup."""
+        if not config.get("SECRET_KEY"):
+            if config.get("ENV") == "production":
+                raise RuntimeError(
+                    "SECRET_KEY is not set. Set it in the environment "
+                    "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
+                )
+            config["SECRET_KEY"] = _development_secret_key()
+        uri = config["SQLALCHEMY_DATABASE_URI"]
+        if uri.startswith("postgres://"):
+            uri = "postgresql://" + uri[len("postgres://"):]
+        if uri.startswith("postgresql://"):
+            uri = "postgresql+psycopg://" + uri[len("postgresql://"):]
+        config["SQLALCHEMY_DATABASE_URI"] = uri
+
+
+class TestConfig(Config):
+    ENV = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    WTF_CSRF_ENABLED = True
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    SERVER_NAME = "concord.test"
