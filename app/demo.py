@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.accounts import operations as accounts
 from app.drafting.operations import create_statement
+from app.errors import ConcordError
 from app.extensions import db
 from app.models import Organisation, SiteSetting
 from app.organisations import operations as orgs
@@ -67,7 +68,17 @@ def demo_command() -> None:
         click.echo("The demo is already loaded.")
         _print_logins()
         return
-    now = datetime.now(UTC)
+    try:
+        statement = _load(datetime.now(UTC))
+    except ConcordError as exc:  # e.g. one of the demo slugs is taken by a real organisation
+        db.session.rollback()
+        raise click.ClickException(f"The demo could not be loaded: {exc.message}") from exc
+    click.echo(f"Demo loaded: statement {statement.id} “{statement.title}” (draft, "
+               f"{len(PARAGRAPHS)} paragraphs), coordinated by Ana Ferreira.")
+    _print_logins()
+
+
+def _load(now: datetime):
     made = {
         slug: orgs.create_organisation(None, name=name, slug=slug, short_name=short, country=country)
         for slug, name, short, country in ORGANISATIONS
@@ -88,9 +99,7 @@ def demo_command() -> None:
         participants=list(made.values()), paragraphs=PARAGRAPHS, now=now,
     )
     db.session.commit()
-    click.echo(f"Demo loaded: statement {statement.id} “{statement.title}” (draft, "
-               f"{len(PARAGRAPHS)} paragraphs), coordinated by Ana Ferreira.")
-    _print_logins()
+    return statement
 
 
 def _print_logins() -> None:

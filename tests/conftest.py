@@ -10,11 +10,13 @@ emptied: tests commit for real, as requests do.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from datetime import UTC, datetime
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
@@ -84,8 +86,22 @@ def _empty_tables() -> None:
             conn.commit()
 
 
+class IsolatedClient(FlaskClient):
+    """Serves each request in its own app context, as a server does.
+
+    The ``app`` fixture keeps one app context open for the whole test; without this, ``g``
+    (Flask-Login's cached user, Flask-WTF's CSRF token) and the db session would leak from
+    one request, and one client, into the next. Tests see what requests committed after
+    ``db.session.rollback()`` (or ``expire_all()``).
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def app(_app):
+    _app.test_client_class = IsolatedClient
     with _app.app_context():
         yield _app
         _empty_tables()

@@ -167,11 +167,17 @@ def accept_invitation(invitation: Invitation, name: str, password: str, *, now: 
     # Claim the invitation with a conditional update, so a replayed form cannot use it twice.
     claimed = db.session.execute(
         Invitation.__table__.update()
-        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
+        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None),
+               Invitation.revoked_at.is_(None), Invitation.expires_at > now)
         .values(accepted_at=now)
     ).rowcount
     if claimed != 1:
-        raise Conflict("This invitation has already been used. Log in instead.")
+        db.session.refresh(invitation)
+        if invitation.accepted_at is not None:
+            raise Conflict("This invitation has already been used. Log in instead.")
+        if invitation.revoked_at is not None:
+            raise Conflict("This invitation was withdrawn. Ask for a new one.")
+        raise Conflict("This invitation has expired. Ask for a new one.")
     user = create_user(invitation.email, name, password, is_admin=invitation.make_admin)
     invitation.accepted_by_id = user.id
     if invitation.organisation is not None:

@@ -233,8 +233,8 @@ def insert_paragraph(statement_id: int):
 @bp.delete("/statements/<int:statement_id>/paragraphs/<int:paragraph_id>")
 def delete_paragraph(statement_id: int, paragraph_id: int):
     statement = _visible_statement(statement_id)
-    data = request.get_json(silent=True) if request.content_length else {}
-    base = _optional_int(data if isinstance(data, dict) else {}, "base_revision_id")
+    data = _body() if request.get_data() else {}  # the body is optional, but if sent must be JSON
+    base = _optional_int(data, "base_revision_id")
     drafting.delete_paragraph(statement, g.api_user, paragraph_id, base_revision_id=base, now=_now())
     return _commit(statement_json(statement))
 

@@ -91,6 +91,10 @@ def parse_statement(raw: str) -> ParsedStatement:
         raise InvalidInput("The text is empty.")
     notes: list[str] = []
 
+    if _NUMBERED.match(blocks[0][0]):
+        raise InvalidInput(
+            "The text starts with a numbered paragraph. Put the statement's title on the first line."
+        )
     title = normalise_title(" ".join(line.strip() for line in blocks[0]))
     rest = blocks[1:]
 

@@ -70,6 +70,18 @@ def get_version(statement: Statement, number: int) -> Version:
     return version
 
 
+def version_texts(statement: Statement, number: int) -> tuple[Version, list[tuple[int, str]]]:
+    """A version and its (paragraph id, text) pairs in order, in two queries."""
+    version = get_version(statement, number)
+    entries = db.session.scalars(
+        select(VersionParagraph)
+        .where(VersionParagraph.version_id == version.id)
+        .options(selectinload(VersionParagraph.revision))
+        .order_by(VersionParagraph.number)
+    ).all()
+    return version, [(e.paragraph_id, e.revision.text) for e in entries]
+
+
 def current_version(statement: Statement) -> Version | None:
     if not statement.version_count:
         return None
@@ -93,7 +105,9 @@ def _unique_slug(title: str) -> str:
     return f"{base}-{n}"
 
 
-def snapshot(statement: Statement, author: User, note: str, *, now: datetime) -> Version:
+def snapshot(
+    statement: Statement, author: User, note: str, *, now: datetime, amendment_id: int | None = None
+) -> Version:
     """Record the statement's current text as its next Version."""
     paragraphs = live_paragraphs(statement)
     text = canonical_text(statement.title, [p.text for p in paragraphs])
@@ -116,6 +130,7 @@ def snapshot(statement: Statement, author: User, note: str, *, now: datetime) ->
         sha256=sha256_hex(text),
         note=note[:200],
         author_id=author.id,
+        amendment_id=amendment_id,
         created_at=now,
     )
     version.entries = [
@@ -128,12 +143,14 @@ def snapshot(statement: Statement, author: User, note: str, *, now: datetime) ->
 
 
 def _new_paragraph(
-    statement: Statement, position: int, text: str, author: User, *, now: datetime
+    statement: Statement, position: int, text: str, author: User, *, now: datetime,
+    amendment_id: int | None = None,
 ) -> Paragraph:
     paragraph = Paragraph(statement_id=statement.id, position=position, created_at=now)
     db.session.add(paragraph)
     db.session.flush()
-    revision = Revision(paragraph_id=paragraph.id, text=text, author_id=author.id, created_at=now)
+    revision = Revision(paragraph_id=paragraph.id, text=text, author_id=author.id, created_at=now,
+                        amendment_id=amendment_id)
     db.session.add(revision)
     db.session.flush()
     paragraph.current_revision = revision
@@ -250,16 +267,18 @@ def edit_paragraph(
     return snapshot(statement, user, f"Edited ¶ {number}", now=now)
 
 
-def insert_paragraph(
-    statement: Statement, user: User, text: str, *, after_id: int | None, now: datetime
-) -> tuple[Paragraph, Version]:
-    """Insert a paragraph after ``after_id``, or at the top when it is None."""
-    _require_draft_editor(statement, user)
-    text = normalise_paragraph(text)
+def place_paragraph(
+    statement: Statement, text: str, author: User, *, after_id: int | None, now: datetime,
+    amendment_id: int | None = None,
+) -> tuple[Paragraph, int]:
+    """Add a paragraph after ``after_id`` (None: at the top); return it and its number.
+
+    ``text`` must already be normalised. Shared by draft edits and accepted amendments.
+    """
     live = live_paragraphs(statement)
     check_paragraph_count(len(live) + 1)
     if after_id is None:
-        position = (live[0].position if live else 1)
+        position = live[0].position if live else 1
         number = 1
     else:
         after = _live_paragraph(statement, after_id)
@@ -272,7 +291,17 @@ def insert_paragraph(
         .values(position=Paragraph.position + 1)
         .execution_options(synchronize_session="fetch")
     )
-    paragraph = _new_paragraph(statement, position, text, user, now=now)
+    paragraph = _new_paragraph(statement, position, text, author, now=now, amendment_id=amendment_id)
+    return paragraph, number
+
+
+def insert_paragraph(
+    statement: Statement, user: User, text: str, *, after_id: int | None, now: datetime
+) -> tuple[Paragraph, Version]:
+    """Insert a paragraph after ``after_id``, or at the top when it is None."""
+    _require_draft_editor(statement, user)
+    text = normalise_paragraph(text)
+    paragraph, number = place_paragraph(statement, text, user, after_id=after_id, now=now)
     version = snapshot(statement, user, f"Inserted ¶ {number}", now=now)
     return paragraph, version
 

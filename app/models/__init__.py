@@ -1,5 +1,16 @@
 """Every model, imported here so that Alembic and the app see all tables."""
 
+from app.models.amendment import (
+    DECISION_RULES,
+    KINDS,
+    OPEN_STATUSES,
+    STANCES,
+    Amendment,
+    AmendmentRevision,
+    Comment,
+    Position,
+    Sponsor,
+)
 from app.models.organisation import ROLE_LABELS, ROLES, Membership, Organisation
 from app.models.statement import (
     PHASES,
@@ -13,6 +24,15 @@ from app.models.statement import (
 from app.models.user import ApiToken, Invitation, SiteSetting, User
 
 __all__ = [
+    "DECISION_RULES",
+    "KINDS",
+    "OPEN_STATUSES",
+    "STANCES",
+    "Amendment",
+    "AmendmentRevision",
+    "Comment",
+    "Position",
+    "Sponsor",
     "PHASES",
     "ROLES",
     "ROLE_LABELS",

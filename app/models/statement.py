@@ -29,6 +29,9 @@ class Statement(db.Model):
     )
     # Number of the newest version; versions are 1..version_count.
     version_count: Mapped[int] = mapped_column(Integer, default=0)
+    decision_rule: Mapped[str | None] = mapped_column(String(20))
+    amendment_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -62,6 +65,28 @@ class Statement(db.Model):
             and user is not None
             and getattr(user, "is_authenticated", False)
             and user.id == self.coordinator_id
+        )
+
+    def is_coordinator(self, user: User | None) -> bool:
+        return bool(user is not None and getattr(user, "is_authenticated", False)
+                    and user.id == self.coordinator_id)
+
+    def can_open(self, user: User | None) -> bool:
+        return self.status == "draft" and self.is_coordinator(user)
+
+    def participates(self, organisation: Organisation) -> bool:
+        return any(p.organisation_id == organisation.id for p in self.participants)
+
+    def delegate_organisations(self, user: User | None) -> list[Organisation]:
+        """The participating organisations ``user`` may speak for as a delegate."""
+        if user is None or not getattr(user, "is_authenticated", False):
+            return []
+        return [o for o in self.participant_organisations if user.has_role(o, "delegate")]
+
+    def amendments_open(self, now: datetime) -> bool:
+        """Whether new amendments are accepted now (phase and deadline)."""
+        return self.status == "amending" and (
+            self.amendment_deadline is None or now < self.amendment_deadline
         )
 
     @property
@@ -127,6 +152,11 @@ class Revision(db.Model):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # The accepted amendment that produced this text (None for direct draft edits).
+    amendment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("amendments.id", use_alter=True, name="fk_revisions_amendment_id_amendments"),
+        index=True,
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     paragraph: Mapped[Paragraph] = relationship(foreign_keys=[paragraph_id])
@@ -147,6 +177,10 @@ class Version(db.Model):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     note: Mapped[str] = mapped_column(String(200), default="")
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    amendment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("amendments.id", use_alter=True, name="fk_versions_amendment_id_amendments"),
+        index=True,
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     statement: Mapped[Statement] = relationship()

@@ -42,9 +42,9 @@ def add_error(form: FlaskForm, exc: ConcordError) -> None:
 
 
 def register(app: Flask) -> None:
-    from app.web import account, admin, auth, main, organisations, statements
+    from app.web import account, admin, amendments, auth, main, organisations, statements
 
-    for module in (auth, main, account, admin, organisations, statements):
+    for module in (auth, main, account, admin, organisations, statements, amendments):
         app.register_blueprint(module.bp)
 
     @app.before_request

@@ -135,16 +135,19 @@ class ImportForm(FlaskForm, _Participants):
     confirm = HiddenField()
 
 
+_PARAGRAPH_LENGTH = Length(max=20_000, message="A paragraph can have at most 20,000 characters.")
+
+
 class ParagraphForm(FlaskForm):
     text = TextAreaField("Text", validators=[DataRequired(message="A paragraph cannot be empty."),
-                                             Length(max=20_000)])
+                                             _PARAGRAPH_LENGTH])
     base_revision_id = IntegerField(validators=[Optional()])
 
 
 class NewParagraphForm(FlaskForm):
     text = TextAreaField("Text of the new paragraph",
                          validators=[DataRequired(message="A paragraph cannot be empty."),
-                                     Length(max=20_000)])
+                                     _PARAGRAPH_LENGTH])
     after = HiddenField()
 
 

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.amending import operations as amending
 from app.drafting import operations as drafting
 from app.drafting.importer import decode_upload, parse_statement
 from app.errors import ConcordError, InvalidInput
@@ -147,8 +148,11 @@ def show(statement_id: int):
         "statements/show.html",
         statement=statement,
         paragraphs=paragraphs,
+        numbers={p.id: n for n, p in paragraphs},
         version=drafting.current_version(statement),
         can_edit=statement.can_edit_draft(current_user),
+        can_propose=statement.amendments_open(now()) and bool(statement.delegate_organisations(current_user)),
+        open_amendments=amending.open_by_place(statement) if statement.status != "draft" else {},
         move_form=MoveParagraphForm(),
     )
 
@@ -254,6 +258,7 @@ def delete_paragraph(statement_id: int, paragraph_id: int):
 @login_required
 def move_paragraph(statement_id: int, paragraph_id: int):
     statement = _editable(statement_id)
+    _paragraph_or_404(statement, paragraph_id)
     form = MoveParagraphForm()
     if form.validate_on_submit():
         ok, result = run_rule(form, drafting.move_paragraph, statement,

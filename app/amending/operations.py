@@ -1,0 +1,590 @@
+"""Amendments: open a statement for them, propose, discuss, take positions, decide.
+
+Once a statement is *amending*, its text changes only here, through accepted
+amendments. Accepting one rebases every other open amendment on the same
+paragraph with diff-match-patch (promise 5): nothing is overwritten silently.
+Plain functions: they take the acting user, flush, never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from app.amending.rules import Decision, rule_met
+from app.diffing import rebase
+from app.drafting.operations import live_paragraphs, place_paragraph, snapshot
+from app.drafting.text import normalise_paragraph, normalise_title
+from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
+from app.extensions import db
+from app.models import (
+    DECISION_RULES,
+    KINDS,
+    OPEN_STATUSES,
+    STANCES,
+    Amendment,
+    AmendmentRevision,
+    Comment,
+    Organisation,
+    Paragraph,
+    Position,
+    Revision,
+    Sponsor,
+    Statement,
+    User,
+)
+
+MAX_RATIONALE = 5_000
+MAX_COMMENT = 10_000
+
+
+# --- locking -------------------------------------------------------------------
+
+
+def lock_statement(statement_id: int) -> Statement:
+    """Serialise changes to one statement, then read it fresh.
+
+    A no-op UPDATE takes the row lock on PostgreSQL and the write lock on SQLite
+    (it is the first write of the transaction, so SQLite waits for the lock
+    instead of failing on a stale snapshot). Everything read after it is current.
+    """
+    locked = db.session.execute(
+        update(Statement)
+        .where(Statement.id == statement_id)
+        .values(version_count=Statement.version_count)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if locked != 1:
+        raise NotFound("There is no such statement.")
+    return db.session.execute(
+        select(Statement).where(Statement.id == statement_id).execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _fresh_amendment(amendment_id: int, statement_id: int | None = None) -> Amendment:
+    amendment = db.session.execute(
+        select(Amendment).where(Amendment.id == amendment_id).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if amendment is None or (statement_id is not None and amendment.statement_id != statement_id):
+        raise NotFound("There is no such amendment.")
+    return amendment
+
+
+# --- opening -------------------------------------------------------------------
+
+
+def open_for_amendments(
+    statement: Statement, user: User, *, rule: str, deadline: datetime | None, now: datetime
+) -> Statement:
+    statement = lock_statement(statement.id)
+    if not statement.is_coordinator(user):
+        raise NotAllowed("Only the coordinator opens the statement for amendments.")
+    if statement.status != "draft":
+        raise WrongPhase("Only a draft can be opened for amendments.")
+    if rule not in DECISION_RULES:
+        raise InvalidInput("Choose a decision rule: consensus, majority or coordinator.",
+                           field="decision_rule")
+    if deadline is not None and deadline <= now:
+        raise InvalidInput("The amendment deadline must be in the future.", field="deadline")
+    if not live_paragraphs(statement):
+        raise InvalidInput("Write at least one paragraph before opening for amendments.")
+    statement.status = "amending"
+    statement.decision_rule = rule
+    statement.amendment_deadline = deadline
+    statement.opened_at = now
+    statement.updated_at = now
+    db.session.flush()
+    return statement
+
+
+# --- proposing ------------------------------------------------------------------
+
+
+def _clean_rationale(rationale: str | None) -> str:
+    text = (rationale or "").replace("\r\n", "\n").strip()
+    if len(text) > MAX_RATIONALE:
+        raise InvalidInput(f"A rationale can have at most {MAX_RATIONALE:,} characters.",
+                           field="rationale")
+    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+        raise InvalidInput("The rationale contains a control character.", field="rationale")
+    return text
+
+
+def _require_delegate(statement: Statement, user: User, organisation: Organisation) -> None:
+    if not statement.participates(organisation):
+        raise NotAllowed(f"{organisation.name} does not take part in this statement.",
+                         field="organisation")
+    if not user.has_role(organisation, "delegate"):
+        raise NotAllowed(f"Only a delegate of {organisation.name} can speak for it.",
+                         field="organisation")
+
+
+def _require_open_for_proposals(statement: Statement, now: datetime) -> None:
+    if statement.status != "amending":
+        raise WrongPhase("Amendments can be proposed only while the statement is open for amendments.")
+    if not statement.amendments_open(now):
+        raise WrongPhase("The deadline for amendments has passed.")
+
+
+def _live_paragraph(statement: Statement, paragraph_id: int | None) -> Paragraph:
+    paragraph = db.session.get(Paragraph, paragraph_id) if isinstance(paragraph_id, int) else None
+    if paragraph is None or paragraph.statement_id != statement.id:
+        raise NotFound("That paragraph is not part of this statement.", field="paragraph_id")
+    if paragraph.deleted_at is not None:
+        raise Conflict("That paragraph has been deleted from the text.", field="paragraph_id")
+    return paragraph
+
+
+def paragraph_numbers(statement: Statement) -> dict[int, int]:
+    """Current number of every live paragraph, by paragraph id."""
+    return {p.id: n for n, p in enumerate(live_paragraphs(statement), start=1)}
+
+
+def _record(amendment: Amendment, reason: str, author: User | None, now: datetime) -> None:
+    amendment.history.append(AmendmentRevision(
+        reason=reason, base_revision_id=amendment.base_revision_id, base_text=amendment.base_text,
+        proposed_text=amendment.proposed_text, rationale=amendment.rationale,
+        author_id=author.id if author else None, created_at=now,
+    ))
+
+
+def propose(
+    statement: Statement,
+    user: User,
+    organisation: Organisation,
+    *,
+    kind: str,
+    paragraph_id: int | None = None,
+    text: str | None = None,
+    rationale: str = "",
+    supersedes: list[int] | tuple[int, ...] = (),
+    now: datetime,
+) -> Amendment:
+    """Propose an amendment for ``organisation``.
+
+    modify/delete name ``paragraph_id``; insert names the paragraph it follows
+    (None: at the top); retitle proposes a new title. ``supersedes`` makes it a
+    compromise replacing those open amendments when it is accepted.
+    """
+    statement = lock_statement(statement.id)
+    _require_open_for_proposals(statement, now)
+    _require_delegate(statement, user, organisation)
+    if kind not in KINDS:
+        raise InvalidInput("An amendment modifies, inserts or deletes a paragraph, or retitles.",
+                           field="kind")
+    numbers = paragraph_numbers(statement)
+    amendment = Amendment(
+        statement_id=statement.id, kind=kind, organisation_id=organisation.id, proposer_id=user.id,
+        rationale=_clean_rationale(rationale), created_at=now, updated_at=now,
+    )
+    if kind in ("modify", "delete"):
+        paragraph = _live_paragraph(statement, paragraph_id)
+        amendment.paragraph_id = paragraph.id
+        amendment.base_revision_id = paragraph.current_revision_id
+        amendment.base_text = paragraph.text
+        amendment.base_number = numbers[paragraph.id]
+        if kind == "modify":
+            amendment.proposed_text = normalise_paragraph(text)
+            if amendment.proposed_text == paragraph.text:
+                raise InvalidInput("The proposed text is the same as the current text.", field="text")
+    elif kind == "insert":
+        if paragraph_id is not None:
+            after = _live_paragraph(statement, paragraph_id)
+            amendment.paragraph_id = after.id
+            amendment.base_number = numbers[after.id]
+        else:
+            amendment.base_number = 0
+        amendment.proposed_text = normalise_paragraph(text)
+    else:  # retitle
+        amendment.base_text = statement.title
+        amendment.proposed_text = normalise_title(text)
+        if amendment.proposed_text == statement.title:
+            raise InvalidInput("The proposed title is the same as the current title.", field="text")
+    if supersedes:
+        amendment.targets = _compromise_targets(statement, amendment, supersedes)
+    db.session.add(amendment)
+    _record(amendment, "proposed", user, now)
+    db.session.flush()
+    return amendment
+
+
+def _compromise_targets(statement: Statement, compromise: Amendment, ids) -> list[Amendment]:
+    targets = []
+    for amendment_id in dict.fromkeys(ids):
+        target = db.session.get(Amendment, amendment_id) if isinstance(amendment_id, int) else None
+        if target is None or target.statement_id != statement.id:
+            raise NotFound(f"Amendment {amendment_id} is not part of this statement.", field="supersedes")
+        if not target.is_open:
+            raise Conflict(f"Amendment #{target.id} is no longer open.", field="supersedes")
+        same_place = (target.kind == "retitle") == (compromise.kind == "retitle") and (
+            compromise.kind == "retitle" or target.paragraph_id == compromise.paragraph_id
+        )
+        if not same_place or target.kind == "insert" or compromise.kind == "insert":
+            raise InvalidInput(
+                f"A compromise replaces amendments of the same paragraph; #{target.id} is about another.",
+                field="supersedes",
+            )
+        targets.append(target)
+    return targets
+
+
+# --- the proposer's own changes ------------------------------------------------
+
+
+def can_edit(amendment: Amendment, user: User | None) -> bool:
+    """The proposer edits while nobody has taken a position, or revises it after a conflict."""
+    if user is None or user.id != amendment.proposer_id:
+        return False
+    if amendment.status == "conflicted":
+        return True
+    return amendment.status in ("open", "rebased") and not amendment.current_positions() and \
+        amendment.kind != "delete"
+
+
+def edit_amendment(
+    amendment: Amendment, user: User, *, text: str | None, rationale: str, now: datetime
+) -> Amendment:
+    """Change the proposal. A conflicted amendment is revised against the current text."""
+    statement = lock_statement(amendment.statement_id)
+    amendment = _fresh_amendment(amendment.id)
+    if statement.status != "amending":
+        raise WrongPhase("Amendments can be changed only while the statement is open for amendments.")
+    if user.id != amendment.proposer_id:
+        raise NotAllowed("Only the proposer can change an amendment.")
+    if not can_edit(amendment, user):
+        if amendment.is_open and amendment.current_positions():
+            raise Conflict("Organisations have taken positions on this amendment, so it can no longer "
+                           "be edited. Withdraw it and propose a new one instead.")
+        raise Conflict("This amendment can no longer be edited.")
+    revising = amendment.status == "conflicted"
+    if revising and amendment.kind in ("modify", "delete"):
+        paragraph = amendment.paragraph
+        if paragraph is None or paragraph.deleted_at is not None:
+            raise Conflict("The paragraph has been deleted; this amendment cannot be revised.")
+        amendment.base_revision_id = paragraph.current_revision_id
+        amendment.base_text = paragraph.text
+    elif revising and amendment.kind == "retitle":
+        amendment.base_text = statement.title
+    if amendment.kind == "modify":
+        amendment.proposed_text = normalise_paragraph(text)
+        if amendment.proposed_text == amendment.base_text:
+            raise InvalidInput("The proposed text is the same as the current text.", field="text")
+    elif amendment.kind == "insert":
+        amendment.proposed_text = normalise_paragraph(text)
+    elif amendment.kind == "retitle":
+        amendment.proposed_text = normalise_title(text)
+        if amendment.proposed_text == amendment.base_text:
+            raise InvalidInput("The proposed title is the same as the current title.", field="text")
+    amendment.rationale = _clean_rationale(rationale)
+    amendment.text_version += 1
+    if revising:
+        amendment.status = "open"
+        amendment.round += 1  # positions on the conflicted text no longer count
+    amendment.updated_at = now
+    _record(amendment, "revised" if revising else "edited", user, now)
+    db.session.flush()
+    return amendment
+
+
+def withdraw_amendment(amendment: Amendment, user: User, *, now: datetime) -> Amendment:
+    lock_statement(amendment.statement_id)
+    amendment = _fresh_amendment(amendment.id)
+    if user.id != amendment.proposer_id:
+        raise NotAllowed("Only the proposer can withdraw an amendment.")
+    if not amendment.is_open:
+        raise Conflict("Only an open amendment can be withdrawn.")
+    _close(amendment, "withdrawn", user, now)
+    db.session.flush()
+    return amendment
+
+
+def _close(amendment: Amendment, status: str, user: User | None, now: datetime, reason: str = "") -> None:
+    amendment.status = status
+    amendment.decided_at = now
+    amendment.decided_by_id = user.id if user else None
+    amendment.decision_reason = reason
+    amendment.updated_at = now
+
+
+# --- co-sponsors, positions, comments ----------------------------------------------
+
+
+def cosponsor(amendment: Amendment, user: User, organisation: Organisation, *, now: datetime) -> Sponsor:
+    statement = lock_statement(amendment.statement_id)
+    amendment = _fresh_amendment(amendment.id)
+    _require_delegate(statement, user, organisation)
+    if not amendment.is_open:
+        raise Conflict("Only an open amendment can be co-sponsored.")
+    if organisation.id in {o.id for o in amendment.organisations}:
+        raise Conflict(f"{organisation.name} already sponsors this amendment.")
+    sponsor = Sponsor(organisation_id=organisation.id, user_id=user.id, created_at=now)
+    amendment.sponsors.append(sponsor)
+    db.session.flush()
+    return sponsor
+
+
+def take_position(
+    amendment: Amendment, user: User, organisation: Organisation, stance: str, reason: str = "",
+    *, now: datetime,
+) -> Position:
+    """Record ``organisation``'s stance; the latest one counts."""
+    statement = lock_statement(amendment.statement_id)
+    amendment = _fresh_amendment(amendment.id)
+    if statement.status != "amending":
+        raise WrongPhase("Positions can be taken only while the statement is open for amendments.")
+    _require_delegate(statement, user, organisation)
+    if stance not in STANCES:
+        raise InvalidInput("A position is support, oppose or abstain.", field="stance")
+    if amendment.status == "conflicted":
+        raise Conflict("This amendment conflicts with the current text; wait until its proposer revises it.")
+    if not amendment.is_open:
+        raise Conflict("This amendment is no longer open.")
+    position = Position(organisation_id=organisation.id, user_id=user.id, stance=stance,
+                        reason=_clean_rationale(reason), round=amendment.round, created_at=now)
+    amendment.positions.append(position)
+    db.session.flush()
+    return position
+
+
+def can_comment(statement: Statement, user: User | None) -> bool:
+    return statement.is_coordinator(user) or statement.is_participant_member(user)
+
+
+def add_comment(
+    amendment: Amendment, user: User, body: str, *, parent_id: int | None = None, now: datetime
+) -> Comment:
+    statement = amendment.statement
+    if not can_comment(statement, user):
+        raise NotAllowed("Only members of participating organisations can comment.")
+    if statement.status in ("published", "withdrawn"):
+        raise WrongPhase("The discussion is closed.")
+    text = (body or "").replace("\r\n", "\n").strip()
+    if not text:
+        raise InvalidInput("A comment cannot be empty.", field="body")
+    if len(text) > MAX_COMMENT:
+        raise InvalidInput(f"A comment can have at most {MAX_COMMENT:,} characters.", field="body")
+    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+        raise InvalidInput("The comment contains a control character.", field="body")
+    if parent_id is not None:
+        parent = db.session.get(Comment, parent_id) if isinstance(parent_id, int) else None
+        if parent is None or parent.amendment_id != amendment.id:
+            raise NotFound("That comment is not part of this amendment.", field="parent_id")
+        parent_id = parent.parent_id or parent.id  # replies stay one level deep
+    comment = Comment(amendment_id=amendment.id, parent_id=parent_id, author_id=user.id, body=text,
+                      created_at=now)
+    db.session.add(comment)
+    db.session.flush()
+    return comment
+
+
+# --- tally and decision --------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    support: list[tuple[Organisation, Position]]
+    oppose: list[tuple[Organisation, Position]]
+    abstain: list[tuple[Organisation, Position]]
+    silent: list[Organisation]
+    decision: Decision
+
+
+def tally(amendment: Amendment, statement: Statement) -> Tally:
+    latest = amendment.current_positions()
+    groups: dict[str, list] = {s: [] for s in STANCES}
+    silent = []
+    for org in statement.participant_organisations:
+        position = latest.get(org.id)
+        if position is None:
+            silent.append(org)
+        else:
+            groups[position.stance].append((org, position))
+    decision = rule_met(statement.decision_rule or "consensus",
+                        [o.id for o in statement.participant_organisations],
+                        {org_id: p.stance for org_id, p in latest.items()})
+    return Tally(groups["support"], groups["oppose"], groups["abstain"], silent, decision)
+
+
+def _require_decider(statement: Statement, amendment: Amendment, user: User) -> None:
+    if not statement.is_coordinator(user):
+        raise NotAllowed("Only the coordinator decides on amendments.")
+    if statement.status != "amending":
+        raise WrongPhase("Amendments are decided only while the statement is open for amendments.")
+    if not amendment.is_open:
+        raise Conflict(f"This amendment is already {amendment.status.replace('_', ' ')}.")
+
+
+def reject(amendment: Amendment, user: User, *, reason: str, now: datetime) -> Amendment:
+    statement = lock_statement(amendment.statement_id)
+    amendment = _fresh_amendment(amendment.id)
+    _require_decider(statement, amendment, user)
+    reason = _clean_rationale(reason)
+    if not reason:
+        raise InvalidInput("Give a reason for rejecting, so the proposers know why.", field="reason")
+    _close(amendment, "rejected", user, now, reason)
+    db.session.flush()
+    return amendment
+
+
+def accept(amendment: Amendment, user: User, *, text_version: int | None, now: datetime):
+    """Apply an amendment: new revision, new version, rebase of its siblings. One transaction."""
+    statement = lock_statement(amendment.statement_id)
+    amendment = _fresh_amendment(amendment.id)
+    _require_decider(statement, amendment, user)
+    if amendment.status == "conflicted":
+        raise Conflict("This amendment conflicts with the current text; its proposer must revise it first.")
+    if text_version is not None and text_version != amendment.text_version:
+        raise Conflict("This amendment changed since you opened it (it was edited or rebased). "
+                       "Review its current text before accepting.")
+    decision = tally(amendment, statement).decision
+    if not decision.met:
+        raise Conflict(f"The decision rule is not met: {decision.explanation}")
+
+    numbers = paragraph_numbers(statement)
+    org = amendment.organisation.short_name or amendment.organisation.name
+    new_revision: Revision | None = None
+    if amendment.kind == "modify":
+        paragraph = _live_paragraph(statement, amendment.paragraph_id)
+        if paragraph.current_revision_id != amendment.base_revision_id:
+            raise Conflict("The paragraph changed and this amendment was not rebased; reload and try again.")
+        new_revision = Revision(paragraph_id=paragraph.id, parent_id=paragraph.current_revision_id,
+                                text=amendment.proposed_text, author_id=amendment.proposer_id,
+                                amendment_id=amendment.id, created_at=now)
+        db.session.add(new_revision)
+        db.session.flush()
+        paragraph.current_revision = new_revision
+        note = f"Amendment #{amendment.id} ({org}): modified ¶ {numbers[paragraph.id]}"
+    elif amendment.kind == "insert":
+        paragraph, number = place_paragraph(
+            statement, amendment.proposed_text, amendment.proposer, after_id=amendment.paragraph_id,
+            now=now, amendment_id=amendment.id,
+        )
+        amendment.result_paragraph_id = paragraph.id
+        note = f"Amendment #{amendment.id} ({org}): inserted ¶ {number}"
+    elif amendment.kind == "delete":
+        paragraph = _live_paragraph(statement, amendment.paragraph_id)
+        paragraph.deleted_at = now
+        note = f"Amendment #{amendment.id} ({org}): deleted ¶ {numbers[paragraph.id]}"
+    else:
+        statement.title = amendment.proposed_text
+        note = f"Amendment #{amendment.id} ({org}): new title"
+    db.session.flush()
+    version = snapshot(statement, user, note, now=now, amendment_id=amendment.id)
+    _close(amendment, "accepted", user, now)
+    amendment.result_version_id = version.id
+    for target in amendment.targets:
+        if target.is_open:
+            _close(target, "superseded", user, now, f"Superseded by compromise #{amendment.id}.")
+            target.superseded_by_id = amendment.id
+    _rebase_siblings(statement, amendment, new_revision, user, now)
+    db.session.flush()
+    return version
+
+
+def _rebase_siblings(
+    statement: Statement, accepted: Amendment, new_revision: Revision | None, user: User, now: datetime
+) -> None:
+    """Carry every other open amendment of the same place over to the new text (promise 5)."""
+    siblings = db.session.scalars(
+        select(Amendment).where(
+            Amendment.statement_id == statement.id,
+            Amendment.id != accepted.id,
+            Amendment.status.in_(OPEN_STATUSES),
+        )
+    ).all()
+    for sibling in siblings:
+        if accepted.kind == "retitle" and sibling.kind == "retitle":
+            _rebase_text(sibling, statement.title, None, now)
+        elif accepted.kind == "modify" and sibling.paragraph_id == accepted.paragraph_id:
+            if sibling.kind == "modify":
+                _rebase_text(sibling, new_revision.text, new_revision.id, now)
+            elif sibling.kind == "delete":
+                sibling.base_text, sibling.base_revision_id = new_revision.text, new_revision.id
+                sibling.status = "rebased"
+                sibling.text_version += 1
+                _record(sibling, "rebased", None, now)
+        elif accepted.kind == "delete" and sibling.paragraph_id == accepted.paragraph_id:
+            if sibling.kind == "insert":
+                # Keep the proposed paragraph where it was meant to go: after the one before.
+                sibling.paragraph_id = _previous_live_id(statement, accepted.paragraph_id)
+                sibling.status = "rebased"
+                sibling.text_version += 1
+                _record(sibling, "rebased", None, now)
+            else:
+                _close(sibling, "obsolete", None, now,
+                       f"The paragraph was deleted by amendment #{accepted.id}.")
+
+
+def _rebase_text(sibling: Amendment, new_base: str, new_revision_id: int | None, now: datetime) -> None:
+    if sibling.status == "conflicted":
+        return  # its proposer revises it against the current text
+    result = rebase(sibling.base_text, sibling.proposed_text, new_base)
+    sibling.text_version += 1
+    sibling.updated_at = now
+    if result is None:
+        sibling.status = "conflicted"
+        _record(sibling, "conflicted", None, now)
+        return
+    sibling.base_text, sibling.base_revision_id, sibling.proposed_text = new_base, new_revision_id, result
+    if result == new_base:
+        _close(sibling, "obsolete", None, now, "The accepted text already contains this change.")
+    else:
+        sibling.status = "rebased"
+    _record(sibling, "rebased", None, now)
+
+
+def _previous_live_id(statement: Statement, deleted_id: int) -> int | None:
+    deleted = db.session.get(Paragraph, deleted_id)
+    before = [p for p in live_paragraphs(statement) if p.position < deleted.position]
+    return before[-1].id if before else None
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def get_amendment(amendment_id: int) -> Amendment:
+    amendment = db.session.get(Amendment, amendment_id)
+    if amendment is None:
+        raise NotFound("There is no such amendment.")
+    return amendment
+
+
+def open_by_place(statement: Statement) -> dict[int | str | None, list[Amendment]]:
+    """Open amendments by where they apply, in one query.
+
+    Keys: a paragraph id (modify/delete of it, insert after it), None (insert at
+    the top) and "title" (retitle).
+    """
+    amendments = db.session.scalars(
+        select(Amendment)
+        .where(Amendment.statement_id == statement.id, Amendment.status.in_(OPEN_STATUSES))
+        .options(selectinload(Amendment.organisation))
+        .order_by(Amendment.id)
+    ).all()
+    places: dict[int | str | None, list[Amendment]] = {}
+    for amendment in amendments:
+        key = "title" if amendment.kind == "retitle" else amendment.paragraph_id
+        places.setdefault(key, []).append(amendment)
+    return places
+
+
+def list_amendments(
+    statement: Statement, *, paragraph_id: int | None = None, organisation_id: int | None = None,
+    status: str | None = None,
+) -> list[Amendment]:
+    query = select(Amendment).where(Amendment.statement_id == statement.id)
+    if paragraph_id is not None:
+        query = query.where(Amendment.paragraph_id == paragraph_id)
+    if organisation_id is not None:
+        query = query.where(
+            (Amendment.organisation_id == organisation_id)
+            | Amendment.id.in_(select(Sponsor.amendment_id).where(Sponsor.organisation_id == organisation_id))
+        )
+    if status == "open":
+        query = query.where(Amendment.status.in_(OPEN_STATUSES))
+    elif status:
+        query = query.where(Amendment.status == status)
+    return list(db.session.scalars(query.order_by(Amendment.id)))

@@ -1,0 +1,239 @@
+"""JSON API for amendments: open, propose, positions, comments, decisions, compare."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import g, jsonify, request
+
+from app.amending import operations as amending
+from app.api import bp
+from app.api.routes import (
+    _body,
+    _commit,
+    _now,
+    _optional_int,
+    _string,
+    _visible_statement,
+    statement_json,
+)
+from app.diffing import compare_paragraphs, word_diff
+from app.drafting import operations as drafting
+from app.errors import InvalidInput, NotFound
+from app.extensions import db
+from app.models import Amendment
+from app.organisations import operations as orgs
+
+
+def _amendment(amendment_id: int) -> Amendment:
+    amendment = db.session.get(Amendment, amendment_id)
+    if amendment is None or not amendment.statement.can_view(g.api_user):
+        raise NotFound("There is no such amendment.")
+    return amendment
+
+
+def _diff_ops(amendment: Amendment) -> list[list]:
+    old = "" if amendment.kind == "insert" else amendment.base_text
+    new = "" if amendment.kind == "delete" else amendment.proposed_text
+    return [[op, text] for op, text in word_diff(old, new)]
+
+
+def amendment_json(
+    amendment: Amendment, numbers: dict[int, int] | None = None, *, full: bool = False
+) -> dict:
+    numbers = numbers if numbers is not None else amending.paragraph_numbers(amendment.statement)
+    payload = {
+        "id": amendment.id,
+        "statement_id": amendment.statement_id,
+        "kind": amendment.kind,
+        "status": amendment.status,
+        "paragraph_id": amendment.paragraph_id if amendment.kind != "insert" else None,
+        "after_paragraph_id": amendment.paragraph_id if amendment.kind == "insert" else None,
+        "paragraph_number": numbers.get(amendment.paragraph_id) if amendment.paragraph_id else None,
+        "paragraph_number_when_proposed": amendment.base_number,
+        "base_revision_id": amendment.base_revision_id,
+        "base_text": amendment.base_text,
+        "text": amendment.proposed_text,
+        "rationale": amendment.rationale,
+        "organisation": amendment.organisation.slug,
+        "sponsors": [s.organisation.slug for s in amendment.sponsors],
+        "proposer": amendment.proposer.name,
+        "text_version": amendment.text_version,
+        "created_at": amendment.created_at.isoformat(),
+        "decided_at": amendment.decided_at.isoformat() if amendment.decided_at else None,
+        "decision_reason": amendment.decision_reason,
+        "result_version": amendment.result_version.number if amendment.result_version else None,
+        "superseded_by": amendment.superseded_by_id,
+        "supersedes": [t.id for t in amendment.targets],
+    }
+    if full:
+        tally = amending.tally(amendment, amendment.statement)
+        payload["diff"] = _diff_ops(amendment)
+        payload["positions"] = [
+            {"organisation": org.slug, "stance": p.stance, "reason": p.reason, "by": p.user.name,
+             "at": p.created_at.isoformat()}
+            for group in (tally.support, tally.oppose, tally.abstain) for org, p in group
+        ]
+        payload["not_yet_spoken"] = [o.slug for o in tally.silent]
+        payload["decision_rule_met"] = tally.decision.met
+        payload["decision_explanation"] = tally.decision.explanation
+        payload["comments"] = [
+            {"id": c.id, "parent_id": c.parent_id, "author": c.author.name, "body": c.body,
+             "created_at": c.created_at.isoformat()}
+            for c in amendment.comments
+        ]
+    return payload
+
+
+def _datetime(data: dict, key: str) -> datetime | None:
+    raw = data.get(key)
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise InvalidInput(f"“{key}” must be an ISO 8601 date-time string or null.", field=key)
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"“{key}” is not an ISO 8601 date-time.", field=key)
+    if value.tzinfo is None:
+        raise InvalidInput(f"“{key}” needs a time zone offset, e.g. 2026-03-01T18:00:00+01:00.", field=key)
+    return value
+
+
+def _int_list(data: dict, key: str) -> list[int]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise InvalidInput(f"“{key}” must be a list of integers.", field=key)
+    return value
+
+
+@bp.post("/statements/<int:statement_id>/open")
+def open_statement(statement_id: int):
+    statement = _visible_statement(statement_id)
+    data = _body()
+    amending.open_for_amendments(statement, g.api_user, rule=_string(data, "decision_rule"),
+                                 deadline=_datetime(data, "amendment_deadline"), now=_now())
+    payload = statement_json(statement)
+    payload["decision_rule"] = statement.decision_rule
+    payload["amendment_deadline"] = (statement.amendment_deadline.isoformat()
+                                     if statement.amendment_deadline else None)
+    return _commit(payload)
+
+
+@bp.get("/statements/<int:statement_id>/amendments")
+def list_amendments(statement_id: int):
+    statement = _visible_statement(statement_id)
+    organisation = request.args.get("organisation")
+    amendments = amending.list_amendments(
+        statement, paragraph_id=request.args.get("paragraph", type=int),
+        organisation_id=orgs.get_organisation(organisation).id if organisation else None,
+        status=request.args.get("status") or None,
+    )
+    numbers = amending.paragraph_numbers(statement)
+    return jsonify({"amendments": [amendment_json(a, numbers) for a in amendments]})
+
+
+@bp.post("/statements/<int:statement_id>/amendments")
+def propose(statement_id: int):
+    statement = _visible_statement(statement_id)
+    data = _body()
+    kind = _string(data, "kind")
+    place = _optional_int(data, "after_paragraph_id" if kind == "insert" else "paragraph_id")
+    amendment = amending.propose(
+        statement, g.api_user, orgs.get_organisation(_string(data, "organisation")), kind=kind,
+        paragraph_id=place, text=_string(data, "text", required=kind != "delete"),
+        rationale=_string(data, "rationale", required=False),
+        supersedes=_int_list(data, "supersedes"), now=_now(),
+    )
+    return _commit(amendment_json(amendment, full=True), 201)
+
+
+@bp.get("/amendments/<int:amendment_id>")
+def get_amendment(amendment_id: int):
+    return jsonify(amendment_json(_amendment(amendment_id), full=True))
+
+
+@bp.put("/amendments/<int:amendment_id>")
+def edit_amendment(amendment_id: int):
+    amendment = _amendment(amendment_id)
+    data = _body()
+    amendment = amending.edit_amendment(
+        amendment, g.api_user, text=_string(data, "text", required=amendment.kind != "delete"),
+        rationale=_string(data, "rationale", required=False), now=_now())
+    return _commit(amendment_json(amendment, full=True))
+
+
+@bp.post("/amendments/<int:amendment_id>/sponsors")
+def cosponsor(amendment_id: int):
+    amendment = _amendment(amendment_id)
+    data = _body()
+    organisation = orgs.get_organisation(_string(data, "organisation"))
+    amending.cosponsor(amendment, g.api_user, organisation, now=_now())
+    return _commit(amendment_json(amendment, full=True), 201)
+
+
+@bp.post("/amendments/<int:amendment_id>/positions")
+def take_position(amendment_id: int):
+    amendment = _amendment(amendment_id)
+    data = _body()
+    amending.take_position(amendment, g.api_user, orgs.get_organisation(_string(data, "organisation")),
+                           _string(data, "stance"), _string(data, "reason", required=False), now=_now())
+    return _commit(amendment_json(amendment, full=True), 201)
+
+
+@bp.post("/amendments/<int:amendment_id>/comments")
+def comment(amendment_id: int):
+    amendment = _amendment(amendment_id)
+    data = _body()
+    created = amending.add_comment(amendment, g.api_user, _string(data, "body"),
+                                   parent_id=_optional_int(data, "parent_id"), now=_now())
+    return _commit({"id": created.id, "parent_id": created.parent_id, "author": g.api_user.name,
+                    "body": created.body, "created_at": created.created_at.isoformat()}, 201)
+
+
+@bp.post("/amendments/<int:amendment_id>/accept")
+def accept(amendment_id: int):
+    amendment = _amendment(amendment_id)
+    data = request.get_json(silent=True) if request.content_length else {}
+    if not isinstance(data, dict):
+        raise InvalidInput("Send a JSON object (or no body).")
+    version = amending.accept(amendment, g.api_user, text_version=_optional_int(data, "text_version"),
+                              now=_now())
+    return _commit({"amendment": amendment_json(amendment), "version": {
+        "number": version.number, "sha256": version.sha256}})
+
+
+@bp.post("/amendments/<int:amendment_id>/reject")
+def reject(amendment_id: int):
+    amendment = _amendment(amendment_id)
+    data = _body()
+    amending.reject(amendment, g.api_user, reason=_string(data, "reason"), now=_now())
+    return _commit(amendment_json(amendment))
+
+
+@bp.post("/amendments/<int:amendment_id>/withdraw")
+def withdraw(amendment_id: int):
+    amendment = _amendment(amendment_id)
+    amending.withdraw_amendment(amendment, g.api_user, now=_now())
+    return _commit(amendment_json(amendment))
+
+
+@bp.get("/statements/<int:statement_id>/compare")
+def compare(statement_id: int):
+    statement = _visible_statement(statement_id)
+    old_n, new_n = request.args.get("from", type=int), request.args.get("to", type=int)
+    if old_n is None or new_n is None:
+        raise InvalidInput("Give ?from=N&to=M (version numbers).")
+    old, old_entries = drafting.version_texts(statement, old_n)
+    new, new_entries = drafting.version_texts(statement, new_n)
+    return jsonify({
+        "from": old_n, "to": new_n,
+        "title": {"from": old.title, "to": new.title,
+                  "diff": [[op, t] for op, t in word_diff(old.title, new.title)]},
+        "paragraphs": [
+            {"paragraph_id": row.paragraph_id, "change": row.kind, "moved": row.moved,
+             "old_number": row.old_number, "new_number": row.new_number,
+             "diff": [[op, t] for op, t in row.ops]}
+            for row in compare_paragraphs(old_entries, new_entries)
+        ],
+    })

@@ -1,0 +1,31 @@
+"""All diffing and patching in Concord, built on diff-match-patch.
+
+Pure functions, no Flask and no database:
+
+* ``tokenise(text)``: words, whitespace and punctuation; joined they give the text back.
+* ``word_diff(old, new)``: word-level diff as ``(op, text)`` pairs (-1 delete, 0 equal, 1 insert).
+* ``render_diff(ops)``: that diff as escaped HTML with ``<ins>`` and ``<del>``.
+* ``rebase(base, proposal, new_base)``: an amendment carried over onto a changed
+  paragraph, or None on conflict (promise 5).
+* ``compare_paragraphs(old, new)``: two versions of a statement, paragraphs matched by id.
+* ``blame(revisions)``: the final text in runs attributed to the revision that introduced them.
+"""
+
+from app.diffing.blame import blame
+from app.diffing.paragraphs import ParagraphChange, compare_paragraphs
+from app.diffing.patching import rebase
+from app.diffing.tokens import tokenise
+from app.diffing.words import DELETE, EQUAL, INSERT, render_diff, word_diff
+
+__all__ = [
+    "DELETE",
+    "EQUAL",
+    "INSERT",
+    "ParagraphChange",
+    "blame",
+    "compare_paragraphs",
+    "rebase",
+    "render_diff",
+    "tokenise",
+    "word_diff",
+]

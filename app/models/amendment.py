@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from app.models.organisation import Organisation
+    from app.models.statement import Paragraph, Statement, Version
+    from app.models.user import User
+
+KINDS = ("modify", "insert", "delete", "retitle")
+# open, rebased and conflicted amendments are undecided; the rest are final.
+OPEN_STATUSES = ("open", "rebased", "conflicted")
+STATUSES = OPEN_STATUSES + ("accepted", "rejected", "withdrawn", "obsolete", "superseded", "not_decided")
+STANCES = ("support", "oppose", "abstain")
+DECISION_RULES = ("consensus", "majority", "coordinator")
+
+compromise_targets = Table(
+    "compromise_targets",
+    db.Model.metadata,
+    Column("compromise_id", ForeignKey("amendments.id"), primary_key=True),
+    Column("amendment_id", ForeignKey("amendments.id"), primary_key=True, index=True),
+)
+
+
+class Amendment(db.Model):
+    """A proposal to modify, insert, delete a paragraph or retitle the statement."""
+
+    __tablename__ = "amendments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    # modify/delete: the paragraph; insert: the paragraph it follows (None: at the top).
+    paragraph_id: Mapped[int | None] = mapped_column(ForeignKey("paragraphs.id"), index=True)
+    # The revision (modify/delete) the proposal was made against; None for insert/retitle.
+    base_revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"), index=True)
+    base_text: Mapped[str] = mapped_column(Text, default="")
+    proposed_text: Mapped[str] = mapped_column(Text, default="")
+    base_number: Mapped[int | None] = mapped_column(Integer)  # ¶ number when proposed
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    proposer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # Bumped by every change of the texts (edit, rebase, revision): an accept names it.
+    text_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped when the proposer changes the proposal: positions count for one round only.
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    result_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), index=True)
+    result_paragraph_id: Mapped[int | None] = mapped_column(ForeignKey("paragraphs.id"), index=True)
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("amendments.id"), index=True)
+
+    statement: Mapped[Statement] = relationship()
+    paragraph: Mapped[Paragraph | None] = relationship(foreign_keys=[paragraph_id])
+    organisation: Mapped[Organisation] = relationship()
+    proposer: Mapped[User] = relationship(foreign_keys=[proposer_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    result_version: Mapped[Version | None] = relationship(foreign_keys=[result_version_id])
+    sponsors: Mapped[list[Sponsor]] = relationship(
+        back_populates="amendment", order_by="Sponsor.created_at", cascade="all, delete-orphan"
+    )
+    positions: Mapped[list[Position]] = relationship(
+        back_populates="amendment", order_by="Position.id", cascade="all, delete-orphan"
+    )
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="amendment", order_by="Comment.id", cascade="all, delete-orphan"
+    )
+    history: Mapped[list[AmendmentRevision]] = relationship(
+        back_populates="amendment", order_by="AmendmentRevision.id", cascade="all, delete-orphan"
+    )
+    targets: Mapped[list[Amendment]] = relationship(
+        secondary=compromise_targets,
+        primaryjoin="Amendment.id == compromise_targets.c.compromise_id",
+        secondaryjoin="Amendment.id == compromise_targets.c.amendment_id",
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def organisations(self) -> list[Organisation]:
+        """Proposing organisation first, then co-sponsors."""
+        return [self.organisation] + [s.organisation for s in self.sponsors]
+
+    def current_positions(self) -> dict[int, Position]:
+        """The latest position of each organisation in the current round."""
+        latest: dict[int, Position] = {}
+        for position in self.positions:  # ordered by id: later ones win
+            if position.round == self.round:
+                latest[position.organisation_id] = position
+        return latest
+
+    def label(self) -> str:
+        return f"#{self.id}"
+
+
+class AmendmentRevision(db.Model):
+    """Every text an amendment has had: proposed, edited, rebased, revised. Append-only."""
+
+    __tablename__ = "amendment_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    amendment_id: Mapped[int] = mapped_column(ForeignKey("amendments.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(20))  # proposed | edited | rebased | conflicted | revised
+    base_revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"), index=True)
+    base_text: Mapped[str] = mapped_column(Text, default="")
+    proposed_text: Mapped[str] = mapped_column(Text, default="")
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    amendment: Mapped[Amendment] = relationship(back_populates="history")
+    author: Mapped[User | None] = relationship()
+
+
+class Sponsor(db.Model):
+    """An organisation that joined an amendment as co-sponsor."""
+
+    __tablename__ = "amendment_sponsors"
+    __table_args__ = (UniqueConstraint("amendment_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    amendment_id: Mapped[int] = mapped_column(ForeignKey("amendments.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    amendment: Mapped[Amendment] = relationship(back_populates="sponsors")
+    organisation: Mapped[Organisation] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class Position(db.Model):
+    """One organisation's stance on an amendment. Append-only: the latest counts."""
+
+    __tablename__ = "positions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    amendment_id: Mapped[int] = mapped_column(ForeignKey("amendments.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    stance: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    amendment: Mapped[Amendment] = relationship(back_populates="positions")
+    organisation: Mapped[Organisation] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class Comment(db.Model):
+    """A plain-text comment; replies are one level deep."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    amendment_id: Mapped[int] = mapped_column(ForeignKey("amendments.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    amendment: Mapped[Amendment] = relationship(back_populates="comments")
+    author: Mapped[User] = relationship()

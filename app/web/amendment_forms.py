@@ -1,0 +1,80 @@
+"""Forms of the amendment pages (shape of input only)."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from app.amending.rules import RULE_LABELS
+from app.web.forms import MultiCheckboxField
+
+TIMEZONES = sorted(
+    tz for tz in available_timezones() if "/" in tz and not tz.startswith(("Etc/", "SystemV/"))
+)
+
+
+class OpenForm(FlaskForm):
+    decision_rule = RadioField("Decision rule", choices=list(RULE_LABELS.items()), default="consensus",
+                               validators=[InputRequired()])
+    deadline = DateTimeLocalField("Amendment deadline (optional)", validators=[Optional()],
+                                  format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                  description="After it, no new amendments can be proposed.")
+    timezone = SelectField("Time zone of the deadline", default="UTC",
+                           choices=[("UTC", "UTC")] + [(t, t) for t in TIMEZONES])
+
+
+class ProposeForm(FlaskForm):
+    organisation = SelectField("Proposed on behalf of", coerce=int, validators=[InputRequired()])
+    text = TextAreaField("Proposed text", validators=[Optional(), Length(max=20_000)])
+    rationale = TextAreaField("Rationale", validators=[Optional(), Length(max=5_000)],
+                              description="Why the organisations should accept this change.")
+    supersedes = MultiCheckboxField("This compromise replaces", coerce=int, validators=[Optional()],
+                                    description="When it is accepted, the amendments ticked here are "
+                                    "marked as superseded by it.")
+    preview = SubmitField("Preview the change")
+    submit = SubmitField("Propose amendment")
+
+
+class EditAmendmentForm(FlaskForm):
+    text = TextAreaField("Proposed text", validators=[Optional(), Length(max=20_000)])
+    rationale = TextAreaField("Rationale", validators=[Optional(), Length(max=5_000)])
+    preview = SubmitField("Preview the change")
+    submit = SubmitField("Save amendment")
+
+
+class PositionForm(FlaskForm):
+    organisation = SelectField("For", coerce=int, validators=[InputRequired()])
+    stance = RadioField("Position", choices=[("support", "Support"), ("oppose", "Oppose"),
+                                             ("abstain", "Abstain")], validators=[InputRequired()])
+    reason = TextAreaField("Reason (optional)", validators=[Optional(), Length(max=5_000)])
+
+
+class SponsorForm(FlaskForm):
+    organisation = SelectField("Co-sponsor on behalf of", coerce=int, validators=[InputRequired()])
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField("Comment", validators=[DataRequired(message="A comment cannot be empty."),
+                                                Length(max=10_000)],
+                         description="Plain text; links become clickable.")
+    parent_id = HiddenField()
+
+
+class AcceptForm(FlaskForm):
+    text_version = IntegerField(validators=[InputRequired()])
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField("Reason for rejecting", validators=[DataRequired(
+        message="Give a reason for rejecting, so the proposers know why."), Length(max=5_000)])
