@@ -16,7 +16,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
         __name__,
         template_folder="../templates",
         static_folder="static",
-        instance_path=str(Config.INSTANCE_PATH),
+        instance_path=str(overrides.get("INSTANCE_PATH") or (config or Config).INSTANCE_PATH),
     )
     app.config.from_object(config or Config)
     app.config.update(overrides)
@@ -33,10 +33,12 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 def register_extensions(app: Flask) -> None:
     from app.accounts import passwords
     from app.extensions import csrf, db, login_manager, migrate
+    from app.publishing import sealing
 
     passwords.configure(
         time_cost=app.config["ARGON2_TIME_COST"], memory_cost=app.config["ARGON2_MEMORY_COST"]
     )
+    sealing.configure(app.instance_path)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"),
                      render_as_batch=True, compare_type=True)

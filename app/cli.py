@@ -122,9 +122,51 @@ def import_statement(file: Path, coordinator_email: str, org_slug: str, particip
         click.echo(f"  note: {note}")
 
 
+@statements_cli.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify_statement(file: Path) -> None:
+    """Check a published statement's manifest: text hashes, signatures and this platform's seal."""
+    import json
+
+    from app.publishing import sealing
+    from app.publishing.verify import verify_manifest
+
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{file} is not a JSON manifest: {exc}") from exc
+    if not isinstance(data, dict):
+        raise click.ClickException(f"{file} is not a JSON manifest (expected an object).")
+    problems = verify_manifest(data, expected_public_key=sealing.public_key())
+    if problems:
+        click.echo(f"BROKEN: {file} does not match what was published.")
+        for problem in problems:
+            click.echo(f"  - {problem}")
+        sys.exit(1)
+    click.echo(f"INTACT: “{data.get('title')}”, published {data.get('publication_date')}, "
+               f"text SHA-256 {data.get('sha256')}, {len(data.get('signatures', []))} signatures, "
+               "sealed by this platform.")
+
+
+audit_cli = AppGroup("audit", help="The audit trail.")
+
+
+@audit_cli.command("verify")
+def verify_audit() -> None:
+    """Recompute every statement's audit chain and name the first broken entry."""
+    from app import audit
+
+    checked, breaks = audit.verify()
+    if breaks:
+        for b in breaks:
+            click.echo(f"BROKEN: statement {b.statement_id}, entry {b.seq} (id {b.entry_id}): {b.problem}.")
+        sys.exit(1)
+    click.echo(f"INTACT: {checked} audit entries checked, every chain unbroken.")
+
+
 def register(app: Flask) -> None:
     from app.demo import demo_command
 
-    for group in (users_cli, orgs_cli, tokens_cli, statements_cli):
+    for group in (users_cli, orgs_cli, tokens_cli, statements_cli, audit_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)

@@ -45,8 +45,9 @@ def database_url(request, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def _app(database_url):
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url)
+def _app(database_url, tmp_path_factory):
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url,
+                     INSTANCE_PATH=str(tmp_path_factory.mktemp("instance")))
     with app.app_context():
         _reset_schema()
         upgrade()

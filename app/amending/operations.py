@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
+from app import audit
 from app.amending.rules import Decision, rule_met
 from app.diffing import rebase
 from app.drafting.operations import live_paragraphs, place_paragraph, snapshot
@@ -96,6 +97,8 @@ def open_for_amendments(
     statement.amendment_deadline = deadline
     statement.opened_at = now
     statement.updated_at = now
+    audit.record(statement.id, "opened", user, now=now, decision_rule=rule,
+                 amendment_deadline=deadline.isoformat() if deadline else None)
     db.session.flush()
     return statement
 
@@ -208,6 +211,9 @@ def propose(
     db.session.add(amendment)
     _record(amendment, "proposed", user, now)
     db.session.flush()
+    audit.record(statement.id, "proposed", user, now=now, organisation=organisation,
+                 amendment=amendment.id, kind=kind, paragraph=amendment.paragraph_id,
+                 text=amendment.proposed_text)
     return amendment
 
 
@@ -286,6 +292,8 @@ def edit_amendment(
     amendment.updated_at = now
     _record(amendment, "revised" if revising else "edited", user, now)
     db.session.flush()
+    audit.record(statement.id, "amendment_edited", user, now=now, amendment=amendment.id,
+                 text=amendment.proposed_text, revised=revising)
     return amendment
 
 
@@ -297,6 +305,7 @@ def withdraw_amendment(amendment: Amendment, user: User, *, now: datetime) -> Am
     if not amendment.is_open:
         raise Conflict("Only an open amendment can be withdrawn.")
     _close(amendment, "withdrawn", user, now)
+    audit.record(amendment.statement_id, "amendment_withdrawn", user, now=now, amendment=amendment.id)
     db.session.flush()
     return amendment
 
@@ -322,6 +331,8 @@ def cosponsor(amendment: Amendment, user: User, organisation: Organisation, *, n
         raise Conflict(f"{organisation.name} already sponsors this amendment.")
     sponsor = Sponsor(organisation_id=organisation.id, user_id=user.id, created_at=now)
     amendment.sponsors.append(sponsor)
+    audit.record(statement.id, "cosponsored", user, now=now, organisation=organisation,
+                 amendment=amendment.id)
     db.session.flush()
     return sponsor
 
@@ -345,6 +356,8 @@ def take_position(
     position = Position(organisation_id=organisation.id, user_id=user.id, stance=stance,
                         reason=_clean_rationale(reason), round=amendment.round, created_at=now)
     amendment.positions.append(position)
+    audit.record(statement.id, "position", user, now=now, organisation=organisation,
+                 amendment=amendment.id, stance=stance, reason=position.reason)
     db.session.flush()
     return position
 
@@ -373,10 +386,12 @@ def add_comment(
         if parent is None or parent.amendment_id != amendment.id:
             raise NotFound("That comment is not part of this amendment.", field="parent_id")
         parent_id = parent.parent_id or parent.id  # replies stay one level deep
+    lock_statement(statement.id)
     comment = Comment(amendment_id=amendment.id, parent_id=parent_id, author_id=user.id, body=text,
                       created_at=now)
     db.session.add(comment)
     db.session.flush()
+    audit.record(statement.id, "commented", user, now=now, amendment=amendment.id, comment=comment.id)
     return comment
 
 
@@ -425,6 +440,7 @@ def reject(amendment: Amendment, user: User, *, reason: str, now: datetime) -> A
     if not reason:
         raise InvalidInput("Give a reason for rejecting, so the proposers know why.", field="reason")
     _close(amendment, "rejected", user, now, reason)
+    audit.record(statement.id, "rejected", user, now=now, amendment=amendment.id, reason=reason)
     db.session.flush()
     return amendment
 
@@ -479,15 +495,20 @@ def accept(amendment: Amendment, user: User, *, text_version: int | None, now: d
         if target.is_open:
             _close(target, "superseded", user, now, f"Superseded by compromise #{amendment.id}.")
             target.superseded_by_id = amendment.id
-    _rebase_siblings(statement, amendment, new_revision, user, now)
+    outcomes = _rebase_siblings(statement, amendment, new_revision, user, now)
+    audit.record(statement.id, "accepted", user, now=now, amendment=amendment.id, version=version.number,
+                 sha256=version.sha256, rebased=outcomes)
     db.session.flush()
     return version
 
 
 def _rebase_siblings(
     statement: Statement, accepted: Amendment, new_revision: Revision | None, user: User, now: datetime
-) -> None:
-    """Carry every other open amendment of the same place over to the new text (promise 5)."""
+) -> dict[str, str]:
+    """Carry every other open amendment of the same place over to the new text (promise 5).
+
+    Returns the new status of every amendment it touched, by id.
+    """
     siblings = db.session.scalars(
         select(Amendment).where(
             Amendment.statement_id == statement.id,
@@ -495,33 +516,38 @@ def _rebase_siblings(
             Amendment.status.in_(OPEN_STATUSES),
         )
     ).all()
+    touched: dict[str, str] = {}
     for sibling in siblings:
+        same_paragraph = sibling.paragraph_id == accepted.paragraph_id
         if accepted.kind == "retitle" and sibling.kind == "retitle":
             _rebase_text(sibling, statement.title, None, now)
-        elif accepted.kind == "modify" and sibling.paragraph_id == accepted.paragraph_id:
-            if sibling.kind == "modify":
-                _rebase_text(sibling, new_revision.text, new_revision.id, now)
-            elif sibling.kind == "delete":
-                sibling.base_text, sibling.base_revision_id = new_revision.text, new_revision.id
-                sibling.status = "rebased"
-                sibling.text_version += 1
-                _record(sibling, "rebased", None, now)
-        elif accepted.kind == "delete" and sibling.paragraph_id == accepted.paragraph_id:
-            if sibling.kind == "insert":
-                # Keep the proposed paragraph where it was meant to go: after the one before.
-                sibling.paragraph_id = _previous_live_id(statement, accepted.paragraph_id)
-                sibling.status = "rebased"
-                sibling.text_version += 1
-                _record(sibling, "rebased", None, now)
-            else:
-                _close(sibling, "obsolete", None, now,
-                       f"The paragraph was deleted by amendment #{accepted.id}.")
+        elif accepted.kind == "modify" and same_paragraph and sibling.kind == "modify":
+            _rebase_text(sibling, new_revision.text, new_revision.id, now)
+        elif accepted.kind == "modify" and same_paragraph and sibling.kind == "delete":
+            sibling.base_text, sibling.base_revision_id = new_revision.text, new_revision.id
+            sibling.status = "rebased"
+            sibling.text_version += 1
+            _record(sibling, "rebased", None, now)
+        elif accepted.kind == "delete" and same_paragraph and sibling.kind == "insert":
+            # Keep the proposed paragraph where it was meant to go: after the one before.
+            sibling.paragraph_id = _previous_live_id(statement, accepted.paragraph_id)
+            sibling.status = "rebased"
+            sibling.text_version += 1
+            _record(sibling, "rebased", None, now)
+        elif accepted.kind == "delete" and same_paragraph:
+            _close(sibling, "obsolete", None, now, f"The paragraph was deleted by amendment #{accepted.id}.")
+        else:
+            continue
+        touched[str(sibling.id)] = sibling.status
+    return touched
 
 
 def _rebase_text(sibling: Amendment, new_base: str, new_revision_id: int | None, now: datetime) -> None:
     if sibling.status == "conflicted":
         return  # its proposer revises it against the current text
-    result = rebase(sibling.base_text, sibling.proposed_text, new_base)
+    # A proposal the accepted text already equals would not patch (its words are gone): obsolete.
+    result = new_base if sibling.proposed_text == new_base else rebase(
+        sibling.base_text, sibling.proposed_text, new_base)
     sibling.text_version += 1
     sibling.updated_at = now
     if result is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import g, jsonify, request
 
@@ -115,7 +115,7 @@ def open_statement(statement_id: int):
                                  deadline=_datetime(data, "amendment_deadline"), now=_now())
     payload = statement_json(statement)
     payload["decision_rule"] = statement.decision_rule
-    payload["amendment_deadline"] = (statement.amendment_deadline.isoformat()
+    payload["amendment_deadline"] = (statement.amendment_deadline.astimezone(UTC).isoformat()
                                      if statement.amendment_deadline else None)
     return _commit(payload)
 

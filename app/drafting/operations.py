@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
+from app import audit
 from app.drafting.text import (
     canonical_text,
     check_paragraph_count,
@@ -139,6 +140,9 @@ def snapshot(
     ]
     db.session.add(version)
     db.session.flush()
+    if amendment_id is None:  # an accepted amendment is audited by its own entry
+        audit.record(statement.id, "created" if number == 1 else "edited", author, now=now,
+                     version=number, sha256=version.sha256, note=version.note)
     return version
 
 
@@ -193,7 +197,7 @@ def create_statement(
         created_at=now,
         updated_at=now,
     )
-    statement.participants = [
+    statement.memberships = [
         Participant(organisation=o, position=i, joined_at=now) for i, o in enumerate(ordered)
     ]
     db.session.add(statement)
@@ -367,7 +371,7 @@ def statements_for(user: User) -> list[Statement]:
                 select(Participant.statement_id).where(Participant.organisation_id.in_(org_ids))
             )
         )
-    return list(db.session.scalars(query.options(selectinload(Statement.participants))))
+    return list(db.session.scalars(query.options(selectinload(Statement.memberships))))
 
 
 def paragraph_count(statement: Statement) -> int:

@@ -12,6 +12,7 @@ from app.models.amendment import (
     Sponsor,
 )
 from app.models.organisation import ROLE_LABELS, ROLES, Membership, Organisation
+from app.models.signing import AuditEntry, Endorsement, Publication, Signature
 from app.models.statement import (
     PHASES,
     Paragraph,
@@ -29,6 +30,10 @@ __all__ = [
     "OPEN_STATUSES",
     "STANCES",
     "Amendment",
+    "AuditEntry",
+    "Endorsement",
+    "Publication",
+    "Signature",
     "AmendmentRevision",
     "Comment",
     "Position",

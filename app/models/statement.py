@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -32,12 +32,22 @@ class Statement(db.Model):
     decision_rule: Mapped[str | None] = mapped_column(String(20))
     amendment_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Signing: the frozen version every signature must name, and the coordinator's plans.
+    frozen_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("versions.id", use_alter=True, name="fk_statements_frozen_version_id_versions"),
+        index=True,
+    )
+    signing_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    planned_publication_date: Mapped[date | None] = mapped_column(Date)
+    auto_publish: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     coordinator: Mapped[User] = relationship()
     coordinator_organisation: Mapped[Organisation] = relationship()
-    participants: Mapped[list[Participant]] = relationship(
+    frozen_version: Mapped[Version | None] = relationship(foreign_keys=[frozen_version_id])
+    # Every organisation ever invited, including those that withdrew (kept for history).
+    memberships: Mapped[list[Participant]] = relationship(
         back_populates="statement",
         order_by="Participant.position",
         cascade="all, delete-orphan",
@@ -51,7 +61,8 @@ class Statement(db.Model):
     def is_participant_member(self, user: User | None) -> bool:
         if user is None or not getattr(user, "is_authenticated", False):
             return False
-        org_ids = {p.organisation_id for p in self.participants}
+        # Members of an organisation that withdrew still see the statement's history.
+        org_ids = {p.organisation_id for p in self.memberships}
         return any(m.organisation_id in org_ids for m in user.memberships)
 
     def can_view(self, user: User | None) -> bool:
@@ -90,6 +101,11 @@ class Statement(db.Model):
         )
 
     @property
+    def participants(self) -> list[Participant]:
+        """The organisations taking part now (not those that withdrew)."""
+        return [p for p in self.memberships if p.withdrawn_at is None]
+
+    @property
     def participant_organisations(self) -> list[Organisation]:
         return [p.organisation for p in self.participants]
 
@@ -108,8 +124,11 @@ class Participant(db.Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    withdraw_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
-    statement: Mapped[Statement] = relationship(back_populates="participants")
+    statement: Mapped[Statement] = relationship(back_populates="memberships")
     organisation: Mapped[Organisation] = relationship()
 
 
@@ -183,7 +202,7 @@ class Version(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    statement: Mapped[Statement] = relationship()
+    statement: Mapped[Statement] = relationship(foreign_keys=[statement_id])
     author: Mapped[User] = relationship()
     entries: Mapped[list[VersionParagraph]] = relationship(
         order_by="VersionParagraph.number", cascade="all, delete-orphan"

@@ -42,9 +42,19 @@ def add_error(form: FlaskForm, exc: ConcordError) -> None:
 
 
 def register(app: Flask) -> None:
-    from app.web import account, admin, amendments, auth, main, organisations, statements
+    from app.web import (
+        account,
+        admin,
+        amendments,
+        auth,
+        main,
+        organisations,
+        public,
+        signing,
+        statements,
+    )
 
-    for module in (auth, main, account, admin, organisations, statements, amendments):
+    for module in (auth, main, account, admin, organisations, statements, amendments, signing, public):
         app.register_blueprint(module.bp)
 
     @app.before_request

@@ -215,10 +215,11 @@ def _page(amendment: Amendment, statement: Statement, status: int = 200, **forms
         current_text = paragraph.text
     delegate_orgs = _delegate_choices(statement)
     can_position = amendment.status in ("open", "rebased") and statement.status == "amending"
-    position_form = forms.get("position_form") or PositionForm()
+    # Only the form that was sent is filled from the request; the others start empty.
+    position_form = forms.get("position_form") or PositionForm(formdata=None)
     position_form.organisation.choices = delegate_orgs
     sponsoring = {o.id for o in amendment.organisations}
-    sponsor_form = SponsorForm()
+    sponsor_form = SponsorForm(formdata=None)
     sponsor_form.organisation.choices = [c for c in delegate_orgs if c[0] not in sponsoring]
     accept_form = AcceptForm(formdata=None, text_version=amendment.text_version)
     replies: dict[int, list] = {}
@@ -231,16 +232,15 @@ def _page(amendment: Amendment, statement: Statement, status: int = 200, **forms
         position_form=position_form if delegate_orgs and can_position else None,
         sponsor_form=sponsor_form if sponsor_form.organisation.choices and amendment.is_open
         and statement.status == "amending" else None,
-        comment_form=forms.get("comment_form") or CommentForm(),
+        comment_form=forms.get("comment_form") or CommentForm(formdata=None),
         can_comment=amending.can_comment(statement, user) and statement.status not in ("published",
                                                                                         "withdrawn"),
-        reject_form=forms.get("reject_form") or RejectForm(),
+        reject_form=forms.get("reject_form") or RejectForm(formdata=None),
         accept_form=accept_form,
         can_decide=statement.is_coordinator(user) and amendment.is_open and statement.status == "amending",
         can_edit=amending.can_edit(amendment, user),
         can_withdraw=user.id == amendment.proposer_id and amendment.is_open,
         top_comments=[c for c in amendment.comments if not c.parent_id], replies=replies,
-        empty_form=EmptyForm(),
     ), status
 
 
@@ -305,6 +305,8 @@ def comment(amendment_id: int):
                               parent_id=parent_id, now=now())
         if ok:
             return _back(amendment, f"c-{result.id}")
+    # The parent id is a hidden field: show its error above the form.
+    form.form_errors.extend(form.parent_id.errors)
     return _page(amendment, statement, 422, comment_form=form)
 
 
@@ -342,9 +344,13 @@ def reject(amendment_id: int):
     amendment, statement = _amendment(amendment_id)
     form = RejectForm()
     if form.validate_on_submit():
-        ok, _ = run_rule(form, amending.reject, amendment, _user(), reason=form.reason.data, now=now())
+        ok, result = run_rule(form, amending.reject, amendment, _user(), reason=form.reason.data, now=now())
         if ok:
             flash(f"Amendment #{amendment.id} rejected.", "success")
+            return _back(amendment)
+        if result.field != "reason":
+            # Not the coordinator, or no longer open: the reject form is not shown, so say it above.
+            flash(result.message, "error")
             return _back(amendment)
     return _page(amendment, statement, 422, reject_form=form)
 

@@ -11,6 +11,7 @@ from app.drafting.importer import decode_upload, parse_statement
 from app.errors import ConcordError, InvalidInput
 from app.extensions import db
 from app.models import Organisation, Statement, Version, VersionParagraph
+from app.signing import operations as signing
 from app.web import add_error, now, run_rule
 from app.web.forms import (
     DeleteParagraphForm,
@@ -153,6 +154,9 @@ def show(statement_id: int):
         can_edit=statement.can_edit_draft(current_user),
         can_propose=statement.amendments_open(now()) and bool(statement.delegate_organisations(current_user)),
         open_amendments=amending.open_by_place(statement) if statement.status != "draft" else {},
+        progress=signing.progress(statement) if statement.status == "signing" else None,
+        can_sign=bool(signing.can_sign_for(statement, current_user)),
+        can_withdraw_organisation=bool(signing.can_withdraw_for(statement, current_user)),
         move_form=MoveParagraphForm(),
     )
 

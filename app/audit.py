@@ -1,0 +1,144 @@
+"""The audit trail: append-only entries per statement, each hash covering the previous one.
+
+``record`` is called by the rules inside their transaction, after they have
+taken the statement's lock, so entries of one statement are written one at a
+time; the unique (statement_id, seq) constraint refuses a fork anyway.
+``verify`` recomputes every chain and names the first broken entry (promise 7).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import AuditEntry, Organisation, User
+
+GENESIS = "0" * 64
+
+ACTION_LABELS = {
+    "created": "created the statement",
+    "edited": "edited the draft",
+    "opened": "opened it for amendments",
+    "proposed": "proposed an amendment",
+    "amendment_edited": "edited an amendment",
+    "amendment_withdrawn": "withdrew an amendment",
+    "cosponsored": "co-sponsored an amendment",
+    "position": "took a position",
+    "commented": "commented",
+    "accepted": "accepted an amendment",
+    "rejected": "rejected an amendment",
+    "frozen": "froze the text for signing",
+    "signed": "signed",
+    "signature_revoked": "revoked a signature",
+    "organisation_withdrew": "withdrew an organisation",
+    "organisation_reinvited": "re-invited an organisation",
+    "reopened": "reopened for amendments",
+    "published": "published the statement",
+    "endorsed": "added a later endorsement",
+    "statement_withdrawn": "withdrew the statement",
+}
+
+
+def canonical(data: dict) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    body = {
+        "statement_id": entry.statement_id,
+        "seq": entry.seq,
+        "action": entry.action,
+        "actor_id": entry.actor_id,
+        "organisation_id": entry.organisation_id,
+        "details": json.loads(entry.details),
+        "created_at": entry.created_at.isoformat(),
+        "prev_hash": entry.prev_hash,
+    }
+    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+
+
+def record(
+    statement_id: int,
+    action: str,
+    actor: User | None,
+    *,
+    now: datetime,
+    organisation: Organisation | None = None,
+    **details,
+) -> AuditEntry:
+    if action not in ACTION_LABELS:
+        raise ValueError(f"unknown audit action {action!r}")
+    last = db.session.execute(
+        select(AuditEntry.seq, AuditEntry.hash)
+        .where(AuditEntry.statement_id == statement_id)
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).first()
+    entry = AuditEntry(
+        statement_id=statement_id,
+        seq=(last.seq + 1) if last else 1,
+        action=action,
+        actor_id=actor.id if actor else None,
+        organisation_id=organisation.id if organisation else None,
+        details=canonical(details),
+        created_at=now.astimezone(UTC),
+        prev_hash=last.hash if last else GENESIS,
+    )
+    entry.hash = entry_hash(entry)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+@dataclass
+class Break:
+    statement_id: int
+    seq: int
+    entry_id: int | None
+    problem: str
+
+
+def verify(statement_id: int | None = None) -> tuple[int, list[Break]]:
+    """Check every chain (or one). Returns (entries checked, first break of each broken chain)."""
+    query = select(AuditEntry).order_by(AuditEntry.statement_id, AuditEntry.seq)
+    if statement_id is not None:
+        query = query.where(AuditEntry.statement_id == statement_id)
+    checked, breaks = 0, []
+    current, expected_prev, expected_seq, broken = None, GENESIS, 1, False
+    for entry in db.session.scalars(query).yield_per(500):
+        if entry.statement_id != current:
+            current, expected_prev, expected_seq, broken = entry.statement_id, GENESIS, 1, False
+        checked += 1
+        if broken:
+            continue
+        problem = None
+        if entry.seq != expected_seq:
+            problem = f"entry {expected_seq} is missing (found {entry.seq} next)"
+        elif entry.prev_hash != expected_prev:
+            problem = "it does not point at the hash of the entry before it"
+        elif entry_hash(entry) != entry.hash:
+            problem = "its contents do not match its hash (it was changed)"
+        if problem:
+            breaks.append(Break(entry.statement_id, entry.seq, entry.id, problem))
+            broken = True
+        expected_prev, expected_seq = entry.hash, entry.seq + 1
+    return checked, breaks
+
+
+def trail(statement_id: int) -> list[AuditEntry]:
+    return list(db.session.scalars(
+        select(AuditEntry).where(AuditEntry.statement_id == statement_id).order_by(AuditEntry.seq)
+        .options(selectinload(AuditEntry.actor), selectinload(AuditEntry.organisation))
+    ))
+
+
+def count(statement_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.statement_id == statement_id)
+    ) or 0

@@ -1,0 +1,404 @@
+"""Freezing, signing, withdrawing, reopening and publishing (promises 2, 4, 6, 7).
+
+Every state change first takes the statement's lock (``lock_statement``), so
+two final signatures or two publish clicks from several processes are
+serialised; ``publications.statement_id`` is unique, so a statement is
+published exactly once even if that lock were bypassed.
+Plain functions: they take the acting user, flush, never commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from app import audit
+from app.accounts.passwords import verify_password
+from app.amending.operations import OPEN_STATUSES, lock_statement
+from app.drafting.operations import current_version, version_texts
+from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
+from app.extensions import db
+from app.models import (
+    Amendment,
+    Endorsement,
+    Organisation,
+    Participant,
+    Publication,
+    Signature,
+    Statement,
+    User,
+)
+from app.publishing import sealing
+from app.publishing.text import plain_text
+
+MAX_NAME = 200
+
+
+class AlreadySigned(Conflict):
+    code = "already_signed"
+
+
+# --- freeze and reopen ------------------------------------------------------------------
+
+
+def freeze(
+    statement: Statement, user: User, *, signing_deadline: datetime | None = None,
+    planned_publication_date: date | None = None, auto_publish: bool = False, now: datetime,
+) -> Statement:
+    """Close amendments and freeze the current version for signing."""
+    statement = lock_statement(statement.id)
+    if not statement.is_coordinator(user):
+        raise NotAllowed("Only the coordinator freezes the text.")
+    if statement.status != "amending":
+        raise WrongPhase("Only a statement open for amendments can be frozen for signing.")
+    if signing_deadline is not None and signing_deadline <= now:
+        raise InvalidInput("The signing deadline must be in the future.", field="signing_deadline")
+    if planned_publication_date is not None and planned_publication_date < now.date():
+        raise InvalidInput("The planned publication date cannot be in the past.",
+                           field="planned_publication_date")
+    undecided = db.session.scalars(select(Amendment).where(
+        Amendment.statement_id == statement.id, Amendment.status.in_(OPEN_STATUSES))).all()
+    for amendment in undecided:
+        amendment.status = "not_decided"
+        amendment.decided_at = now
+        amendment.decided_by_id = user.id
+        amendment.decision_reason = "Amendments were closed when the text was frozen for signing."
+    version = current_version(statement)
+    statement.status = "signing"
+    statement.frozen_version_id = version.id
+    statement.signing_deadline = signing_deadline
+    statement.planned_publication_date = planned_publication_date
+    statement.auto_publish = auto_publish
+    statement.updated_at = now
+    audit.record(statement.id, "frozen", user, now=now, version=version.number, sha256=version.sha256,
+                 not_decided=[a.id for a in undecided], auto_publish=auto_publish)
+    db.session.flush()
+    return statement
+
+
+def reopen(statement: Statement, user: User, *, now: datetime) -> list[Signature]:
+    """Back to amending; every signature on the frozen version becomes void (kept in history)."""
+    statement = lock_statement(statement.id)
+    if not statement.is_coordinator(user):
+        raise NotAllowed("Only the coordinator reopens the statement.")
+    if statement.status != "signing":
+        raise WrongPhase("Only a statement being signed can be reopened.")
+    voided = valid_signatures(statement)
+    for signature in voided:
+        signature.status = "void"
+        signature.ended_at = now
+        signature.ended_by_id = user.id
+        signature.end_reason = "The statement was reopened for amendments."
+    statement.status = "amending"
+    statement.frozen_version_id = None
+    statement.auto_publish = False
+    statement.updated_at = now
+    audit.record(statement.id, "reopened", user, now=now, voided=[s.id for s in voided])
+    db.session.flush()
+    return voided
+
+
+# --- signatures ---------------------------------------------------------------------------
+
+
+def valid_signatures(statement: Statement) -> list[Signature]:
+    if statement.frozen_version_id is None:
+        return []
+    return list(db.session.scalars(
+        select(Signature).where(Signature.version_id == statement.frozen_version_id,
+                                Signature.status == "valid").order_by(Signature.signed_at, Signature.id)
+    ))
+
+
+@dataclass
+class Progress:
+    signed: list[tuple[Organisation, Signature]]
+    waiting: list[Organisation]
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.signed) and not self.waiting
+
+
+def progress(statement: Statement) -> Progress:
+    """Who has signed the frozen version, in the participants' order."""
+    by_org = {s.organisation_id: s for s in valid_signatures(statement)}
+    signed, waiting = [], []
+    for org in statement.participant_organisations:
+        if org.id in by_org:
+            signed.append((org, by_org[org.id]))
+        else:
+            waiting.append(org)
+    return Progress(signed, waiting)
+
+
+def _clean(value: str | None, label: str, field: str) -> str:
+    value = " ".join((value or "").split())
+    if not value:
+        raise InvalidInput(f"Type your {label} as it should appear.", field=field)
+    if len(value) > MAX_NAME:
+        raise InvalidInput(f"The {label} can have at most {MAX_NAME} characters.", field=field)
+    if any(ord(c) < 32 for c in value):
+        raise InvalidInput(f"The {label} contains a control character.", field=field)
+    return value
+
+
+def can_sign_for(statement: Statement, user: User | None) -> list[Organisation]:
+    """Participating organisations ``user`` is a signatory of."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    return [o for o in statement.participant_organisations if user.has_role(o, "signatory")]
+
+
+def sign(
+    statement: Statement, user: User, organisation: Organisation, *, signer_name: str, signer_title: str,
+    authorised: bool, password: str, version_sha256: str, ip_address: str = "", user_agent: str = "",
+    now: datetime,
+) -> Signature:
+    """Sign the frozen version for ``organisation``. Publishes too if that is set and this was the last."""
+    statement = lock_statement(statement.id)
+    if statement.status != "signing":
+        raise WrongPhase("This statement is not being signed now."
+                         + (" It is already published." if statement.status == "published" else ""))
+    if not statement.participates(organisation):
+        raise NotAllowed(f"{organisation.name} does not take part in this statement.", field="organisation")
+    if not user.has_role(organisation, "signatory"):
+        raise NotAllowed(f"You are not a signatory of {organisation.name}.", field="organisation")
+    version = statement.frozen_version
+    if version_sha256 != version.sha256:
+        raise Conflict("The text changed since you opened it: you were shown a different version. "
+                       "Read the current frozen text before signing.", field="version_sha256")
+    signer_name = _clean(signer_name, "name", "signer_name")
+    signer_title = _clean(signer_title, "title", "signer_title")
+    if not authorised:
+        raise InvalidInput(f"Confirm that you are authorised to sign on behalf of {organisation.name}.",
+                           field="authorised")
+    if not verify_password(user.password_hash, password):
+        raise InvalidInput("The password is not correct.", field="password")
+    if any(s.organisation_id == organisation.id for s in valid_signatures(statement)):
+        raise AlreadySigned(f"{organisation.name} has already signed this version.")
+    signature = Signature(
+        statement_id=statement.id, version_id=version.id, version_sha256=version.sha256,
+        organisation_id=organisation.id, user_id=user.id, signer_name=signer_name,
+        signer_title=signer_title, signed_at=now, ip_address=(ip_address or "")[:64],
+        user_agent=(user_agent or "")[:500],
+    )
+    db.session.add(signature)
+    db.session.flush()
+    audit.record(statement.id, "signed", user, now=now, organisation=organisation, signature=signature.id,
+                 version=version.number, sha256=version.sha256, signer_name=signer_name,
+                 signer_title=signer_title, ip=signature.ip_address, user_agent=signature.user_agent)
+    if statement.auto_publish and progress(statement).complete:
+        publish(statement, statement.coordinator, publication_date=now.date(), now=now, automatic=True)
+    return signature
+
+
+def revoke(signature: Signature, user: User, *, now: datetime) -> Signature:
+    statement = lock_statement(signature.statement_id)
+    signature = db.session.execute(select(Signature).where(Signature.id == signature.id)
+                                   .execution_options(populate_existing=True)).scalar_one()
+    if not user.has_role(signature.organisation, "signatory"):
+        raise NotAllowed(f"Only a signatory of {signature.organisation.name} can revoke its signature.")
+    if statement.status == "published":
+        raise WrongPhase("The statement is published; its signatures can no longer be revoked.")
+    if signature.status != "valid":
+        raise Conflict(f"This signature is already {signature.status}.")
+    signature.status = "revoked"
+    signature.ended_at = now
+    signature.ended_by_id = user.id
+    signature.end_reason = "Revoked by a signatory of the organisation."
+    audit.record(statement.id, "signature_revoked", user, now=now, organisation=signature.organisation,
+                 signature=signature.id)
+    db.session.flush()
+    return signature
+
+
+# --- participants leaving and coming back ---------------------------------------------------
+
+
+def can_withdraw_for(statement: Statement, user: User | None) -> list[Organisation]:
+    """Participating organisations ``user`` may withdraw (as their admin or signatory)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    return [o for o in statement.participant_organisations
+            if o.id != statement.coordinator_organisation_id
+            and (user.has_role(o, "admin") or user.has_role(o, "signatory"))]
+
+
+def _participant(statement: Statement, organisation: Organisation) -> Participant:
+    for participant in statement.memberships:
+        if participant.organisation_id == organisation.id:
+            return participant
+    raise NotFound(f"{organisation.name} was never part of this statement.", field="organisation")
+
+
+def withdraw_organisation(
+    statement: Statement, user: User, organisation: Organisation, *, reason: str, now: datetime
+) -> Participant:
+    """An organisation's admin or signatory takes it out of the statement, with a reason."""
+    statement = lock_statement(statement.id)
+    if not (user.has_role(organisation, "admin") or user.has_role(organisation, "signatory")):
+        raise NotAllowed(f"Only an admin or signatory of {organisation.name} can withdraw it.")
+    if statement.status in ("published", "withdrawn"):
+        raise WrongPhase("The statement is closed; organisations can no longer withdraw.")
+    participant = _participant(statement, organisation)
+    if participant.withdrawn_at is not None:
+        raise Conflict(f"{organisation.name} has already withdrawn.")
+    if organisation.id == statement.coordinator_organisation_id:
+        raise Conflict("The coordinating organisation cannot withdraw; withdraw the statement instead.")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise InvalidInput("Give a reason; the other organisations will see it.", field="reason")
+    participant.withdrawn_at = now
+    participant.withdrawn_by_id = user.id
+    participant.withdraw_reason = reason[:2000]
+    for signature in valid_signatures(statement):
+        if signature.organisation_id == organisation.id:
+            signature.status = "revoked"
+            signature.ended_at = now
+            signature.ended_by_id = user.id
+            signature.end_reason = "The organisation withdrew from the statement."
+    audit.record(statement.id, "organisation_withdrew", user, now=now, organisation=organisation,
+                 reason=participant.withdraw_reason)
+    db.session.flush()
+    db.session.expire(statement, ["memberships"])
+    if statement.status == "signing" and statement.auto_publish and progress(statement).complete:
+        publish(statement, statement.coordinator, publication_date=now.date(), now=now, automatic=True)
+    return participant
+
+
+def reinvite(statement: Statement, user: User, organisation: Organisation, *, now: datetime) -> Participant:
+    statement = lock_statement(statement.id)
+    if not statement.is_coordinator(user):
+        raise NotAllowed("Only the coordinator re-invites organisations.")
+    if statement.status not in ("draft", "amending"):
+        raise WrongPhase("Organisations can be re-invited only before the text is frozen.")
+    participant = _participant(statement, organisation)
+    if participant.withdrawn_at is None:
+        raise Conflict(f"{organisation.name} is taking part already.")
+    participant.withdrawn_at = None
+    participant.withdrawn_by_id = None
+    audit.record(statement.id, "organisation_reinvited", user, now=now, organisation=organisation,
+                 earlier_reason=participant.withdraw_reason)
+    participant.withdraw_reason = ""
+    db.session.flush()
+    return participant
+
+
+# --- publication --------------------------------------------------------------------------------
+
+
+def publish(
+    statement: Statement, user: User, *, publication_date: date | None, now: datetime,
+    automatic: bool = False,
+) -> Publication:
+    """Publish the frozen version, once, when every participant has signed it."""
+    statement = lock_statement(statement.id)
+    if statement.status == "published":
+        raise Conflict("This statement is already published.")
+    if not automatic and not statement.is_coordinator(user):
+        raise NotAllowed("Only the coordinator publishes.")
+    if statement.status != "signing":
+        raise WrongPhase("Only a statement being signed can be published.")
+    state = progress(statement)
+    if not state.complete:
+        names = ", ".join(o.name for o in state.waiting)
+        raise Conflict(f"Every participating organisation must sign first; still waiting for: {names}.")
+    last_signed = max(s.signed_at for _, s in state.signed).date()
+    publication_date = publication_date or now.date()
+    if publication_date < last_signed:
+        raise InvalidInput(f"The publication date cannot be before the last signature "
+                           f"({last_signed.isoformat()}).", field="publication_date")
+    version, entries = version_texts(statement, statement.frozen_version.number)
+    organisations = [org for org, _ in state.signed]
+    text = plain_text(version.title, [o.name for o in organisations], publication_date,
+                      [t for _, t in entries])
+    sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    manifest = {
+        "format": "concord-manifest/1",
+        "title": version.title,
+        "slug": statement.slug,
+        "publication_date": publication_date.isoformat(),
+        "version": {"number": version.number, "sha256": version.sha256},
+        "canonical_text": version.canonical_text,
+        "text": text,
+        "sha256": sha256,
+        "participants": [{"name": o.name, "short_name": o.short_name, "slug": o.slug} for o in organisations],
+        "signatures": [
+            {"organisation": org.name, "organisation_slug": org.slug, "signer_name": s.signer_name,
+             "signer_title": s.signer_title, "signed_at": s.signed_at.isoformat(),
+             "version_sha256": s.version_sha256}
+            for org, s in state.signed
+        ],
+    }
+    manifest = sealing.seal(manifest)
+    publication = Publication(
+        statement_id=statement.id, version_id=version.id, slug=statement.slug,
+        publication_date=publication_date, published_at=now, published_by_id=user.id,
+        plain_text=text, sha256=sha256, manifest=json.dumps(manifest, ensure_ascii=False, indent=2),
+    )
+    db.session.add(publication)
+    statement.status = "published"
+    statement.updated_at = now
+    db.session.flush()
+    audit.record(statement.id, "published", user, now=now, publication_date=publication_date.isoformat(),
+                 sha256=sha256, version=version.number, automatic=automatic)
+    return publication
+
+
+def get_publication(slug: str) -> Publication:
+    publication = db.session.scalar(select(Publication).where(Publication.slug == slug))
+    if publication is None:
+        raise NotFound("There is no published statement at this address.")
+    return publication
+
+
+def add_endorsement(
+    statement: Statement, user: User, organisation: Organisation, *, endorsed_on: date, now: datetime
+) -> Endorsement:
+    statement = lock_statement(statement.id)
+    if not statement.is_coordinator(user):
+        raise NotAllowed("Only the coordinator adds later endorsements.")
+    publication = db.session.scalar(select(Publication).where(Publication.statement_id == statement.id))
+    if publication is None:
+        raise WrongPhase("Endorsements are added after publication.")
+    signed = {s.organisation_id for s in valid_signatures(statement)}
+    endorsers = {e.organisation_id for e in publication.endorsements}
+    if organisation.id in signed | endorsers:
+        raise Conflict(f"{organisation.name} already appears on this statement.", field="organisation")
+    if endorsed_on < publication.publication_date:
+        raise InvalidInput("An endorsement cannot be dated before the publication.", field="endorsed_on")
+    if endorsed_on > now.date():
+        raise InvalidInput("An endorsement cannot be dated in the future.", field="endorsed_on")
+    endorsement = Endorsement(organisation_id=organisation.id, endorsed_on=endorsed_on, added_by_id=user.id,
+                              created_at=now)
+    publication.endorsements.append(endorsement)
+    audit.record(statement.id, "endorsed", user, now=now, organisation=organisation,
+                 endorsed_on=endorsed_on.isoformat())
+    db.session.flush()
+    return endorsement
+
+
+def withdraw_statement(statement: Statement, user: User, *, reason: str, now: datetime) -> Statement:
+    statement = lock_statement(statement.id)
+    if not statement.is_coordinator(user):
+        raise NotAllowed("Only the coordinator withdraws the statement.")
+    if statement.status in ("published", "withdrawn"):
+        raise WrongPhase(f"The statement is already {statement.status}.")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise InvalidInput("Give a reason; the organisations will see it.", field="reason")
+    for signature in valid_signatures(statement):
+        signature.status = "void"
+        signature.ended_at = now
+        signature.ended_by_id = user.id
+        signature.end_reason = "The statement was withdrawn."
+    statement.status = "withdrawn"
+    statement.updated_at = now
+    audit.record(statement.id, "statement_withdrawn", user, now=now, reason=reason)
+    db.session.flush()
+    return statement

@@ -1,0 +1,243 @@
+"""Freezing, signing, withdrawing, reopening, publishing, and the statement's audit trail."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app import audit
+from app.extensions import db
+from app.models import Organisation, Publication, Signature
+from app.signing import operations as signing
+from app.web import now, run_rule
+from app.web.forms import EmptyForm
+from app.web.signing_forms import (
+    EndorsementForm,
+    FreezeForm,
+    PublishForm,
+    ReasonForm,
+    SignForm,
+    WithdrawOrganisationForm,
+)
+from app.web.statements import _visible as visible_statement
+
+bp = Blueprint("signing", __name__, url_prefix="/statements")
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _coordinated(statement_id: int):
+    statement = visible_statement(statement_id)
+    if not statement.is_coordinator(current_user):
+        abort(403)
+    return statement
+
+
+def _show(statement):
+    return redirect(url_for("statements.show", statement_id=statement.id))
+
+
+@bp.route("/<int:statement_id>/freeze", methods=["GET", "POST"])
+@login_required
+def freeze(statement_id: int):
+    statement = _coordinated(statement_id)
+    form = FreezeForm()
+    if form.validate_on_submit():
+        deadline = None
+        if form.signing_deadline.data:
+            deadline = form.signing_deadline.data.replace(tzinfo=ZoneInfo(form.timezone.data)).astimezone(UTC)
+        ok, _ = run_rule(form, signing.freeze, statement, _user(), signing_deadline=deadline,
+                         planned_publication_date=form.planned_publication_date.data,
+                         auto_publish=form.auto_publish.data, now=now())
+        if ok:
+            flash("The text is frozen. Signatories can now sign exactly this version.", "success")
+            return redirect(url_for("signing.sign", statement_id=statement.id))
+    from app.amending.operations import open_by_place
+
+    undecided = sum(len(v) for v in open_by_place(statement).values())
+    return render_template("signing/freeze.html", statement=statement, form=form, undecided=undecided)
+
+
+def _sign_page(statement, form=None, status=200):
+    version = statement.frozen_version
+    organisations = signing.can_sign_for(statement, current_user)
+    signed_ids = {s.organisation_id for s in signing.valid_signatures(statement)}
+    form = form or SignForm(formdata=None, signer_name=current_user.name)
+    form.organisation.choices = [(o.id, o.display_name) for o in organisations if o.id not in signed_ids]
+    form.version_sha256.data = version.sha256 if version else ""
+    return render_template(
+        "signing/sign.html", statement=statement, version=version, form=form,
+        progress=signing.progress(statement), revoke_form=EmptyForm(),
+        can_sign=statement.status == "signing" and bool(form.organisation.choices),
+        my_orgs={o.id for o in organisations},
+    ), status
+
+
+@bp.route("/<int:statement_id>/sign", methods=["GET", "POST"])
+@login_required
+def sign(statement_id: int):
+    statement = visible_statement(statement_id)
+    if statement.status != "signing" or statement.frozen_version is None:
+        flash("This statement is not being signed now.", "info")
+        return _show(statement)
+    if request.method == "GET":
+        return _sign_page(statement)
+    form = SignForm()
+    organisations = signing.can_sign_for(statement, current_user)
+    form.organisation.choices = [(o.id, o.display_name) for o in organisations]
+    if not form.organisation.choices:
+        abort(403)
+    if form.validate_on_submit():
+        organisation = db.session.get(Organisation, form.organisation.data)
+        ok, _ = run_rule(
+            form, signing.sign, statement, _user(), organisation, signer_name=form.signer_name.data,
+            signer_title=form.signer_title.data, authorised=form.authorised.data,
+            password=form.password.data, version_sha256=form.version_sha256.data,
+            ip_address=request.remote_addr or "", user_agent=request.user_agent.string, now=now(),
+        )
+        if ok:
+            db.session.refresh(statement)
+            if statement.status == "published":
+                flash(f"{organisation.name} has signed. Every organisation has now signed, and the "
+                      "statement is published.", "success")
+                return redirect(url_for("public.statement", slug=statement.slug))
+            flash(f"{organisation.name} has signed version {statement.frozen_version.number}.", "success")
+            return redirect(url_for("signing.sign", statement_id=statement.id))
+    form.password.data = ""
+    return _sign_page(statement, form, 422)
+
+
+@bp.route("/<int:statement_id>/signatures/<int:signature_id>/revoke", methods=["POST"])
+@login_required
+def revoke(statement_id: int, signature_id: int):
+    statement = visible_statement(statement_id)
+    signature = db.session.get(Signature, signature_id)
+    if signature is None or signature.statement_id != statement.id:
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        ok, result = run_rule(None, signing.revoke, signature, _user(), now=now())
+        flash(f"The signature of {signature.organisation.name} is revoked." if ok else result.message,
+              "success" if ok else "error")
+    return redirect(url_for("signing.sign", statement_id=statement.id))
+
+
+@bp.route("/<int:statement_id>/reopen", methods=["GET", "POST"])
+@login_required
+def reopen(statement_id: int):
+    statement = _coordinated(statement_id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        ok, result = run_rule(form, signing.reopen, statement, _user(), now=now())
+        if ok:
+            flash(f"Reopened for amendments. {len(result)} signature(s) are now void and kept in the "
+                  "history; signing starts again on the new version.", "success")
+            return _show(statement)
+    return render_template("signing/reopen.html", statement=statement, form=form,
+                           signatures=signing.valid_signatures(statement))
+
+
+@bp.route("/<int:statement_id>/publish", methods=["GET", "POST"])
+@login_required
+def publish(statement_id: int):
+    statement = _coordinated(statement_id)
+    progress = signing.progress(statement)
+    form = PublishForm()
+    if request.method == "GET":
+        form.publication_date.data = statement.planned_publication_date or now().date()
+    if form.validate_on_submit():
+        ok, _ = run_rule(form, signing.publish, statement, _user(),
+                         publication_date=form.publication_date.data, now=now())
+        if ok:
+            flash("Published. This page is its permanent address.", "success")
+            return redirect(url_for("public.statement", slug=statement.slug))
+    last = max((s.signed_at for _, s in progress.signed), default=None)
+    return render_template("signing/publish.html", statement=statement, form=form, progress=progress,
+                           last_signature=last)
+
+
+@bp.route("/<int:statement_id>/withdraw-organisation", methods=["GET", "POST"])
+@login_required
+def withdraw_organisation(statement_id: int):
+    statement = visible_statement(statement_id)
+    form = WithdrawOrganisationForm()
+    organisations = signing.can_withdraw_for(statement, current_user)
+    form.organisation.choices = [(o.id, o.display_name) for o in organisations]
+    if not form.organisation.choices:
+        abort(403)
+    if form.validate_on_submit():
+        organisation = db.session.get(Organisation, form.organisation.data)
+        ok, _ = run_rule(form, signing.withdraw_organisation, statement, _user(), organisation,
+                         reason=form.reason.data, now=now())
+        if ok:
+            flash(f"{organisation.name} has withdrawn from the statement.", "success")
+            return _show(statement)
+    return render_template("signing/withdraw_organisation.html", statement=statement, form=form)
+
+
+@bp.route("/<int:statement_id>/participants/<int:organisation_id>/reinvite", methods=["POST"])
+@login_required
+def reinvite(statement_id: int, organisation_id: int):
+    statement = _coordinated(statement_id)
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None:
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        ok, result = run_rule(None, signing.reinvite, statement, _user(), organisation, now=now())
+        flash(f"{organisation.name} takes part again." if ok else result.message,
+              "success" if ok else "error")
+    return _show(statement)
+
+
+@bp.route("/<int:statement_id>/withdraw", methods=["GET", "POST"])
+@login_required
+def withdraw_statement(statement_id: int):
+    statement = _coordinated(statement_id)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        ok, _ = run_rule(form, signing.withdraw_statement, statement, _user(), reason=form.reason.data,
+                         now=now())
+        if ok:
+            flash("The statement is withdrawn. Its history is kept.", "success")
+            return _show(statement)
+    return render_template("signing/withdraw_statement.html", statement=statement, form=form)
+
+
+@bp.route("/<int:statement_id>/endorsements", methods=["GET", "POST"])
+@login_required
+def endorsements(statement_id: int):
+    statement = _coordinated(statement_id)
+    publication = db.session.scalar(select(Publication).where(Publication.statement_id == statement.id))
+    if publication is None:
+        abort(404)
+    present = {s.organisation_id for s in signing.valid_signatures(statement)} | {
+        e.organisation_id for e in publication.endorsements}
+    form = EndorsementForm()
+    form.organisation.choices = [(o.id, o.display_name) for o in db.session.scalars(
+        select(Organisation).order_by(Organisation.name)) if o.id not in present]
+    if request.method == "GET":
+        form.endorsed_on.data = now().date()
+    if form.validate_on_submit():
+        organisation = db.session.get(Organisation, form.organisation.data)
+        ok, _ = run_rule(form, signing.add_endorsement, statement, _user(), organisation,
+                         endorsed_on=form.endorsed_on.data, now=now())
+        if ok:
+            flash(f"{organisation.name} is shown as a later endorser.", "success")
+            return redirect(url_for("public.statement", slug=statement.slug))
+    return render_template("signing/endorsements.html", statement=statement, publication=publication,
+                           form=form)
+
+
+@bp.route("/<int:statement_id>/audit")
+@login_required
+def audit_trail(statement_id: int):
+    statement = visible_statement(statement_id)
+    entries = audit.trail(statement.id)
+    checked, breaks = audit.verify(statement.id)
+    return render_template("signing/audit.html", statement=statement, entries=entries,
+                           labels=audit.ACTION_LABELS, intact=not breaks, breaks=breaks)

@@ -1,0 +1,60 @@
+"""Forms of the signing and publication pages (shape of input only)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from app.web.amendment_forms import TIMEZONES
+
+
+class FreezeForm(FlaskForm):
+    signing_deadline = DateTimeLocalField("Signing deadline (optional)", validators=[Optional()],
+                                          format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    timezone = SelectField("Time zone of the deadline", default="UTC",
+                           choices=[("UTC", "UTC")] + [(t, t) for t in TIMEZONES])
+    planned_publication_date = DateField("Planned publication date (optional)", validators=[Optional()])
+    auto_publish = BooleanField("Publish automatically when the last organisation signs")
+
+
+class SignForm(FlaskForm):
+    organisation = SelectField("Sign on behalf of", coerce=int, validators=[InputRequired()])
+    signer_name = StringField("Your name, as it should appear", validators=[DataRequired(), Length(max=200)])
+    signer_title = StringField("Your title or function", validators=[DataRequired(), Length(max=200)],
+                               description="For example “General Secretary”.")
+    authorised = BooleanField("I am authorised to sign on behalf of this organisation",
+                              validators=[DataRequired(message="Confirm that you are authorised to sign.")])
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=1000)],
+                             description="Re-enter your password to confirm that it is you signing.")
+    version_sha256 = HiddenField(validators=[DataRequired()])
+
+
+class WithdrawOrganisationForm(FlaskForm):
+    organisation = SelectField("Organisation", coerce=int, validators=[InputRequired()])
+    reason = TextAreaField("Reason", validators=[DataRequired(message="Give a reason; the other "
+                                                              "organisations will see it."),
+                                                 Length(max=2000)])
+
+
+class PublishForm(FlaskForm):
+    publication_date = DateField("Publication date", validators=[DataRequired()],
+                                 description="Today, the date of the last signature, or a date after it.")
+
+
+class EndorsementForm(FlaskForm):
+    organisation = SelectField("Organisation", coerce=int, validators=[InputRequired()])
+    endorsed_on = DateField("Endorsed on", validators=[DataRequired()])
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[DataRequired(message="Give a reason."), Length(max=2000)])
