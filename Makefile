@@ -7,7 +7,7 @@ PORT ?= 5000
 WORKERS ?= 2
 export FLASK_APP := wsgi
 
-.PHONY: run test demo lint install install-dev
+.PHONY: run test test-slow demo lint audit-deps install install-dev
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -36,7 +36,27 @@ demo: $(VENV)/.runtime
 	$(BIN)/flask demo
 
 test: $(VENV)/.dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The long race and fault scripts (tests marked `slow`); pytest's status 5 means none are marked yet.
+test-slow: $(VENV)/.dev
+	@status=0; $(BIN)/python -m pytest -m slow $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "test-slow: no tests are marked slow."; status=0; fi; exit $$status
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
+
+# Known vulnerabilities in the pinned runtime requirements (PyPI's advisory feed).
+audit-deps: $(VENV)/.dev
+	$(BIN)/pip-audit --requirement requirements.txt --progress-spinner off $(PIP_AUDIT_ARGS)
+
+# Performance benchmark (issue 7, docs/performance.md): SQLite, and PostgreSQL when BENCH_DATABASE_URL
+# names a database of its own (its schema is dropped and rebuilt). Not part of `make test`.
+.PHONY: bench
+bench: $(VENV)/.runtime
+	@command -v wrk >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk || true; \
+		fi; \
+		command -v wrk >/dev/null 2>&1 || echo "wrk is not installed: the load rows use the Python fallback generator." >&2; }
+	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -55,6 +55,16 @@ class Config:
 
     INVITATION_MAX_AGE = int(os.environ.get("INVITATION_MAX_AGE", 7 * 24 * 3600))
 
+    # E-mail. Without MAIL_SERVER, messages are written to instance/outbox/ and the log.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Concord <concord@localhost>")
+    # The address people reach the site at, for links in e-mails.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+
     @classmethod
     def finalise(cls, config: dict) -> None:
         """Fill in what depends on the environment; refuse an unsafe production setup."""

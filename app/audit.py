@@ -38,6 +38,9 @@ ACTION_LABELS = {
     "signature_revoked": "revoked a signature",
     "organisation_withdrew": "withdrew an organisation",
     "organisation_reinvited": "re-invited an organisation",
+    "organisation_invited": "invited an organisation",
+    "invitation_accepted": "accepted the invitation",
+    "invitation_declined": "declined the invitation",
     "reopened": "reopened for amendments",
     "published": "published the statement",
     "endorsed": "added a later endorsement",
@@ -104,6 +107,14 @@ class Break:
     problem: str
 
 
+def _hash_or_none(entry: AuditEntry) -> str | None:
+    """The entry's hash, or None when a tampered row cannot even be read (details not JSON...)."""
+    try:
+        return entry_hash(entry)
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
 def verify(statement_id: int | None = None) -> tuple[int, list[Break]]:
     """Check every chain (or one). Returns (entries checked, first break of each broken chain)."""
     query = select(AuditEntry).order_by(AuditEntry.statement_id, AuditEntry.seq)
@@ -122,7 +133,7 @@ def verify(statement_id: int | None = None) -> tuple[int, list[Break]]:
             problem = f"entry {expected_seq} is missing (found {entry.seq} next)"
         elif entry.prev_hash != expected_prev:
             problem = "it does not point at the hash of the entry before it"
-        elif entry_hash(entry) != entry.hash:
+        elif _hash_or_none(entry) != entry.hash:
             problem = "its contents do not match its hash (it was changed)"
         if problem:
             breaks.append(Break(entry.statement_id, entry.seq, entry.id, problem))

@@ -1,4 +1,4 @@
-"""Operator commands: flask users|orgs|tokens|statements|demo."""
+"""Operator commands: flask users|orgs|tokens|statements|audit|backup|demo."""
 
 from __future__ import annotations
 
@@ -164,9 +164,72 @@ def verify_audit() -> None:
     click.echo(f"INTACT: {checked} audit entries checked, every chain unbroken.")
 
 
+backup_cli = AppGroup("backup", help="Back up the database, or restore a backup.")
+
+
+@backup_cli.command("create")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def create_backup(path: Path | None) -> None:
+    """Write a consistent backup (default: instance/backups/concord-<UTC time>.sqlite3 or .dump)."""
+    from flask import current_app
+
+    from app import backup
+
+    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    try:
+        if path is None:
+            name = backup.default_filename(url, _now().strftime("%Y%m%dT%H%M%SZ"))
+            path = Path(current_app.instance_path) / "backups" / name
+        result = backup.create(url, path)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Wrote {result.path} ({result.bytes} bytes): a {result.dialect} backup of "
+               f"{result.database}.")
+
+
+@backup_cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database's contents.")
+def restore_backup(path: Path, yes: bool) -> None:
+    """Replace the database's contents with a backup made by `flask backup create`."""
+    from flask import current_app
+
+    from app import backup
+
+    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    if not yes:
+        click.confirm(f"Replace everything in the configured database with {path}?", abort=True)
+    db.session.remove()
+    db.engine.dispose()  # no pooled connection may keep reading the old data
+    try:
+        result = backup.restore(url, path)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        db.engine.dispose()
+    click.echo(f"Restored {result.path} ({result.bytes} bytes) into {result.database}. "
+               "Run `flask db upgrade` if the backup is older than this version of Concord.")
+
+
+notifications_cli = AppGroup("notifications", help="E-mail notifications.")
+
+
+@notifications_cli.command("send-due")
+def send_due() -> None:
+    """Send due e-mails, digests and deadline reminders. Safe to run every minute on several servers."""
+    from app.notifications.delivery import send_due as deliver
+    from app.web import emails
+
+    report = deliver(emails.settings(), emails.render, now=_now())
+    click.echo(f"sent {report.sent}, to retry {report.retried}, failed {report.failed}, "
+               f"deadline reminders queued {report.reminders}")
+    for error in report.errors:
+        click.echo(f"  error: {error}", err=True)
+
+
 def register(app: Flask) -> None:
     from app.demo import demo_command
 
-    for group in (users_cli, orgs_cli, tokens_cli, statements_cli, audit_cli):
+    for group in (users_cli, orgs_cli, tokens_cli, statements_cli, audit_cli, backup_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)

@@ -37,6 +37,8 @@ from app.models import (
     Statement,
     User,
 )
+from app.notifications import events
+from app.notifications.events import participants_people
 
 MAX_RATIONALE = 5_000
 MAX_COMMENT = 10_000
@@ -214,6 +216,13 @@ def propose(
     audit.record(statement.id, "proposed", user, now=now, organisation=organisation,
                  amendment=amendment.id, kind=kind, paragraph=amendment.paragraph_id,
                  text=amendment.proposed_text)
+    where = "the title" if kind == "retitle" else (
+        f"¶ {amendment.base_number}" if kind != "insert" else "a new paragraph")
+    events.notify(participants_people(statement, "delegate"), "amendment_new", statement=statement,
+                  exclude=user, now=now, path=events.amendment_path(amendment),
+                  subject=f"New amendment #{amendment.id} on {where}: {statement.title}",
+                  body=f"{organisation.name} proposes to {kind} {where}. Read it and record your "
+                       "organisation's position.")
     return amendment
 
 
@@ -358,6 +367,11 @@ def take_position(
     amendment.positions.append(position)
     audit.record(statement.id, "position", user, now=now, organisation=organisation,
                  amendment=amendment.id, stance=stance, reason=position.reason)
+    events.notify([amendment.proposer], "amendment_activity", statement=statement, exclude=user, now=now,
+                  path=events.amendment_path(amendment),
+                  subject=f"{organisation.name} {'supports' if stance == 'support' else stance + 's'} "
+                          f"your amendment #{amendment.id}",
+                  body=position.reason or f"{organisation.name} recorded its position: {stance}.")
     db.session.flush()
     return position
 
@@ -392,6 +406,9 @@ def add_comment(
     db.session.add(comment)
     db.session.flush()
     audit.record(statement.id, "commented", user, now=now, amendment=amendment.id, comment=comment.id)
+    events.notify([amendment.proposer], "amendment_activity", statement=statement, exclude=user, now=now,
+                  path=f"{events.amendment_path(amendment)}#c-{comment.id}",
+                  subject=f"{user.name} commented on your amendment #{amendment.id}", body=text[:1000])
     return comment
 
 
@@ -441,6 +458,9 @@ def reject(amendment: Amendment, user: User, *, reason: str, now: datetime) -> A
         raise InvalidInput("Give a reason for rejecting, so the proposers know why.", field="reason")
     _close(amendment, "rejected", user, now, reason)
     audit.record(statement.id, "rejected", user, now=now, amendment=amendment.id, reason=reason)
+    events.notify([amendment.proposer], "amendment_decided", statement=statement, exclude=user, now=now,
+                  path=events.amendment_path(amendment),
+                  subject=f"Your amendment #{amendment.id} was rejected", body=reason)
     db.session.flush()
     return amendment
 
@@ -498,8 +518,30 @@ def accept(amendment: Amendment, user: User, *, text_version: int | None, now: d
     outcomes = _rebase_siblings(statement, amendment, new_revision, user, now)
     audit.record(statement.id, "accepted", user, now=now, amendment=amendment.id, version=version.number,
                  sha256=version.sha256, rebased=outcomes)
+    events.notify([amendment.proposer], "amendment_decided", statement=statement, exclude=user, now=now,
+                  path=events.amendment_path(amendment),
+                  subject=f"Your amendment #{amendment.id} was accepted",
+                  body=f"It is part of the text as version {version.number}.")
+    _tell_rebased(statement, outcomes, amendment, now)
     db.session.flush()
     return version
+
+
+_OUTCOME_TEXT = {
+    "rebased": "was carried over onto the new text (rebased); check that it still says what you mean",
+    "conflicted": "conflicts with the new text; please revise it",
+    "obsolete": "is obsolete: the accepted change made it pointless",
+    "superseded": "was superseded by the accepted compromise",
+}
+
+
+def _tell_rebased(statement: Statement, outcomes: dict[str, str], accepted: Amendment, now: datetime) -> None:
+    for amendment_id, status in outcomes.items():
+        sibling = db.session.get(Amendment, int(amendment_id))
+        events.notify([sibling.proposer], "amendment_decided", statement=statement, now=now,
+                      path=events.amendment_path(sibling),
+                      subject=f"Your amendment #{sibling.id} {_OUTCOME_TEXT.get(status, status)}",
+                      body=f"Amendment #{accepted.id} was accepted on the same paragraph.")
 
 
 def _rebase_siblings(

@@ -11,6 +11,15 @@ from app.models.amendment import (
     Position,
     Sponsor,
 )
+from app.models.notification import (
+    DELIVERY_MODES,
+    EVENT_KINDS,
+    Notification,
+    NotificationPreference,
+    OutboxMessage,
+    Reminder,
+    StatementInvitation,
+)
 from app.models.organisation import ROLE_LABELS, ROLES, Membership, Organisation
 from app.models.signing import AuditEntry, Endorsement, Publication, Signature
 from app.models.statement import (
@@ -25,6 +34,13 @@ from app.models.statement import (
 from app.models.user import ApiToken, Invitation, SiteSetting, User
 
 __all__ = [
+    "DELIVERY_MODES",
+    "EVENT_KINDS",
+    "Notification",
+    "NotificationPreference",
+    "OutboxMessage",
+    "Reminder",
+    "StatementInvitation",
     "DECISION_RULES",
     "KINDS",
     "OPEN_STATUSES",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
@@ -32,6 +32,7 @@ from app.models import (
     Statement,
     User,
 )
+from app.notifications import events
 from app.publishing import sealing
 from app.publishing.text import plain_text
 
@@ -76,6 +77,12 @@ def freeze(
     statement.updated_at = now
     audit.record(statement.id, "frozen", user, now=now, version=version.number, sha256=version.sha256,
                  not_decided=[a.id for a in undecided], auto_publish=auto_publish)
+    deadline = f" Please sign by {signing_deadline:%d %B %Y, %H:%M} UTC." if signing_deadline else ""
+    events.notify(events.members(statement.participant_organisations, "signatory"), "signature_requested",
+                  statement=statement, exclude=user, now=now, path=events.statement_path(statement, "/sign"),
+                  subject=f"Your signature is requested: {statement.title}",
+                  body=f"The text is frozen at version {version.number} (SHA-256 {version.sha256[:12]}…). "
+                       f"Read it and sign on behalf of your organisation.{deadline}")
     db.session.flush()
     return statement
 
@@ -98,6 +105,10 @@ def reopen(statement: Statement, user: User, *, now: datetime) -> list[Signature
     statement.auto_publish = False
     statement.updated_at = now
     audit.record(statement.id, "reopened", user, now=now, voided=[s.id for s in voided])
+    events.notify([s.user for s in voided], "signature_voided", statement=statement, exclude=user, now=now,
+                  path=events.statement_path(statement),
+                  subject=f"Your signature is void: {statement.title} was reopened for amendments",
+                  body="The text may change again. You will be asked to sign the new version.")
     db.session.flush()
     return voided
 
@@ -160,6 +171,7 @@ def sign(
     now: datetime,
 ) -> Signature:
     """Sign the frozen version for ``organisation``. Publishes too if that is set and this was the last."""
+    now = now.astimezone(UTC)  # signed_at goes into the manifest as it is: always UTC
     statement = lock_statement(statement.id)
     if statement.status != "signing":
         raise WrongPhase("This statement is not being signed now."
@@ -297,6 +309,7 @@ def publish(
     automatic: bool = False,
 ) -> Publication:
     """Publish the frozen version, once, when every participant has signed it."""
+    now = now.astimezone(UTC)  # "today" and the last signature's date are UTC dates
     statement = lock_statement(statement.id)
     if statement.status == "published":
         raise Conflict("This statement is already published.")
@@ -347,7 +360,16 @@ def publish(
     db.session.flush()
     audit.record(statement.id, "published", user, now=now, publication_date=publication_date.isoformat(),
                  sha256=sha256, version=version.number, automatic=automatic)
+    events.notify(events.participants_people(statement, "delegate", "signatory", "admin"), "published",
+                  statement=statement, now=now, path=f"/p/{publication.slug}",
+                  subject=f"Published: {version.title}",
+                  body=f"{plain_text_line(text)}. It now has its permanent public address.")
     return publication
+
+
+def plain_text_line(text: str) -> str:
+    """The signatory line of a plain-text publication (its second block)."""
+    return text.split("\n\n")[1]
 
 
 def get_publication(slug: str) -> Publication:

@@ -48,13 +48,15 @@ def register(app: Flask) -> None:
         amendments,
         auth,
         main,
+        notifications,
         organisations,
         public,
         signing,
         statements,
     )
 
-    for module in (auth, main, account, admin, organisations, statements, amendments, signing, public):
+    for module in (auth, main, account, admin, organisations, statements, amendments, signing, public,
+                   notifications):
         app.register_blueprint(module.bp)
 
     @app.before_request
@@ -72,6 +74,14 @@ def register(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response):
+        """Strict headers on every response, pages, files, errors and the API alike.
+
+        HSTS goes out only over https. Behind a reverse proxy that terminates TLS,
+        ``request.is_secure`` is true only if the proxy sets ``X-Forwarded-Proto`` and
+        the app trusts it through werkzeug's ProxyFix (see docs/security.md).
+        """
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")

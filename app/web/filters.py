@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Flask
+from flask_login import current_user
 
 from app.web.forms import EmptyForm
 
@@ -27,6 +28,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["short_hash"] = lambda h: (h or "")[:12]
     app.jinja_env.globals["empty_form"] = EmptyForm
+    # Macros imported without context (statements/_header.html) need the user too.
+    app.jinja_env.globals["current_user"] = current_user
     # WTForms renders None as "None"; drop attributes that have no value.
     app.jinja_env.globals["clean_attrs"] = lambda attrs: {
         k: v for k, v in attrs.items() if v not in (None, "", False)

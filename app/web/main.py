@@ -4,6 +4,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from app.drafting.operations import statements_for
+from app.notifications.waiting import waiting_for
 
 bp = Blueprint("main", __name__)
 
@@ -16,4 +17,5 @@ def home():
         "main/home.html",
         statements=statements_for(current_user),
         organisations=current_user.organisations(),
+        waiting=waiting_for(current_user),
     )

@@ -17,6 +17,7 @@ from app.web.forms import (
     MemberRolesForm,
     OrganisationForm,
 )
+from app.web.public import signed_publications
 
 bp = Blueprint("organisations", __name__, url_prefix="/o")
 
@@ -46,7 +47,7 @@ def new():
 @bp.route("/<slug>")
 def show(slug: str):
     org = orgs.get_organisation(slug)
-    return render_template("organisations/show.html", org=org)
+    return render_template("organisations/show.html", org=org, publications=signed_publications(org))
 
 
 def _managed(slug: str) -> Organisation:

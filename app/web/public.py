@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from datetime import datetime
 
 from flask import Blueprint, Response, render_template, request, url_for
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from app.extensions import db
 from app.models import Organisation, Publication, Signature
 from app.organisations import operations as orgs
 from app.publishing import formats, sealing
+from app.publishing.text import format_date
 from app.signing.operations import get_publication
 
 bp = Blueprint("public", __name__)
@@ -135,6 +137,12 @@ def feed(slug: str):
     response.headers["Content-Type"] = "application/atom+xml; charset=utf-8"
     return _conditional(response, f"feed-{organisation.id}-{len(publications)}-{updated.timestamp():.0f}",
                         "public, max-age=300")
+
+
+@bp.app_template_filter("signed_on")
+def signed_on(value: str) -> str:
+    """A manifest's ISO time of signing as a reader's date: '20 February 2022'."""
+    return format_date(datetime.fromisoformat(value).date()) if value else ""
 
 
 @bp.app_template_filter("iso")

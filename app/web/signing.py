@@ -64,18 +64,28 @@ def freeze(statement_id: int):
     return render_template("signing/freeze.html", statement=statement, form=form, undecided=undecided)
 
 
+def _earlier_signatures(statement) -> list[Signature]:
+    """Revoked and void signatures: kept in the history and shown as such."""
+    return list(db.session.scalars(
+        select(Signature).where(Signature.statement_id == statement.id, Signature.status != "valid")
+        .order_by(Signature.signed_at, Signature.id)))
+
+
 def _sign_page(statement, form=None, status=200):
     version = statement.frozen_version
     organisations = signing.can_sign_for(statement, current_user)
     signed_ids = {s.organisation_id for s in signing.valid_signatures(statement)}
     form = form or SignForm(formdata=None, signer_name=current_user.name)
     form.organisation.choices = [(o.id, o.display_name) for o in organisations if o.id not in signed_ids]
+    if len(form.organisation.choices) == 1:
+        only = next(o for o in organisations if o.id not in signed_ids)
+        form.authorised.label.text = f"I am authorised to sign on behalf of {only.name}"
     form.version_sha256.data = version.sha256 if version else ""
     return render_template(
         "signing/sign.html", statement=statement, version=version, form=form,
         progress=signing.progress(statement), revoke_form=EmptyForm(),
         can_sign=statement.status == "signing" and bool(form.organisation.choices),
-        my_orgs={o.id for o in organisations},
+        my_orgs={o.id for o in organisations}, earlier=_earlier_signatures(statement),
     ), status
 
 
@@ -84,6 +94,9 @@ def _sign_page(statement, form=None, status=200):
 def sign(statement_id: int):
     statement = visible_statement(statement_id)
     if statement.status != "signing" or statement.frozen_version is None:
+        # Published statements, and statements reopened after signatures, keep a read-only page.
+        if request.method == "GET" and (statement.status == "published" or _earlier_signatures(statement)):
+            return _sign_page(statement)
         flash("This statement is not being signed now.", "info")
         return _show(statement)
     if request.method == "GET":
@@ -101,6 +114,9 @@ def sign(statement_id: int):
             password=form.password.data, version_sha256=form.version_sha256.data,
             ip_address=request.remote_addr or "", user_agent=request.user_agent.string, now=now(),
         )
+        # The hash travels in a hidden field: show its error ("the text changed") above the form.
+        form.form_errors.extend(form.version_sha256.errors or [])
+        form.version_sha256.errors = []
         if ok:
             db.session.refresh(statement)
             if statement.status == "published":

@@ -7,10 +7,11 @@ from sqlalchemy.orm import selectinload
 
 from app.amending import operations as amending
 from app.drafting import operations as drafting
+from app.drafting import participation
 from app.drafting.importer import decode_upload, parse_statement
 from app.errors import ConcordError, InvalidInput
 from app.extensions import db
-from app.models import Organisation, Statement, Version, VersionParagraph
+from app.models import Organisation, Statement, Version
 from app.signing import operations as signing
 from app.web import add_error, now, run_rule
 from app.web.forms import (
@@ -155,6 +156,7 @@ def show(statement_id: int):
         can_propose=statement.amendments_open(now()) and bool(statement.delegate_organisations(current_user)),
         open_amendments=amending.open_by_place(statement) if statement.status != "draft" else {},
         progress=signing.progress(statement) if statement.status == "signing" else None,
+        invited=participation.pending_invitations(statement),
         can_sign=bool(signing.can_sign_for(statement, current_user)),
         can_withdraw_organisation=bool(signing.can_withdraw_for(statement, current_user)),
         move_form=MoveParagraphForm(),
@@ -292,15 +294,9 @@ def history(statement_id: int):
 @login_required
 def version(statement_id: int, number: int):
     statement = _visible(statement_id)
-    version = drafting.get_version(statement, number)
-    entries = db.session.scalars(
-        select(VersionParagraph)
-        .where(VersionParagraph.version_id == version.id)
-        .options(selectinload(VersionParagraph.revision))
-        .order_by(VersionParagraph.number)
-    ).all()
+    version, paragraphs = drafting.version_texts(statement, number)
     return render_template("statements/version.html", statement=statement, version=version,
-                           entries=entries)
+                           paragraphs=paragraphs)
 
 
 @bp.route("/<int:statement_id>/versions/<int:number>.txt")

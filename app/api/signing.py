@@ -1,0 +1,194 @@
+"""JSON API for signing and publication: freeze, reopen, sign, revoke, withdraw, publish."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date
+
+from flask import g, jsonify, request, url_for
+from sqlalchemy import select
+
+from app.api import bp
+from app.api.amendments import _datetime
+from app.api.routes import _body, _commit, _now, _string, _visible_statement, statement_json
+from app.errors import InvalidInput, NotFound
+from app.extensions import db
+from app.models import Publication, Signature, Statement
+from app.organisations import operations as orgs
+from app.signing import operations as signing
+
+
+def _optional_body() -> dict:
+    """The body is optional, but if one is sent it must be a JSON object."""
+    return _body() if request.get_data() else {}
+
+
+def _date(data: dict, key: str) -> date | None:
+    raw = data.get(key)
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise InvalidInput(f"“{key}” must be a date string YYYY-MM-DD or null.", field=key)
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"“{key}” is not a date of the form YYYY-MM-DD.", field=key) from None
+
+
+def _bool(data: dict, key: str, default: bool = False) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"“{key}” must be true or false.", field=key)
+    return value
+
+
+def _iso(value) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def signature_json(signature: Signature) -> dict:
+    return {
+        "id": signature.id,
+        "organisation": signature.organisation.slug,
+        "organisation_name": signature.organisation.name,
+        "signer_name": signature.signer_name,
+        "signer_title": signature.signer_title,
+        "signed_by": signature.user.name,
+        "signed_at": _iso(signature.signed_at),
+        "version": signature.version.number,
+        "version_sha256": signature.version_sha256,
+        "status": signature.status,
+        "ended_at": _iso(signature.ended_at),
+        "end_reason": signature.end_reason or None,
+    }
+
+
+def signing_json(statement: Statement) -> dict:
+    """The statement's signing state: the frozen version and who has signed it."""
+    version = statement.frozen_version
+    state = signing.progress(statement)
+    return {
+        "frozen_version": {"number": version.number, "sha256": version.sha256} if version else None,
+        "signing_deadline": _iso(statement.signing_deadline),
+        "planned_publication_date": (statement.planned_publication_date.isoformat()
+                                     if statement.planned_publication_date else None),
+        "auto_publish": statement.auto_publish,
+        "signed": [org.slug for org, _ in state.signed],
+        "waiting": [org.slug for org in state.waiting],
+        "withdrawn": [{"organisation": p.organisation.slug, "reason": p.withdraw_reason,
+                       "withdrawn_at": _iso(p.withdrawn_at)}
+                      for p in statement.memberships if p.withdrawn_at is not None],
+    }
+
+
+def publication_json(publication: Publication) -> dict:
+    slug = publication.slug
+    return {
+        "slug": slug,
+        "publication_date": publication.publication_date.isoformat(),
+        "published_at": _iso(publication.published_at),
+        "version": publication.version.number,
+        "sha256": publication.sha256,
+        "url": url_for("public.statement", slug=slug, _external=True),
+        "formats": {
+            "txt": url_for("public.text", slug=slug, _external=True),
+            "md": url_for("public.markdown", slug=slug, _external=True),
+            "pdf": url_for("public.pdf", slug=slug, _external=True),
+            "docx": url_for("public.docx", slug=slug, _external=True),
+            "json": url_for("public.manifest", slug=slug, _external=True),
+        },
+        "certificate": url_for("public.certificate", slug=slug, _external=True),
+    }
+
+
+def _publication(statement: Statement) -> Publication | None:
+    return db.session.scalar(select(Publication).where(Publication.statement_id == statement.id))
+
+
+def _statement_payload(statement: Statement) -> dict:
+    payload = statement_json(statement)
+    payload["signing"] = signing_json(statement)
+    publication = _publication(statement)
+    payload["publication"] = publication_json(publication) if publication else None
+    return payload
+
+
+@bp.post("/statements/<int:statement_id>/freeze")
+def freeze(statement_id: int):
+    statement = _visible_statement(statement_id)
+    data = _optional_body()
+    signing.freeze(statement, g.api_user, signing_deadline=_datetime(data, "signing_deadline"),
+                   planned_publication_date=_date(data, "planned_publication_date"),
+                   auto_publish=_bool(data, "auto_publish"), now=_now())
+    return _commit(_statement_payload(statement))
+
+
+@bp.post("/statements/<int:statement_id>/reopen")
+def reopen(statement_id: int):
+    statement = _visible_statement(statement_id)
+    _optional_body()
+    voided = signing.reopen(statement, g.api_user, now=_now())
+    payload = _statement_payload(statement)
+    payload["voided_signatures"] = [signature_json(s) for s in voided]
+    return _commit(payload)
+
+
+@bp.post("/statements/<int:statement_id>/publish")
+def publish(statement_id: int):
+    statement = _visible_statement(statement_id)
+    data = _optional_body()
+    publication = signing.publish(statement, g.api_user, publication_date=_date(data, "publication_date"),
+                                  now=_now())
+    return _commit(publication_json(publication), 201)
+
+
+@bp.get("/statements/<int:statement_id>/signatures")
+def list_signatures(statement_id: int):
+    statement = _visible_statement(statement_id)
+    signatures = db.session.scalars(
+        select(Signature).where(Signature.statement_id == statement.id).order_by(Signature.signed_at,
+                                                                                 Signature.id))
+    return jsonify({"status": statement.status, "signing": signing_json(statement),
+                    "signatures": [signature_json(s) for s in signatures]})
+
+
+@bp.post("/statements/<int:statement_id>/signatures")
+def sign(statement_id: int):
+    statement = _visible_statement(statement_id)
+    data = _body()
+    organisation = orgs.get_organisation(_string(data, "organisation"))
+    signature = signing.sign(
+        statement, g.api_user, organisation, signer_name=_string(data, "signer_name"),
+        signer_title=_string(data, "signer_title"), authorised=_bool(data, "authorised"),
+        password=_string(data, "password"), version_sha256=_string(data, "version_sha256"),
+        ip_address=request.remote_addr or "", user_agent=request.user_agent.string, now=_now(),
+    )
+    payload = signature_json(signature)
+    db.session.refresh(statement)
+    payload["statement_status"] = statement.status
+    publication = _publication(statement)
+    payload["publication"] = publication_json(publication) if publication else None
+    return _commit(payload, 201)
+
+
+@bp.delete("/statements/<int:statement_id>/signatures/<int:signature_id>")
+def revoke(statement_id: int, signature_id: int):
+    statement = _visible_statement(statement_id)
+    signature = db.session.get(Signature, signature_id)
+    if signature is None or signature.statement_id != statement.id:
+        raise NotFound("There is no such signature on this statement.")
+    signature = signing.revoke(signature, g.api_user, now=_now())
+    return _commit(signature_json(signature))
+
+
+@bp.post("/statements/<int:statement_id>/withdraw")
+def withdraw_organisation(statement_id: int):
+    statement = _visible_statement(statement_id)
+    data = _body()
+    organisation = orgs.get_organisation(_string(data, "organisation"))
+    signing.withdraw_organisation(statement, g.api_user, organisation, reason=_string(data, "reason"),
+                                  now=_now())
+    db.session.refresh(statement)
+    return _commit(_statement_payload(statement))

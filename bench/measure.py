@@ -1,0 +1,209 @@
+"""In-process measurements: pages through the Flask test client, references, the rebase rule."""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import statistics
+import time
+from dataclasses import dataclass
+
+from flask.testing import FlaskClient
+from sqlalchemy import event
+
+from bench.common import PASSWORD
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class IsolatedClient(FlaskClient):
+    """Each request in its own context, so in its own app context and db session (as in a server).
+
+    The same idea as tests/conftest.py: without it g, Flask-Login's user and the
+    session's identity map would carry over from one request to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+class QueryCounter:
+    def __init__(self, engine):
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_args, **_kwargs):
+        self.count += 1
+
+
+@dataclass
+class Timing:
+    median: float  # seconds
+    runs: int
+    queries: int  # SQL statements of one request (the last one)
+    size: int = 0  # bytes of the response
+
+
+def repeat(fn, *, min_runs: int = 3, max_runs: int = 15, budget: float = 6.0) -> tuple[float, int]:
+    """Median seconds of ``fn()`` after one warm-up run: at least min_runs, then until the budget is spent."""
+    fn()
+    times: list[float] = []
+    started = time.perf_counter()
+    while len(times) < min_runs or (len(times) < max_runs and time.perf_counter() - started < budget):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), len(times)
+
+
+def login(client, email: str) -> None:
+    page = client.get("/login")
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on /login ({page.status_code})"
+    response = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": match.group(1)}
+    )
+    assert response.status_code == 302, f"login failed: {response.status_code}"
+
+
+def page(client, counter: QueryCounter, path: str, **repeat_kw) -> Timing:
+    size = 0
+
+    def get():
+        nonlocal size
+        response = client.get(path)
+        body = response.get_data()
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path}: {response.status_code}\n{body[:500]!r}")
+        size = len(body)
+
+    before = counter.count
+    get()
+    queries = counter.count - before
+    median, runs = repeat(get, **repeat_kw)
+    return Timing(median, runs, queries, size)
+
+
+def client_for(app, email: str | None):
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    if email:
+        login(client, email)
+    return client
+
+
+# --- references ----------------------------------------------------------------------------------
+
+BARE_TEMPLATE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{{ title }}</title></head>
+<body><main><h1>{{ title }}</h1><article class="statement"><ol class="paragraphs">
+{% for number, id, text in paragraphs %}<li id="p-{{ id }}">
+<a class="number" href="#p-{{ id }}">{{ number }}.</a>
+<div class="text">{{ text }}</div></li>
+{% endfor %}</ol></article></main></body></html>"""
+
+
+def bare_render_reference(title: str, texts: list[str], **repeat_kw) -> float:
+    """Render the same paragraphs from a Python list with a bare, autoescaping Jinja template."""
+    from jinja2 import Environment
+
+    template = Environment(autoescape=True).from_string(BARE_TEMPLATE)
+    rows = [(n, 1000 + n, t) for n, t in enumerate(texts, start=1)]
+    median, _ = repeat(lambda: template.render(title=title, paragraphs=rows), **repeat_kw)
+    return median
+
+
+def diff_main_reference(old: str, new: str, **repeat_kw) -> float:
+    """One diff_main (with its default timeout, as the app's diffs) over the two canonical texts."""
+    from diff_match_patch import diff_match_patch
+
+    median, _ = repeat(lambda: diff_match_patch().diff_main(old, new), **repeat_kw)
+    return median
+
+
+# --- accept with 50 open siblings --------------------------------------------------------------
+
+
+def accept_with_siblings(
+    statement_id: int, coordinator_id: int, *, siblings: int = 50, setups: int = 5, seed: int = 3
+) -> tuple[float, dict]:
+    """Median seconds of ``amending.accept`` (rule + its flush) with ``siblings`` open on that paragraph.
+
+    Each setup is fresh: in one transaction it proposes siblings + 1 amendments on one
+    paragraph (bulk, against the current text, as ``propose`` makes them), times the
+    accept of one of them, then rolls everything back. The commit is not included.
+    The rest of the statement's open amendments stay open, as in real life.
+    """
+    import random
+
+    from sqlalchemy import insert
+
+    from app.amending import operations as amending
+    from app.drafting import operations as drafting
+    from app.extensions import db
+    from app.models import Amendment, AmendmentRevision, Statement, User
+    from bench.generate import Words
+
+    rng = random.Random(seed)
+    words = Words(rng)
+    times: list[float] = []
+    outcomes: dict[str, int] = {}
+    for setup in range(setups + 1):  # the first one warms up
+        statement = db.session.get(Statement, statement_id)
+        coordinator = db.session.get(User, coordinator_id)
+        paragraphs = drafting.live_paragraphs(statement)
+        n = rng.randrange(len(paragraphs))
+        paragraph = paragraphs[n]
+        base = paragraph.text
+        rows = [
+            {
+                "statement_id": statement_id,
+                "kind": "modify",
+                "status": "open",
+                "organisation_id": statement.coordinator_organisation_id,
+                "proposer_id": coordinator_id,
+                "paragraph_id": paragraph.id,
+                "base_revision_id": paragraph.current_revision_id,
+                "base_text": base,
+                "proposed_text": words.mutate(base),
+                "base_number": n + 1,
+                "rationale": "",
+                "text_version": 1,
+                "round": 1,
+            }
+            for _ in range(siblings + 1)
+        ]
+        ids = db.session.execute(insert(Amendment).returning(Amendment.id), rows).scalars().all()
+        db.session.execute(
+            insert(AmendmentRevision),
+            [
+                {
+                    "amendment_id": i,
+                    "reason": "proposed",
+                    "base_revision_id": r["base_revision_id"],
+                    "base_text": base,
+                    "proposed_text": r["proposed_text"],
+                    "author_id": coordinator_id,
+                }
+                for i, r in zip(ids, rows, strict=True)
+            ],
+        )
+        db.session.flush()
+        target = db.session.get(Amendment, ids[0])
+        started = time.perf_counter()
+        amending.accept(target, coordinator, text_version=None, now=_now())
+        elapsed = time.perf_counter() - started
+        siblings_after = db.session.query(Amendment.status).filter(Amendment.id.in_(ids[1:])).all()
+        db.session.rollback()
+        db.session.expire_all()
+        if setup:
+            times.append(elapsed)
+            for (status,) in siblings_after:
+                outcomes[status] = outcomes.get(status, 0) + 1
+    return statistics.median(times), outcomes
+
+
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
