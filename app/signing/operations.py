@@ -96,10 +96,7 @@ def reopen(statement: Statement, user: User, *, now: datetime) -> list[Signature
         raise WrongPhase("Only a statement being signed can be reopened.")
     voided = valid_signatures(statement)
     for signature in voided:
-        signature.status = "void"
-        signature.ended_at = now
-        signature.ended_by_id = user.id
-        signature.end_reason = "The statement was reopened for amendments."
+        _end(signature, "void", user, now, "The statement was reopened for amendments.")
     statement.status = "amending"
     statement.frozen_version_id = None
     statement.auto_publish = False
@@ -114,6 +111,14 @@ def reopen(statement: Statement, user: User, *, now: datetime) -> list[Signature
 
 
 # --- signatures ---------------------------------------------------------------------------
+
+
+def _end(signature: Signature, status: str, user: User, now: datetime, reason: str) -> None:
+    """A signature stops counting: it is revoked or void, never deleted (promise 2)."""
+    signature.status = status
+    signature.ended_at = now
+    signature.ended_by_id = user.id
+    signature.end_reason = reason
 
 
 def valid_signatures(statement: Statement) -> list[Signature]:
@@ -219,10 +224,7 @@ def revoke(signature: Signature, user: User, *, now: datetime) -> Signature:
         raise WrongPhase("The statement is published; its signatures can no longer be revoked.")
     if signature.status != "valid":
         raise Conflict(f"This signature is already {signature.status}.")
-    signature.status = "revoked"
-    signature.ended_at = now
-    signature.ended_by_id = user.id
-    signature.end_reason = "Revoked by a signatory of the organisation."
+    _end(signature, "revoked", user, now, "Revoked by a signatory of the organisation.")
     audit.record(statement.id, "signature_revoked", user, now=now, organisation=signature.organisation,
                  signature=signature.id)
     db.session.flush()
@@ -270,10 +272,7 @@ def withdraw_organisation(
     participant.withdraw_reason = reason[:2000]
     for signature in valid_signatures(statement):
         if signature.organisation_id == organisation.id:
-            signature.status = "revoked"
-            signature.ended_at = now
-            signature.ended_by_id = user.id
-            signature.end_reason = "The organisation withdrew from the statement."
+            _end(signature, "revoked", user, now, "The organisation withdrew from the statement.")
     audit.record(statement.id, "organisation_withdrew", user, now=now, organisation=organisation,
                  reason=participant.withdraw_reason)
     db.session.flush()
@@ -415,10 +414,7 @@ def withdraw_statement(statement: Statement, user: User, *, reason: str, now: da
     if not reason:
         raise InvalidInput("Give a reason; the organisations will see it.", field="reason")
     for signature in valid_signatures(statement):
-        signature.status = "void"
-        signature.ended_at = now
-        signature.ended_by_id = user.id
-        signature.end_reason = "The statement was withdrawn."
+        _end(signature, "void", user, now, "The statement was withdrawn.")
     statement.status = "withdrawn"
     statement.updated_at = now
     audit.record(statement.id, "statement_withdrawn", user, now=now, reason=reason)
