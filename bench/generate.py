@@ -426,7 +426,9 @@ def generate(spec: Spec, *, log=print) -> Generated:
             Amendment.proposed_text,
             Amendment.base_revision_id,
             Amendment.rationale,
-        ).where(Amendment.statement_id == statement_id)
+        )
+        .where(Amendment.statement_id == statement_id)
+        .order_by(Amendment.id)
     ).all()
     have_history = set(
         db.session.scalars(
@@ -487,6 +489,7 @@ def generate(spec: Spec, *, log=print) -> Generated:
         select(Comment.id, Comment.amendment_id)
         .join(Amendment)
         .where(Amendment.statement_id == statement_id)
+        .order_by(Comment.id)
     ).all()
     replies = [
         {

@@ -1248,30 +1248,31 @@ def test_long_sequence_keeps_every_revision_and_version(w):
 # --- reading ------------------------------------------------------------------------------------------
 
 
-def test_open_by_place_groups_open_amendments(w):
-    """Open amendments are keyed by paragraph id, None for inserts at the top and 'title' for retitles."""
+def test_open_counts_group_open_amendments_by_place(w):
+    """Open amendments are counted by paragraph id, None for inserts at the top and 'title' for retitles."""
     p1, p2 = _p(w, 1), _p(w, 2)
     modify = _modify(w, 1, P1_SINGLE)
     insert = _propose(w, w.del_c, w.c, "insert", p1, "After one.")
     top = _propose(w, w.del_c, w.c, "insert", None, "Top.")
-    delete = _propose(w, w.del_c, w.c, "delete", p2)
+    _propose(w, w.del_c, w.c, "delete", p2)
     retitle = _propose(w, w.del_c, w.c, "retitle", None, "Ports")
     withdrawn = _modify(w, 3, "Bread at dawn.")
     amending.withdraw_amendment(withdrawn, w.del_b, now=w.now)
     db.session.commit()
-    places = {key: [a.id for a in items] for key, items in amending.open_by_place(w.statement).items()}
-    assert places == {p1.id: [modify.id, insert.id], None: [top.id], p2.id: [delete.id],
-                      "title": [retitle.id]}
+    assert amending.open_counts(w.statement) == {p1.id: 2, None: 1, p2.id: 1, "title": 1}
+    assert [a.id for a in amending.open_amendments_at(w.statement, p1.id)] == [modify.id, insert.id]
+    assert [a.id for a in amending.open_amendments_at(w.statement, "title")] == [retitle.id]
+    assert [a.id for a in amending.open_amendments_at(w.statement, None)] == [top.id]
 
 
-def test_open_by_place_includes_rebased_and_conflicted(w):
+def test_rebased_and_conflicted_amendments_still_count_as_open(w):
     """Rebased and conflicted amendments are still open and listed under their paragraph."""
     rebased = _modify(w, 1, P1_NIGHT, w.del_c, w.c)
     conflicted = _modify(w, 1, P1_EACH, w.del_c, w.c)
     _accept(w, _modify(w, 1, P1_SINGLE))
-    places = amending.open_by_place(w.statement)
-    assert [(a.id, a.status) for a in places[_p(w, 1).id]] == [(rebased.id, "rebased"),
-                                                               (conflicted.id, "conflicted")]
+    assert amending.open_counts(w.statement) == {_p(w, 1).id: 2}
+    assert [(a.id, a.status) for a in amending.open_amendments_at(w.statement, _p(w, 1).id)] == [
+        (rebased.id, "rebased"), (conflicted.id, "conflicted")]
 
 
 def test_list_amendments_filters(w):

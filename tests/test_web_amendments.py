@@ -359,7 +359,7 @@ def test_a_draft_takes_no_amendments(world):
 
 
 def test_statement_page_counts_open_amendments_per_paragraph(opened):
-    """Each paragraph shows how many open amendments it has, with their diffs in a <details>."""
+    """Each paragraph shows how many open amendments it has; one click lists them with their diffs."""
     first = opened.propose(opened.partner, opened.gva, paragraph_id=opened.pids[0],
                            text="Cities are getting much hotter every summer.")
     opened.propose(opened.tenant, opened.tnn, kind="delete", paragraph_id=opened.pids[0])
@@ -367,16 +367,20 @@ def test_statement_page_counts_open_amendments_per_paragraph(opened):
     closed = opened.propose(opened.partner, opened.gva, paragraph_id=opened.pids[2], text="Soon.")
     amending.withdraw_amendment(db.session.get(Amendment, closed), opened.partner, now=now())
     db.session.commit()
-    page = page_text(opened.browser(opened.partner).get(f"/statements/{opened.sid}"))
+    browser = opened.browser(opened.partner)
+    page = page_text(browser.get(f"/statements/{opened.sid}"))
     items = dict(re.findall(r'<li id="p-(\d+)">(.*?)</li>\s*(?=<li id="p-|</ol>)', page, re.S))
     first_item = items[str(opened.pids[0])]
-    assert re.search(r'<details class="open-amendments">\s*<summary>2 open amendments', first_item)
-    assert "<ins>much </ins>" in first_item and f"#{first} Modify" in first_item
-    assert "<del>Cities are getting hotter every summer.</del>" in first_item
+    link = re.search(r'<a href="([^"]+)">2 open amendments<', first_item)
+    assert link, first_item
     assert "open amendment" not in items[str(opened.pids[1])]
     assert "open amendment" not in items[str(opened.pids[2])]  # withdrawn ones are not counted
     top = page.split('<article class="statement">')[0]
-    assert "1 open amendment<" in top and "<ins>A new opening.</ins>" in top
+    assert "1 open amendment<" in top
+    listed = page_text(browser.get(link.group(1).replace("&amp;", "&")))
+    assert "<ins>much </ins>" in listed and f"#{first} Modify" in listed
+    assert "<del>Cities are getting hotter every summer.</del>" in listed
+    assert "A new opening." not in listed  # another place
 
 
 def test_amendment_page_shows_renumbering_and_the_diff_against_the_current_text(opened):
@@ -820,11 +824,11 @@ def test_user_text_is_escaped_everywhere(opened):
     browser = opened.browser(opened.tenant)
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt; Tom &amp;amp; Jerry"
     pages = {
-        "statement": page_text(browser.get(f"/statements/{opened.sid}")),
         "amendment": page_text(browser.get(f"/amendments/{nasty}")),
         "list": page_text(browser.get(f"/statements/{opened.sid}/amendments")),
     }
     opened.accept(nasty)
+    pages["statement"] = page_text(browser.get(f"/statements/{opened.sid}"))  # now in the text itself
     pages["compare"] = page_text(browser.get(f"/statements/{opened.sid}/compare?from=1&to=2"))
     pages["history"] = page_text(browser.get(f"/statements/{opened.sid}/paragraphs/{opened.pids[0]}/history"))
     pages["blame"] = page_text(browser.get(f"/statements/{opened.sid}/blame"))

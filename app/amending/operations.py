@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from app import audit
@@ -144,15 +144,21 @@ def _live_paragraph(statement: Statement, paragraph_id: int | None) -> Paragraph
 
 
 def paragraph_numbers(statement: Statement) -> dict[int, int]:
-    """Current number of every live paragraph, by paragraph id."""
-    return {p.id: n for n, p in enumerate(live_paragraphs(statement), start=1)}
+    """Current number of every live paragraph, by paragraph id (ids only: no texts loaded)."""
+    ids = db.session.scalars(
+        select(Paragraph.id)
+        .where(Paragraph.statement_id == statement.id, Paragraph.deleted_at.is_(None))
+        .order_by(Paragraph.position)
+    )
+    return {paragraph_id: n for n, paragraph_id in enumerate(ids, start=1)}
 
 
 def _record(amendment: Amendment, reason: str, author: User | None, now: datetime) -> None:
-    amendment.history.append(AmendmentRevision(
-        reason=reason, base_revision_id=amendment.base_revision_id, base_text=amendment.base_text,
-        proposed_text=amendment.proposed_text, rationale=amendment.rationale,
-        author_id=author.id if author else None, created_at=now,
+    # Added on its own rather than through amendment.history, which would load every earlier entry.
+    db.session.add(AmendmentRevision(
+        amendment=amendment, reason=reason, base_revision_id=amendment.base_revision_id,
+        base_text=amendment.base_text, proposed_text=amendment.proposed_text,
+        rationale=amendment.rationale, author_id=author.id if author else None, created_at=now,
     ))
 
 
@@ -551,12 +557,15 @@ def _rebase_siblings(
 
     Returns the new status of every amendment it touched, by id.
     """
+    place = (Amendment.kind == "retitle") if accepted.kind == "retitle" else (
+        Amendment.paragraph_id == accepted.paragraph_id)
     siblings = db.session.scalars(
         select(Amendment).where(
             Amendment.statement_id == statement.id,
             Amendment.id != accepted.id,
             Amendment.status.in_(OPEN_STATUSES),
-        )
+            place,
+        ).order_by(Amendment.id)
     ).all()
     touched: dict[str, str] = {}
     for sibling in siblings:
@@ -620,23 +629,31 @@ def get_amendment(amendment_id: int) -> Amendment:
     return amendment
 
 
-def open_by_place(statement: Statement) -> dict[int | str | None, list[Amendment]]:
-    """Open amendments by where they apply, in one query.
+def open_counts(statement: Statement) -> dict[int | str | None, int]:
+    """Open amendments by where they apply, counted in one grouped query.
 
-    Keys: a paragraph id (modify/delete of it, insert after it), None (insert at
+    Keys: a paragraph id (modify or delete of it, insert after it), None (insert at
     the top) and "title" (retitle).
     """
-    amendments = db.session.scalars(
-        select(Amendment)
+    is_title = Amendment.kind == "retitle"
+    rows = db.session.execute(
+        select(is_title, Amendment.paragraph_id, func.count())
         .where(Amendment.statement_id == statement.id, Amendment.status.in_(OPEN_STATUSES))
-        .options(selectinload(Amendment.organisation))
-        .order_by(Amendment.id)
+        .group_by(is_title, Amendment.paragraph_id)
     ).all()
-    places: dict[int | str | None, list[Amendment]] = {}
-    for amendment in amendments:
-        key = "title" if amendment.kind == "retitle" else amendment.paragraph_id
-        places.setdefault(key, []).append(amendment)
-    return places
+    return {("title" if title else paragraph_id): count for title, paragraph_id, count in rows}
+
+
+def open_amendments_at(statement: Statement, place: int | str | None) -> list[Amendment]:
+    """Open amendments of one place (a paragraph id, or "title"), e.g. the candidates for a compromise."""
+    if place == "title":
+        where = Amendment.kind == "retitle"
+    else:
+        where = (Amendment.paragraph_id == place) & (Amendment.kind != "retitle")
+    return list(db.session.scalars(
+        select(Amendment).where(Amendment.statement_id == statement.id, Amendment.status.in_(OPEN_STATUSES), where)
+        .options(selectinload(Amendment.organisation)).order_by(Amendment.id)
+    ))
 
 
 def list_amendments(

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import defer, selectinload
 
 from app import audit
 from app.drafting.text import (
@@ -84,9 +84,13 @@ def version_texts(statement: Statement, number: int) -> tuple[Version, list[tupl
 
 
 def current_version(statement: Statement) -> Version | None:
+    """The newest version, without its canonical text unless asked for (it can be large)."""
     if not statement.version_count:
         return None
-    return get_version(statement, statement.version_count)
+    return db.session.scalar(
+        select(Version).where(Version.statement_id == statement.id, Version.number == statement.version_count)
+        .options(defer(Version.canonical_text))
+    )
 
 
 def _unique_slug(title: str) -> str:
@@ -134,12 +138,13 @@ def snapshot(
         amendment_id=amendment_id,
         created_at=now,
     )
-    version.entries = [
-        VersionParagraph(number=n, paragraph_id=p.id, revision_id=p.current_revision_id)
-        for n, p in numbered(paragraphs)
-    ]
     db.session.add(version)
     db.session.flush()
+    if paragraphs:  # one multi-row INSERT: a long statement has hundreds of entries per version
+        db.session.execute(insert(VersionParagraph), [
+            {"version_id": version.id, "number": n, "paragraph_id": p.id, "revision_id": p.current_revision_id}
+            for n, p in numbered(paragraphs)
+        ])
     if amendment_id is None:  # an accepted amendment is audited by its own entry
         audit.record(statement.id, "created" if number == 1 else "edited", author, now=now,
                      version=number, sha256=version.sha256, note=version.note)

@@ -51,6 +51,7 @@ class Statement(db.Model):
         back_populates="statement",
         order_by="Participant.position",
         cascade="all, delete-orphan",
+        lazy="selectin",  # nearly every page asks who takes part: one query, not one per organisation
     )
     paragraphs: Mapped[list[Paragraph]] = relationship(
         back_populates="statement", order_by="Paragraph.position", viewonly=True
@@ -129,7 +130,7 @@ class Participant(db.Model):
     withdraw_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     statement: Mapped[Statement] = relationship(back_populates="memberships")
-    organisation: Mapped[Organisation] = relationship()
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
 
 
 class Paragraph(db.Model):

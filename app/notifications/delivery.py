@@ -103,7 +103,7 @@ class Transport:
         if self._smtp is not None:
             try:
                 self._smtp.quit()
-            except smtplib.SMTPException:
+            except (smtplib.SMTPException, OSError):  # a dropped connection must not abort the run
                 pass
             self._smtp = None
 
@@ -131,7 +131,7 @@ def _claim(mode: str, now: datetime) -> list[OutboxMessage]:
            .order_by(OutboxMessage.id).limit(BATCH * (20 if mode == "digest" else 1)))
     db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(due.scalar_subquery()), OutboxMessage.status == "pending")
+        .where(OutboxMessage.id.in_(due.scalar_subquery()))
         .values(status="sending", claim_token=token, claimed_at=now)
         .execution_options(synchronize_session=False)
     )

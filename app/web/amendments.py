@@ -141,9 +141,8 @@ def propose(statement_id: int):
         paragraph.text if paragraph is not None and kind != "insert" else "")
     form = ProposeForm()
     form.organisation.choices = [(o.id, o.display_name) for o in organisations]
-    rivals = [a for a in amending.open_by_place(statement).get(
-        "title" if kind == "retitle" else (paragraph.id if paragraph else None), [])
-        if a.kind != "insert"] if kind in ("modify", "delete", "retitle") else []
+    rivals = [a for a in amending.open_amendments_at(statement, "title" if kind == "retitle" else paragraph.id)
+              if a.kind != "insert"] if kind in ("modify", "delete", "retitle") else []
     form.supersedes.choices = [(a.id, f"#{a.id} {KIND_LABELS[a.kind]} by {a.organisation.display_name}")
                                for a in rivals]
     if request.method == "GET" and kind != "insert":

@@ -28,9 +28,10 @@ def render(rows: list[OutboxMessage], digest: bool) -> Rendered:
         context.update(message=row, link=base + row.path)
         return Rendered(row.subject, render_template("emails/notification.txt", **context),
                         render_template("emails/notification.html", **context))
-    ordered = sorted(rows, key=lambda r: (r.statement.title if r.statement else "", r.id))
-    groups = [(title, list(items)) for title, items in
-              groupby(ordered, key=lambda r: r.statement.title if r.statement else "Concord")]
+    # Grouped by statement (two statements may share a title), ordered by title.
+    ordered = sorted(rows, key=lambda r: (r.statement.title if r.statement else "", r.statement_id or 0, r.id))
+    groups = [(items[0].statement.title if items[0].statement else "Concord", items) for items in
+              (list(g) for _, g in groupby(ordered, key=lambda r: r.statement_id))]
     context.update(groups=groups, count=len(rows))
     subject = f"Concord: {len(rows)} update{'' if len(rows) == 1 else 's'} on {len(groups)} " \
               f"statement{'' if len(groups) == 1 else 's'}"

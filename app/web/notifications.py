@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    has_request_context,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
@@ -25,7 +34,8 @@ JOIN_SALT = "concord-statement-invitation"
 
 @bp.app_context_processor
 def unread():
-    if current_user.is_authenticated:
+    # E-mails are rendered by `flask notifications send-due`, outside any request: no current user there.
+    if has_request_context() and current_user.is_authenticated:
         return {"unread_notifications": unread_count(current_user)}
     return {"unread_notifications": 0}
 

@@ -58,9 +58,9 @@ def freeze(statement_id: int):
         if ok:
             flash("The text is frozen. Signatories can now sign exactly this version.", "success")
             return redirect(url_for("signing.sign", statement_id=statement.id))
-    from app.amending.operations import open_by_place
+    from app.amending.operations import open_counts
 
-    undecided = sum(len(v) for v in open_by_place(statement).values())
+    undecided = sum(open_counts(statement).values())
     return render_template("signing/freeze.html", statement=statement, form=form, undecided=undecided)
 
 

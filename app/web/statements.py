@@ -154,7 +154,7 @@ def show(statement_id: int):
         version=drafting.current_version(statement),
         can_edit=statement.can_edit_draft(current_user),
         can_propose=statement.amendments_open(now()) and bool(statement.delegate_organisations(current_user)),
-        open_amendments=amending.open_by_place(statement) if statement.status != "draft" else {},
+        open_counts=amending.open_counts(statement) if statement.status != "draft" else {},
         progress=signing.progress(statement) if statement.status == "signing" else None,
         invited=participation.pending_invitations(statement),
         can_sign=bool(signing.can_sign_for(statement, current_user)),
