@@ -233,7 +233,7 @@ def _send_in_process(database_url: str, port: int, now: datetime, barrier, claim
         seen: list[str] = []
 
         def is_claim(statement: str) -> bool:
-            return statement.startswith("UPDATE outbox_messages") and "claimed_at" in statement
+            return statement.startswith("UPDATE outbox_messages") and "claimed_at=" in statement
 
         def line_up(conn, cursor, statement, parameters, context, executemany):
             """Both processes issue their first claim UPDATE together."""

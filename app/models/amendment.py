@@ -63,15 +63,16 @@ class Amendment(db.Model):
 
     statement: Mapped[Statement] = relationship()
     paragraph: Mapped[Paragraph | None] = relationship(foreign_keys=[paragraph_id])
-    organisation: Mapped[Organisation] = relationship()
-    proposer: Mapped[User] = relationship(foreign_keys=[proposer_id])
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    proposer: Mapped[User] = relationship(foreign_keys=[proposer_id], lazy="joined")
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     result_version: Mapped[Version | None] = relationship(foreign_keys=[result_version_id])
+    # Loaded with the amendment (one extra query for any number of amendments): every page uses them.
     sponsors: Mapped[list[Sponsor]] = relationship(
-        back_populates="amendment", order_by="Sponsor.created_at", cascade="all, delete-orphan"
+        back_populates="amendment", order_by="Sponsor.created_at", cascade="all, delete-orphan", lazy="selectin"
     )
     positions: Mapped[list[Position]] = relationship(
-        back_populates="amendment", order_by="Position.id", cascade="all, delete-orphan"
+        back_populates="amendment", order_by="Position.id", cascade="all, delete-orphan", lazy="selectin"
     )
     comments: Mapped[list[Comment]] = relationship(
         back_populates="amendment", order_by="Comment.id", cascade="all, delete-orphan"
@@ -122,7 +123,7 @@ class AmendmentRevision(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     amendment: Mapped[Amendment] = relationship(back_populates="history")
-    author: Mapped[User | None] = relationship()
+    author: Mapped[User | None] = relationship(lazy="joined")
 
 
 class Sponsor(db.Model):
@@ -138,7 +139,7 @@ class Sponsor(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     amendment: Mapped[Amendment] = relationship(back_populates="sponsors")
-    organisation: Mapped[Organisation] = relationship()
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
     user: Mapped[User] = relationship()
 
 
@@ -157,8 +158,8 @@ class Position(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     amendment: Mapped[Amendment] = relationship(back_populates="positions")
-    organisation: Mapped[Organisation] = relationship()
-    user: Mapped[User] = relationship()
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="joined")
 
 
 class Comment(db.Model):
@@ -174,4 +175,4 @@ class Comment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     amendment: Mapped[Amendment] = relationship(back_populates="comments")
-    author: Mapped[User] = relationship()
+    author: Mapped[User] = relationship(lazy="joined")

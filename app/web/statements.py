@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from app.amending import operations as amending
 from app.drafting import operations as drafting
@@ -284,7 +284,7 @@ def history(statement_id: int):
     versions = db.session.scalars(
         select(Version)
         .where(Version.statement_id == statement.id)
-        .options(selectinload(Version.author))
+        .options(selectinload(Version.author), defer(Version.canonical_text))
         .order_by(Version.number.desc())
     ).all()
     return render_template("statements/history.html", statement=statement, versions=versions)
