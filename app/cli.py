@@ -230,6 +230,6 @@ def send_due() -> None:
 def register(app: Flask) -> None:
     from app.demo import demo_command
 
-    for group in (users_cli, orgs_cli, tokens_cli, statements_cli, audit_cli, backup_cli):
+    for group in (users_cli, orgs_cli, tokens_cli, statements_cli, audit_cli, backup_cli, notifications_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)

@@ -270,9 +270,9 @@ def _send_in_process(database_url: str, port: int, now: datetime, barrier, claim
 
 def test_two_senders_at_once_send_each_message_exactly_once(w, smtp, app):
     """Two send-due processes started at the same instant deliver every row once, in total."""
-    for n, text in enumerate(["The harbour must stay open to every single worker.",
-                              "The harbour must stay open to all workers.",
-                              "The harbour must stay open to every dock worker."]):
+    for text in ("The harbour must stay open to every single worker.",
+                 "The harbour must stay open to all workers.",
+                 "The harbour must stay open to every dock worker."):
         propose(w, w.del_b, w.b, text, minutes=1)
         propose(w, w.del_c, w.c, text.replace("harbour", "port"), minutes=1)
     for user in (w.sig_a, w.sig_b, w.sig_c, w.admin_c):
@@ -283,7 +283,8 @@ def test_two_senders_at_once_send_each_message_exactly_once(w, smtp, app):
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     db.session.remove()
 
-    barrier, claim_barrier, first, results = SPAWN.Barrier(2), SPAWN.Barrier(2), SPAWN.Value("i", 0), SPAWN.Queue()
+    barrier, claim_barrier, first = SPAWN.Barrier(2), SPAWN.Barrier(2), SPAWN.Value("i", 0)
+    results = SPAWN.Queue()
     workers = [SPAWN.Process(target=_send_in_process,
                              args=(url, smtp.port, w.now + timedelta(minutes=5), barrier, claim_barrier,
                                    first, results))

@@ -528,7 +528,7 @@ def accept(amendment: Amendment, user: User, *, text_version: int | None, now: d
                   path=events.amendment_path(amendment),
                   subject=f"Your amendment #{amendment.id} was accepted",
                   body=f"It is part of the text as version {version.number}.")
-    _tell_rebased(statement, outcomes, amendment, now)
+    _tell_rebased(statement, outcomes, amendment, user, now)
     db.session.flush()
     return version
 
@@ -541,10 +541,12 @@ _OUTCOME_TEXT = {
 }
 
 
-def _tell_rebased(statement: Statement, outcomes: dict[str, str], accepted: Amendment, now: datetime) -> None:
+def _tell_rebased(
+    statement: Statement, outcomes: dict[str, str], accepted: Amendment, user: User, now: datetime
+) -> None:
     for amendment_id, status in outcomes.items():
         sibling = db.session.get(Amendment, int(amendment_id))
-        events.notify([sibling.proposer], "amendment_decided", statement=statement, now=now,
+        events.notify([sibling.proposer], "amendment_decided", statement=statement, now=now, exclude=user,
                       path=events.amendment_path(sibling),
                       subject=f"Your amendment #{sibling.id} {_OUTCOME_TEXT.get(status, status)}",
                       body=f"Amendment #{accepted.id} was accepted on the same paragraph.")

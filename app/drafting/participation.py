@@ -165,5 +165,7 @@ def invitations_for(user: User) -> list[StatementInvitation]:
     if not org_ids:
         return []
     return list(db.session.scalars(select(StatementInvitation).where(
-        StatementInvitation.organisation_id.in_(org_ids), StatementInvitation.status == "pending")
+        StatementInvitation.organisation_id.in_(org_ids), StatementInvitation.status == "pending",
+        StatementInvitation.statement_id.in_(
+            select(Statement.id).where(Statement.status.in_(("draft", "amending")))))
         .order_by(StatementInvitation.id)))

@@ -131,7 +131,7 @@ def _claim(mode: str, now: datetime) -> list[OutboxMessage]:
            .order_by(OutboxMessage.id).limit(BATCH * (20 if mode == "digest" else 1)))
     db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(due.scalar_subquery()))
+        .where(OutboxMessage.id.in_(due.scalar_subquery()), OutboxMessage.status == "pending")
         .values(status="sending", claim_token=token, claimed_at=now)
         .execution_options(synchronize_session=False)
     )
