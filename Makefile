@@ -7,7 +7,7 @@ PORT ?= 5000
 WORKERS ?= 2
 export FLASK_APP := wsgi
 
-.PHONY: run test test-slow demo lint audit-deps install install-dev
+.PHONY: run test test-slow test-browser screenshots demo lint audit-deps install install-dev
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -42,6 +42,15 @@ test: $(VENV)/.dev
 test-slow: $(VENV)/.dev
 	@status=0; $(BIN)/python -m pytest -m slow $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "test-slow: no tests are marked slow."; status=0; fi; exit $$status
+
+# The browser tests alone (tests/browser: Playwright driving /usr/bin/chromium against gunicorn). They are
+# part of `make test` too; without Chromium they are skipped there (and fail under CI=true).
+test-browser: $(VENV)/.dev
+	$(BIN)/python -m pytest -m browser tests/browser $(PYTEST_ARGS)
+
+# Regenerate docs/screenshots/*.png from a fresh demo database (needs /usr/bin/chromium).
+screenshots: $(VENV)/.dev
+	$(BIN)/python -m tests.browser.screenshots
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

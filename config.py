@@ -48,12 +48,32 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a clock
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+    # How many reverse proxies (setting X-Forwarded-For/-Proto) stand in front of the app.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
 
     # argon2id cost; the defaults are argon2-cffi's (64 MiB, 3 passes)
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", 3))
     ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", 65536))
 
     INVITATION_MAX_AGE = int(os.environ.get("INVITATION_MAX_AGE", 7 * 24 * 3600))
+    # How long a password-reset link works (it also dies once the password changes).
+    PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", 3600))
+
+    # Rate limits (Flask-Limiter). Counters live in RATELIMIT_STORAGE_URI: "memory://" counts per
+    # process; "redis://127.0.0.1:6379/0" shares the counts between every app server.
+    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STORAGE_PREFIX = os.environ.get("RATELIMIT_STORAGE_PREFIX", "concord")  # Redis keys
+    RATELIMIT_STRATEGY = "fixed-window"
+    # If the storage cannot be reached, log it and let the request through (argon2 still slows
+    # guessing) rather than refuse every login and signature.
+    RATELIMIT_SWALLOW_ERRORS = _env_bool("RATELIMIT_SWALLOW_ERRORS", True)
+    RATELIMIT_LOGIN_PER_ACCOUNT = os.environ.get("RATELIMIT_LOGIN_PER_ACCOUNT", "10/minute")
+    RATELIMIT_LOGIN_PER_IP = os.environ.get("RATELIMIT_LOGIN_PER_IP", "30/minute")
+    RATELIMIT_RESET_PER_ACCOUNT = os.environ.get("RATELIMIT_RESET_PER_ACCOUNT", "5/hour")
+    RATELIMIT_RESET_PER_IP = os.environ.get("RATELIMIT_RESET_PER_IP", "20/hour")
+    RATELIMIT_SIGN_PER_USER = os.environ.get("RATELIMIT_SIGN_PER_USER", "5/minute")
+    RATELIMIT_SIGN_PER_IP = os.environ.get("RATELIMIT_SIGN_PER_IP", "30/minute")
 
     # E-mail. Without MAIL_SERVER, messages are written to instance/outbox/ and the log.
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
@@ -91,3 +111,12 @@ class TestConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
     SERVER_NAME = "concord.test"
+    # The limiter stays on in every test (its hooks, keys and storage run on every request), but
+    # every request of the suite comes from 127.0.0.1 within a few minutes, so the limits are
+    # generous here; tests/test_rate_limits.py sets the real limits (Config's) per test.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_SWALLOW_ERRORS = False  # a broken key function must fail the test that hits it
+    RATELIMIT_LOGIN_PER_ACCOUNT = RATELIMIT_LOGIN_PER_IP = "100000/minute"
+    RATELIMIT_RESET_PER_ACCOUNT = RATELIMIT_RESET_PER_IP = "100000/minute"
+    RATELIMIT_SIGN_PER_USER = RATELIMIT_SIGN_PER_IP = "100000/minute"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask
+from flask_limiter import RateLimitExceeded
 from sqlalchemy import event
 
 from config import Config
@@ -22,6 +23,12 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     Config.finalise(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
+    if app.config.get("TRUSTED_PROXIES", 0) > 0:
+        # Behind TRUSTED_PROXIES reverse proxies: take the client address and https from their headers.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     register_extensions(app)
     register_blueprints(app)
@@ -32,7 +39,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from app.accounts import passwords
-    from app.extensions import csrf, db, login_manager, migrate
+    from app.extensions import csrf, db, limiter, login_manager, migrate
     from app.publishing import sealing
 
     passwords.configure(
@@ -43,6 +50,8 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
+    limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, too_many_attempts)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
@@ -65,6 +74,31 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def too_many_attempts(exc: RateLimitExceeded):
+    """429, changing nothing: a page with how long to wait, or the API's JSON error."""
+    import math
+    import time
+
+    from flask import make_response, render_template, request
+
+    from app.extensions import db, limiter
+
+    db.session.rollback()
+    current = limiter.current_limit
+    seconds = max(1, math.ceil(current.window[0] - time.time())) if current is not None else 60
+    wait = "a minute" if seconds <= 60 else f"{math.ceil(seconds / 60)} minutes"
+    message = f"Too many attempts; wait {wait} and try again."
+    if request.path.startswith("/api/"):
+        from app.api import json_error
+
+        response = json_error(429, "rate_limited", message)
+    else:
+        response = make_response(render_template("error.html", status=429, title="Too many attempts",
+                                                message=message), 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db
+from app.publishing import sealing
 from config import TestConfig
 from tests.conftest import _require_postgres
 
@@ -43,11 +44,17 @@ def fresh_url(request, tmp_path):
 
 @pytest.fixture
 def fresh_app(fresh_url, tmp_path):
+    # create_app() points the module-wide seal key at its instance folder; give it back after.
+    sealed_by = list(sealing._instance)
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=fresh_url, INSTANCE_PATH=str(tmp_path / "instance"))
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+    try:
+        with app.app_context():
+            yield app
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if sealed_by:
+            sealing.configure(sealed_by[0])
 
 
 def _tables() -> set[str]:

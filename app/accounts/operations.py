@@ -8,15 +8,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.passwords import hash_password, needs_rehash, verify_password
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from app.extensions import db
-from app.models import ApiToken, Invitation, Membership, Organisation, SiteSetting, User
+from app.models import ApiToken, Invitation, Membership, Organisation, OutboxMessage, SiteSetting, User
 from app.models.organisation import ROLES
 
 SETUP_KEY = "setup_completed_at"
@@ -82,6 +83,91 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     user.password_hash = hash_password(new_password)
     user.renew_session_token()  # every other session ends
     db.session.flush()
+
+
+def end_all_sessions(user: User) -> None:
+    """Log out: a new session token, so no copy of any session or remember cookie works any more."""
+    user.renew_session_token()
+    db.session.flush()
+
+
+# --- password reset by e-mail ------------------------------------------------
+
+RESET_KIND = "password_reset"  # an outbox kind of its own: no preference can turn it off
+RESET_USED = ("This link has already been used, or the password was changed since. "
+              "Ask for a new link.")
+RESET_INVALID = "This password-reset link is not valid. Check that you copied all of it."
+
+
+def password_fingerprint(user: User) -> str:
+    """Changes with the password and with the session token: a reset link naming it works once.
+
+    One-way, so the link (whose payload anyone can read) reveals neither.
+    """
+    material = f"{user.id}:{user.password_hash}:{user.session_token}"
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+
+
+def request_password_reset(email: str | None, *, now: datetime, link_path: Callable[[dict], str],
+                           max_age: int) -> OutboxMessage | None:
+    """Queue a reset e-mail for an active account with this address; None (silently) otherwise.
+
+    ``link_path`` turns the payload {"u": user id, "f": fingerprint} into the signed link's path.
+    The caller answers the same either way, so the form does not reveal who has an account.
+    """
+    from app.notifications.events import mail_contact
+
+    try:
+        user = find_user_by_email(normalise_email(email))
+    except InvalidInput:
+        return None
+    if user is None or not user.active:
+        return None
+    minutes = max(1, max_age // 60)
+    message = mail_contact(
+        user.email, RESET_KIND, now=now, path=link_path({"u": user.id, "f": password_fingerprint(user)}),
+        subject="Reset your Concord password",
+        body=(f"Someone (we hope you) asked to reset the password of the Concord account {user.email}. "
+              f"The link below lets you choose a new password; it works once, for {minutes} minutes. "
+              "Setting the new password logs out every other session. "
+              "If you did not ask for this, ignore this e-mail: your password stays as it is."),
+    )
+    message.user_id = user.id
+    db.session.flush()
+    return message
+
+
+def user_for_reset_payload(payload: object) -> User:
+    """The account a verified reset-link payload names, if the link is still unused."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("u"), int):
+        raise NotFound(RESET_INVALID)
+    user = db.session.get(User, payload["u"])
+    if user is None or not user.active:
+        raise NotFound(RESET_INVALID)
+    if not secrets.compare_digest(str(payload.get("f", "")), password_fingerprint(user)):
+        raise Conflict(RESET_USED)
+    return user
+
+
+def reset_password(user: User, fingerprint: str, new_password: str) -> User:
+    """Set a new password from a reset link and end every session, exactly once per link.
+
+    The update is conditional on the password and session token the link was made for, so two
+    submissions of the same link (even at the same instant) change the password only once.
+    """
+    if not secrets.compare_digest(fingerprint, password_fingerprint(user)):
+        raise Conflict(RESET_USED)
+    claimed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.password_hash == user.password_hash,
+               User.session_token == user.session_token)
+        .values(password_hash=hash_password(new_password), session_token=secrets.token_hex(16))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise Conflict(RESET_USED)
+    db.session.refresh(user)
+    return user
 
 
 # --- first-run setup -------------------------------------------------------

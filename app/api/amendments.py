@@ -224,8 +224,7 @@ def compare(statement_id: int):
     old_n, new_n = request.args.get("from", type=int), request.args.get("to", type=int)
     if old_n is None or new_n is None:
         raise InvalidInput("Give ?from=N&to=M (version numbers).")
-    old, old_entries = drafting.version_texts(statement, old_n)
-    new, new_entries = drafting.version_texts(statement, new_n)
+    (old, old_entries), (new, new_entries) = drafting.versions_texts(statement, [old_n, new_n])
     return jsonify({
         "from": old_n, "to": new_n,
         "title": {"from": old.title, "to": new.title,

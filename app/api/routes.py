@@ -10,7 +10,7 @@ from app.accounts.operations import user_for_token
 from app.api import bp, json_error
 from app.drafting import operations as drafting
 from app.drafting.importer import parse_statement
-from app.errors import ConcordError, InvalidInput, NotFound
+from app.errors import ConcordError, InvalidInput, NotAllowed, NotFound
 from app.extensions import db
 from app.models import Organisation, Statement, Version, VersionParagraph
 from app.organisations import operations as orgs
@@ -138,6 +138,8 @@ def create_organisation():
 @bp.post("/organisations/<slug>/members")
 def add_member(slug: str):
     org = orgs.get_organisation(slug)
+    if not org.can_manage(g.api_user):  # before any lookup: the answer must not reveal who has an account
+        raise NotAllowed("You may not manage the members of this organisation.")
     data = _body()
     user = orgs.add_member(g.api_user, org, _string(data, "email"), _string_list(data, "roles"))
     return _commit({"email": user.email, "name": user.name, "organisation": org.slug,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from app import audit
 from app.drafting.text import (
@@ -42,7 +42,7 @@ def live_paragraphs(statement: Statement) -> list[Paragraph]:
         db.session.scalars(
             select(Paragraph)
             .where(Paragraph.statement_id == statement.id, Paragraph.deleted_at.is_(None))
-            .options(selectinload(Paragraph.current_revision))
+            .options(joinedload(Paragraph.current_revision))
             .order_by(Paragraph.position)
         )
     )
@@ -72,15 +72,28 @@ def get_version(statement: Statement, number: int) -> Version:
 
 
 def version_texts(statement: Statement, number: int) -> tuple[Version, list[tuple[int, str]]]:
-    """A version and its (paragraph id, text) pairs in order, in two queries."""
-    version = get_version(statement, number)
-    entries = db.session.scalars(
-        select(VersionParagraph)
-        .where(VersionParagraph.version_id == version.id)
-        .options(selectinload(VersionParagraph.revision))
-        .order_by(VersionParagraph.number)
-    ).all()
-    return version, [(e.paragraph_id, e.revision.text) for e in entries]
+    """A version and its (paragraph id, text) pairs in order."""
+    [(version, texts)] = versions_texts(statement, [number])
+    return version, texts
+
+
+def versions_texts(statement: Statement, numbers: list[int]) -> list[tuple[Version, list[tuple[int, str]]]]:
+    """Several versions with their (paragraph id, text) pairs, in two queries whatever their size."""
+    found = {v.number: v for v in db.session.scalars(
+        select(Version).where(Version.statement_id == statement.id, Version.number.in_(numbers)))}
+    for number in numbers:
+        if number not in found:
+            raise NotFound(f"Version {number} of this statement does not exist.")
+    texts: dict[int, list[tuple[int, str]]] = {v.id: [] for v in found.values()}
+    rows = db.session.execute(
+        select(VersionParagraph.version_id, VersionParagraph.paragraph_id, Revision.text)
+        .join(Revision, Revision.id == VersionParagraph.revision_id)
+        .where(VersionParagraph.version_id.in_(list(texts)))
+        .order_by(VersionParagraph.version_id, VersionParagraph.number)
+    )
+    for version_id, paragraph_id, text in rows:
+        texts[version_id].append((paragraph_id, text))
+    return [(found[n], texts[found[n].id]) for n in numbers]
 
 
 def current_version(statement: Statement) -> Version | None:

@@ -62,7 +62,7 @@ class Amendment(db.Model):
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("amendments.id"), index=True)
 
     statement: Mapped[Statement] = relationship()
-    paragraph: Mapped[Paragraph | None] = relationship(foreign_keys=[paragraph_id])
+    paragraph: Mapped[Paragraph | None] = relationship(foreign_keys=[paragraph_id], lazy="joined")
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     proposer: Mapped[User] = relationship(foreign_keys=[proposer_id], lazy="joined")
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

@@ -51,7 +51,7 @@ class Statement(db.Model):
         back_populates="statement",
         order_by="Participant.position",
         cascade="all, delete-orphan",
-        lazy="selectin",  # nearly every page asks who takes part: one query, not one per organisation
+        lazy="selectin",  # nearly every page asks who takes part: one query for all of them
     )
     paragraphs: Mapped[list[Paragraph]] = relationship(
         back_populates="statement", order_by="Paragraph.position", viewonly=True

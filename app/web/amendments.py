@@ -380,8 +380,7 @@ def compare(statement_id: int):
     last = statement.version_count
     old_n = request.args.get("from", type=int) or max(1, last - 1)
     new_n = request.args.get("to", type=int) or last
-    old_version, old = drafting.version_texts(statement, old_n)
-    new_version, new = drafting.version_texts(statement, new_n)
+    (old_version, old), (new_version, new) = drafting.versions_texts(statement, [old_n, new_n])
     rows = compare_paragraphs(old, new)
     return render_template("amendments/compare.html", statement=statement, old=old_version, new=new_version,
                            rows=rows, versions=range(1, last + 1),

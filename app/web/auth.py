@@ -2,21 +2,38 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.accounts import operations as accounts
 from app.errors import Conflict, NotFound
-from app.extensions import db
+from app.extensions import client_ip, configured, db, form_email_key, limiter
 from app.web import now, run_rule
 from app.web.forms import AcceptInvitationForm, EmptyForm, LoginForm, SetupForm
 
 bp = Blueprint("auth", __name__)
 
 INVITATION_SALT = "concord-invitation"
+RESET_SALT = "concord-password-reset"
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=INVITATION_SALT)
+def _serializer(salt: str = INVITATION_SALT) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=10, max=1000)],
+                             description="At least 10 characters. Every other session is logged out.")
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+    )
 
 
 def invitation_url(invitation) -> str:
@@ -52,6 +69,9 @@ def setup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(configured("RATELIMIT_LOGIN_PER_ACCOUNT"), key_func=form_email_key, methods=["POST"],
+               scope="account")
+@limiter.limit(configured("RATELIMIT_LOGIN_PER_IP"), key_func=client_ip, methods=["POST"], scope="ip")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -73,9 +93,12 @@ def login():
 def logout():
     form = EmptyForm()
     if form.validate_on_submit():
+        # Sessions are signed cookies: only a new session token makes a copy of this one useless.
+        run_rule(None, accounts.end_all_sessions, current_user._get_current_object())
         logout_user()
         session.clear()
-        flash("You are logged out.", "info")
+        flash("You are logged out. Any other device logged in to this account is logged out too.",
+              "info")
     return redirect(url_for("auth.login"))
 
 
@@ -100,3 +123,46 @@ def accept_invitation(token: str):
             flash("Welcome to Concord. Your account is ready.", "success")
             return redirect(url_for("main.home"))
     return render_template("auth/accept_invitation.html", form=form, invitation=invitation)
+
+
+# --- password reset by e-mail ---------------------------------------------------------------
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(configured("RATELIMIT_RESET_PER_ACCOUNT"), key_func=form_email_key, methods=["POST"],
+               scope="account")
+@limiter.limit(configured("RATELIMIT_RESET_PER_IP"), key_func=client_ip, methods=["POST"], scope="ip")
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        def link_path(payload: dict) -> str:
+            return url_for("auth.reset_password", token=_serializer(RESET_SALT).dumps(payload))
+
+        # The same page whether or not the address has an account: it reveals nobody.
+        run_rule(None, accounts.request_password_reset, form.email.data, now=now(), link_path=link_path,
+                 max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
+        return render_template("auth/forgot_password_sent.html",
+                               minutes=max(1, current_app.config["PASSWORD_RESET_MAX_AGE"] // 60))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        payload = _serializer(RESET_SALT).loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
+    except SignatureExpired:
+        raise Conflict("This password-reset link has expired. Ask for a new one.")
+    except BadSignature:
+        raise NotFound(accounts.RESET_INVALID)
+    user = accounts.user_for_reset_payload(payload)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        ok, result = run_rule(form, accounts.reset_password, user, str(payload.get("f", "")),
+                              form.password.data)
+        if not ok and isinstance(result, Conflict):
+            raise result  # used meanwhile (a second tab, a replayed form): the link is spent
+        if ok:
+            _start_session(result, remember=False)
+            flash("Your new password is set. Every other session has been logged out.", "success")
+            return redirect(url_for("main.home"))
+    return render_template("auth/reset_password.html", form=form, user=user)

@@ -73,7 +73,7 @@ def _respond(head: _Head, kind: str, build, *, mimetype: str, filename: str | No
     if request.if_none_match.contains(etag):
         response = Response(status=304)
     else:
-        key = (head.sha256, kind, request.host_url)
+        key = (id(current_app._get_current_object()), head.slug, head.sha256, kind, request.host_url)
         response = Response(_bodies.get(key, build), mimetype=mimetype)
         if mimetype.startswith("text/") or mimetype == "application/json":
             response.headers["Content-Type"] = f"{mimetype}; charset=utf-8"
@@ -92,7 +92,8 @@ def _page(slug: str, template: str, **extra_for):
     cache never holds anyone's page. Anonymous readers get a public, revalidated ETag.
     """
     head = _head(slug)
-    key = (head.sha256, template, head.endorsements, request.host_url)
+    key = (id(current_app._get_current_object()), head.slug, head.sha256, template, head.endorsements,
+           request.host_url)
 
     def build() -> tuple[str, Markup, Markup]:
         publication = get_publication(slug)

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import audit
-from app.extensions import db
+from app.extensions import db, signing_limits
 from app.models import Organisation, Publication, Signature
 from app.signing import operations as signing
 from app.web import now, run_rule
@@ -91,6 +91,7 @@ def _sign_page(statement, form=None, status=200):
 
 @bp.route("/<int:statement_id>/sign", methods=["GET", "POST"])
 @login_required
+@signing_limits
 def sign(statement_id: int):
     statement = visible_statement(statement_id)
     if statement.status != "signing" or statement.frozen_version is None:

@@ -156,7 +156,7 @@ def show(statement_id: int):
         can_propose=statement.amendments_open(now()) and bool(statement.delegate_organisations(current_user)),
         open_counts=amending.open_counts(statement) if statement.status != "draft" else {},
         progress=signing.progress(statement) if statement.status == "signing" else None,
-        invited=participation.pending_invitations(statement),
+        invited=participation.pending_invitations(statement) if statement.is_coordinator(current_user) else [],
         can_sign=bool(signing.can_sign_for(statement, current_user)),
         can_withdraw_organisation=bool(signing.can_withdraw_for(statement, current_user)),
         move_form=MoveParagraphForm(),

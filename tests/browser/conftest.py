@@ -77,6 +77,13 @@ class A11y:
         violations = server.axe_violations(page)
         self.checked.append(page.url)
         assert not violations, server.format_violations(page.url, violations)
+        # axe 4 no longer reports duplicate ids (WCAG 2.2 dropped 4.1.1), but a label then names the
+        # wrong field: two forms on one page once shared id="reason".
+        duplicates = page.evaluate(
+            "() => { const seen = {}; document.querySelectorAll('[id]:not(input[type=hidden])')"
+            ".forEach(e => seen[e.id] = (seen[e.id] || 0) + 1);"
+            " return Object.keys(seen).filter(k => seen[k] > 1); }")
+        assert not duplicates, f"duplicate ids on {page.url}: {duplicates}"
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,7 @@ class Browsing:
 
     def new_page(self, **options) -> Page:
         context = self.browser.new_context(base_url=self.base_url, **options)
+        context.set_default_timeout(10_000)
         self.contexts.append(context)
         return context.new_page()
 
@@ -149,7 +150,7 @@ def paragraph(page: Page, number: int):
 def open_for_amendments(page: Page, title: str, rule: str = "Consensus") -> None:
     open_statement(page, title)
     page.get_by_role("link", name="Open for amendments…").click()
-    page.get_by_label(re.compile(rf"^{rule}")).check()
+    page.get_by_role("radio", name=re.compile(rf"^{rule}")).check()
     page.get_by_role("button", name="Open for amendments").click()
     expect(page.get_by_text("The statement is open for amendments.")).to_be_visible()
 
@@ -158,11 +159,12 @@ def propose(page: Page, title: str, kind: str, number: int | None, text: str = "
             preview: bool = True, check_preview=None) -> int:
     """A delegate proposes an amendment from the statement page; returns its id."""
     open_statement(page, title)
-    button = {"modify": "Amend", "insert": "Propose paragraph below", "delete": "Propose deletion"}[kind]
+    button = {"modify": "Amend ¶ {}", "insert": "Propose paragraph below ¶ {}",
+              "delete": "Propose deletion of ¶ {}"}[kind]
     if number is None:
         page.get_by_role("link", name="Propose a paragraph at the top").click()
     else:
-        paragraph(page, number).get_by_role("link", name=button).click()
+        paragraph(page, number).get_by_role("link", name=button.format(number), exact=True).click()
     if kind != "delete":
         page.get_by_label("Proposed text").fill(text)
         if preview:
@@ -220,7 +222,7 @@ def fill_signature(page: Page, person: Person, function: str, password: str | No
     form = page.locator("form", has=page.get_by_role("button", name=re.compile(r"^Sign version")))
     expect(form.get_by_label("Your name, as it should appear")).to_have_value(person.name)
     form.get_by_label("Your title or function").fill(function)
-    form.get_by_label(re.compile("^I am authorised to sign")).check()
+    form.get_by_role("checkbox", name=re.compile("^I am authorised to sign")).check()
     form.get_by_label("Your password").fill(password or person.password)
     form.get_by_role("button", name=re.compile(r"^Sign version")).click()
 
@@ -229,7 +231,7 @@ def sign(page: Page, title: str, person: Person, function: str) -> None:
     open_statement(page, title)
     page.get_by_role("link", name="Read and sign").click()
     fill_signature(page, person, function)
-    expect(page.get_by_text(re.compile(r"has signed"))).to_be_visible()
+    expect(page.locator(".flash-success")).to_contain_text("has signed")
 
 
 def publish(page: Page, title: str) -> None:
