@@ -127,6 +127,7 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("GET", "/notifications/<int:note_id>"): E(only(signatory=REDIRECT), get_writes=True),  # marks read
     ("POST", "/notifications/read"): E(members(REDIRECT)),
     ("GET", "/admin/users"): E(only(admin=OK)),
+    ("GET", "/admin/mail"): E(only(admin=OK)),
     ("POST", "/admin/invitations"): E(only(admin=REFUSED), prefixes=("inv",)),
     # --- organisations --------------------------------------------------------------------------------
     ("GET", "/o/"): E(everyone(OK)),

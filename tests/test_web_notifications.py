@@ -336,3 +336,24 @@ def test_other_organisations_get_404_on_an_invitation(w, app):
     assert response.status_code == 404
     db.session.rollback()
     assert db.session.get(StatementInvitation, invitation.id).status == "pending"
+
+
+def test_failed_deliveries_are_shown_to_platform_admins_only(app, browser, now):
+    """After the last try a failed e-mail is listed on /admin/mail for platform admins, and only for them."""
+    from app.models import OutboxMessage
+
+    admin = factories.admin()
+    org = factories.organisation()
+    member = factories.member(org, "delegate", "admin")
+    db.session.add(OutboxMessage(to_email="gone@example.org", mode="immediate", status="failed", attempts=5,
+                                 last_error="SMTPRecipientsRefused: 550 no such user", kind="published",
+                                 subject="Published: <Heat & housing>", body="", path="/p/x", created_at=now,
+                                 due_at=now))
+    db.session.commit()
+    browser.login(member.email)
+    assert browser.get("/admin/mail").status_code == 403
+    browser.post("/logout", {}, form_page="/")
+    browser.login(admin.email)
+    page = browser.get("/admin/mail").get_data(as_text=True)
+    assert "gone@example.org" in page and "550 no such user" in page
+    assert "Published: &lt;Heat &amp; housing&gt;" in page

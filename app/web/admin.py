@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.accounts import operations as accounts
 from app.extensions import db
-from app.models import Membership, User
+from app.models import Membership, OutboxMessage, User
 from app.web import now, run_rule
 from app.web.auth import invitation_url
 from app.web.forms import InviteForm
@@ -51,3 +51,16 @@ def invite():
         if ok:
             return _page(invitation_link=invitation_url(invitation))
     return _page(form=form, status=422)
+
+
+@bp.route("/mail")
+def mail():
+    """E-mail that could not be delivered after the last try, and what is still queued."""
+    failed = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == "failed").order_by(OutboxMessage.id.desc()).limit(200)
+    ).all()
+    queued = db.session.execute(
+        select(OutboxMessage.status, func.count()).where(OutboxMessage.status.in_(("pending", "sending")))
+        .group_by(OutboxMessage.status)
+    ).all()
+    return render_template("admin/mail.html", failed=failed, queued=dict(queued))
