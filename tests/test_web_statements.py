@@ -653,3 +653,24 @@ def test_import_preview_escapes_user_text(app, world):
     assert "<script>alert(1)</script>" not in page
     assert f"Title {EVIL_ESCAPED}" in page and f"Paragraph {EVIL_ESCAPED}" in page
     assert _statement_count() == 1
+
+
+def test_history_page_draws_the_statements_life_in_order(app, browser, now):
+    """The history page shows the steps of the statement's life from its audit trail, in order."""
+    from app.amending import operations as amending
+    from app.signing import operations as signing
+
+    factories.admin()
+    org = factories.organisation(slug="hwu")
+    coordinator = factories.member(org, "delegate")
+    statement = factories.statement(coordinator, org)
+    browser.login(coordinator.email)
+    page = browser.get(f"/statements/{statement.id}/history").get_data(as_text=True)
+    assert "Draft started" in page and "Now: draft" in page and "Frozen for signing" not in page
+    amending.open_for_amendments(statement, coordinator, rule="coordinator", deadline=None, now=now)
+    signing.freeze(statement, coordinator, now=now)
+    db.session.commit()
+    page = browser.get(f"/statements/{statement.id}/history").get_data(as_text=True)
+    steps = re.findall(r'<li class="life-(\w+)">', page)
+    assert steps == ["created", "opened", "frozen", "next"]
+    assert "Now: signing" in page

@@ -26,6 +26,79 @@
   updateCountdowns();
   setInterval(updateCountdowns, 30000);
 
+  // Copy buttons next to hashes and keys (data-copy).
+  document.querySelectorAll("[data-copy]").forEach(function (el) {
+    if (!navigator.clipboard) return;
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "small copy";
+    button.textContent = "Copy";
+    button.setAttribute("aria-label", "Copy " + (el.getAttribute("data-copy-label") || "the hash"));
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(el.textContent.trim()).then(function () {
+        button.textContent = "Copied";
+        setTimeout(function () { button.textContent = "Copy"; }, 2000);
+      });
+    });
+    el.insertAdjacentElement("afterend", button);
+  });
+
+  // Live word-level diff while an amendment is typed (the server's preview button stays).
+  var TOKEN = /\s+|[\p{L}\p{N}\p{M}]+(?:['\u2019\-][\p{L}\p{N}\p{M}]+)*|[^\s\p{L}\p{N}\p{M}]/gu;
+  function tokens(text) { return text.match(TOKEN) || []; }
+  function wordDiff(a, b) {
+    var start = 0, endA = a.length, endB = b.length;
+    while (start < endA && start < endB && a[start] === b[start]) start++;
+    while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) { endA--; endB--; }
+    var midA = a.slice(start, endA), midB = b.slice(start, endB), n = midA.length, m = midB.length;
+    if (n * m > 4000000) return null;  // too long to diff in the browser: the server's preview still works
+    var lcs = [];
+    for (var i = 0; i <= n; i++) { lcs.push(new Uint32Array(m + 1)); }
+    for (i = n - 1; i >= 0; i--) {
+      for (var j = m - 1; j >= 0; j--) {
+        lcs[i][j] = midA[i] === midB[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+      }
+    }
+    var ops = [[0, a.slice(0, start).join("")]];
+    i = 0; j = 0;
+    while (i < n || j < m) {
+      if (i < n && j < m && midA[i] === midB[j]) { ops.push([0, midA[i]]); i++; j++; }
+      else if (j < m && (i === n || lcs[i][j + 1] >= lcs[i + 1][j])) { ops.push([1, midB[j]]); j++; }
+      else { ops.push([-1, midA[i]]); i++; }
+    }
+    ops.push([0, a.slice(endA).join("")]);
+    return ops;
+  }
+  function renderDiff(target, ops) {
+    target.textContent = "";
+    var last = null;
+    ops.forEach(function (op) {
+      if (!op[1]) return;
+      var tag = op[0] === 1 ? "ins" : op[0] === -1 ? "del" : null;
+      if (last && last.tagName && tag && last.tagName.toLowerCase() === tag) { last.textContent += op[1]; return; }
+      var node = tag ? document.createElement(tag) : document.createTextNode(op[1]);
+      if (tag) node.textContent = op[1];
+      target.appendChild(node);
+      last = node;
+    });
+  }
+  document.querySelectorAll("[data-live-diff]").forEach(function (box) {
+    var base = box.querySelector(".current-text"), field = box.querySelector("textarea");
+    if (!base || !field) return;
+    var section = document.createElement("section");
+    section.className = "preview live-preview";
+    section.setAttribute("aria-live", "polite");
+    section.innerHTML = "<h2 class=\"h3\">Live comparison with the current text</h2><div class=\"diff\"></div>";
+    field.closest(".field").insertAdjacentElement("afterend", section);
+    var out = section.querySelector(".diff"), baseTokens = tokens(base.textContent.trim()), timer = null;
+    function update() {
+      var ops = wordDiff(baseTokens, tokens(field.value.replace(/\r\n/g, "\n").trim()));
+      if (ops) renderDiff(out, ops); else out.textContent = "Too long to compare here; use “Preview the change”.";
+    }
+    field.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(update, 150); });
+    update();
+  });
+
   // Confirmation for irreversible buttons (data-confirm="question").
   document.addEventListener("submit", function (event) {
     var button = event.submitter;

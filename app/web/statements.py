@@ -11,7 +11,7 @@ from app.drafting import participation
 from app.drafting.importer import decode_upload, parse_statement
 from app.errors import ConcordError, InvalidInput
 from app.extensions import db
-from app.models import Organisation, Statement, Version
+from app.models import AuditEntry, Organisation, Statement, Version
 from app.signing import operations as signing
 from app.web import add_error, now, run_rule
 from app.web.forms import (
@@ -25,6 +25,16 @@ from app.web.forms import (
 )
 
 bp = Blueprint("statements", __name__, url_prefix="/statements")
+
+# The steps of a statement's life drawn on its history page, from its audit trail.
+MILESTONES = {
+    "created": "Draft started",
+    "opened": "Opened for amendments",
+    "frozen": "Frozen for signing",
+    "reopened": "Reopened",
+    "published": "Published",
+    "statement_withdrawn": "Withdrawn",
+}
 
 
 def _visible(statement_id: int) -> Statement:
@@ -287,7 +297,12 @@ def history(statement_id: int):
         .options(selectinload(Version.author), defer(Version.canonical_text))
         .order_by(Version.number.desc())
     ).all()
-    return render_template("statements/history.html", statement=statement, versions=versions)
+    milestones = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.statement_id == statement.id, AuditEntry.action.in_(MILESTONES))
+        .order_by(AuditEntry.seq)
+    ).all()
+    return render_template("statements/history.html", statement=statement, versions=versions,
+                           milestones=milestones, milestone_labels=MILESTONES)
 
 
 @bp.route("/<int:statement_id>/versions/<int:number>")

@@ -135,3 +135,30 @@ def test_phone_width_statement_amendment_and_signing(world, browsing, a11y):
     flows.fill_signature(bo, world.people["bo"], "President")
     expect(bo.get_by_text("Green Valleys Alliance has signed version 1.")).to_be_visible()
     assert_fits(bo, "sign page after signing")
+
+
+def test_live_diff_and_copy_button_with_javascript(world, browsing, a11y):
+    title = "Live Diff While Typing"
+    ada = browsing.login(world.people["ada"])
+    new_statement(world, ada, title)
+    flows.open_for_amendments(ada, title, rule="Coordinator decides")
+    flows.open_statement(ada, title)
+    flows.paragraph(ada, 1).get_by_role("link", name="Amend ¶ 1", exact=True).click()
+    box = ada.get_by_label("Proposed text")
+    original = box.input_value()
+    first_word = original.split()[0]
+    box.fill(original.replace(first_word, "<b>Rewritten</b>", 1))
+    live = ada.locator("section.live-preview .diff")
+    expect(live.locator("ins")).to_have_text("<b>Rewritten</b>")  # typed markup stays text
+    expect(live.locator("del")).to_have_text(first_word)
+    assert live.locator("b").count() == 0
+    a11y.check(ada)
+    # Freeze, then the frozen hash on the sign page can be copied with one click.
+    ada.get_by_role("link", name="Cancel").click()
+    flows.freeze(ada, title)
+    ada.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    ada.get_by_text("full hash").first.click()
+    ada.get_by_role("button", name="Copy the hash").first.click()
+    expect(ada.get_by_role("button", name="Copy the hash").first).to_have_text("Copied")
+    copied = ada.evaluate("navigator.clipboard.readText()")
+    assert re.fullmatch(r"[0-9a-f]{64}", copied)
