@@ -138,8 +138,15 @@ def certificate(slug: str):
     )
 
 
+def _file_head(slug: str) -> _Head:
+    """The files of a publication never change and ignore endorsements: after the first request
+    a worker answers them without asking the database (a missing slug is never cached)."""
+    return _bodies.get((id(current_app._get_current_object()), "head", slug),
+                       lambda: dataclasses.replace(_head(slug), endorsements=0))
+
+
 def _download(slug: str, ext: str, mimetype: str, make, *, inline: bool = True):
-    head = _head(slug)
+    head = _file_head(slug)
     return _respond(head, ext, lambda: make(get_publication(slug)), mimetype=mimetype,
                     filename=f"{slug}.{ext}", inline=inline)
 
