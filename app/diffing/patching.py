@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from app.diffing.tokens import Codebook
 from app.diffing.words import EQUAL, TokenDMP, encoded_word_diff
 
@@ -11,6 +13,18 @@ PATCH_MARGIN = 4  # context kept either side of an edit: about two words
 # Below the score of one error in the longest pattern (1 / Match_MaxBits),
 # so only exact matches of a patch's context and deleted words are accepted.
 _EXACT_ONLY = 0.25 / 32
+
+
+@functools.lru_cache(maxsize=64)
+def _drift(base: str, new_base: str) -> int:
+    """How far the other change can have moved any text: every token it inserted or deleted.
+
+    Cached: accepting an amendment rebases every sibling against the same two texts.
+    """
+    book = Codebook()
+    enc_base, enc_new_base = book.encode(base, reserve=1), book.encode(new_base)
+    dmp = TokenDMP(book)
+    return sum(len(text) for op, text in encoded_word_diff(dmp, enc_base, enc_new_base) if op != EQUAL)
 
 
 def rebase(base: str, proposal: str, new_base: str) -> str | None:
@@ -38,9 +52,7 @@ def rebase(base: str, proposal: str, new_base: str) -> str | None:
     dmp.Patch_Margin = PATCH_MARGIN
     patches = dmp.patch_make(enc_base, encoded_word_diff(dmp, enc_base, enc_proposal))
 
-    # How far the other change can have moved any text: every token it
-    # inserted or deleted.
-    drift = sum(len(text) for op, text in encoded_word_diff(dmp, enc_base, enc_new_base) if op != EQUAL)
+    drift = _drift(base, new_base)
     dmp.Match_Threshold = _EXACT_ONLY
     dmp.Match_Distance = (drift + 1) / _EXACT_ONLY
     dmp.Patch_DeleteThreshold = 0.0  # a long deletion must find its text unchanged

@@ -34,8 +34,9 @@ def next_digest_time(now: datetime) -> datetime:
 
 
 def preference(user: User, kind: str) -> str:
-    pref = db.session.scalar(select(NotificationPreference.mode).where(
-        NotificationPreference.user_id == user.id, NotificationPreference.kind == kind))
+    with db.session.no_autoflush:  # pending notifications are flushed once, by the caller
+        pref = db.session.scalar(select(NotificationPreference.mode).where(
+            NotificationPreference.user_id == user.id, NotificationPreference.kind == kind))
     return pref or "immediate"
 
 
@@ -86,8 +87,7 @@ def notify(
                 due_at=now if mode == "immediate" else next_digest_time(now), kind=kind,
                 statement_id=note.statement_id, subject=note.subject, body=body, path=path,
             ))
-    db.session.flush()
-    return made
+    return made  # flushed with the rest of the change
 
 
 def mail_contact(email: str, kind: str, *, subject: str, body: str, path: str, now: datetime,

@@ -1,0 +1,374 @@
+"""The OpenAPI 3.0 description of the JSON API, served at /api/v1/openapi.json without a token.
+
+tests/test_openapi.py checks that every /api/v1 rule of the URL map is described here, and the slow
+schemathesis test checks the running server against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+
+from app.api import bp
+
+OPENAPI_PATH = "/openapi.json"
+
+# --- schema helpers -----------------------------------------------------------------------------
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+BOOL = {"type": "boolean"}
+DATETIME = {"type": "string", "format": "date-time"}
+
+
+def _nullable(schema: dict) -> dict:
+    return {**schema, "nullable": True}
+
+
+def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict:
+    """An object; every property is required unless ``required`` says otherwise."""
+    return {"type": "object", "properties": properties,
+            "required": list(properties) if required is None else required}
+
+
+def _list(items: dict) -> dict:
+    return {"type": "array", "items": items}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+DIFF = _list({"type": "array", "items": STR, "minItems": 2, "maxItems": 2})
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _obj({"error": _obj({"code": STR, "message": STR})}),
+    "Organisation": _obj({"slug": STR, "name": STR, "short_name": STR, "country": STR}),
+    "Member": _obj({"email": STR, "name": STR, "organisation": STR, "roles": _list(STR)}),
+    "StatementSummary": _obj({"id": INT, "title": STR, "status": STR, "version": INT}),
+    "Paragraph": _obj({"id": INT, "number": INT, "revision_id": INT, "text": STR}),
+    "Statement": _obj({
+        "id": INT, "slug": STR, "title": STR, "status": STR,
+        "coordinator": _obj({"name": STR, "organisation": STR}),
+        "version": _nullable(_obj({"number": INT, "sha256": STR})),
+        "paragraphs": _list(_ref("Paragraph")),
+        "participants": _list(_ref("Organisation")),
+        "url": STR,
+    }),
+    "VersionSummary": _obj({"number": INT, "sha256": STR, "note": STR, "title": STR, "author": STR,
+                            "created_at": DATETIME}),
+    "Version": {"allOf": [_ref("VersionSummary"), _obj({
+        "canonical_text": STR,
+        "paragraphs": _list(_obj({"id": INT, "number": INT, "revision_id": INT, "text": STR})),
+    })]},
+    "Amendment": _obj({
+        "id": INT, "statement_id": INT, "kind": {"type": "string", "enum": ["edit", "insert", "delete"]},
+        "status": STR, "paragraph_id": _nullable(INT), "after_paragraph_id": _nullable(INT),
+        "paragraph_number": _nullable(INT), "paragraph_number_when_proposed": _nullable(INT),
+        "base_revision_id": _nullable(INT), "base_text": _nullable(STR), "text": _nullable(STR),
+        "rationale": _nullable(STR), "organisation": STR, "sponsors": _list(STR), "proposer": STR,
+        "text_version": INT, "created_at": DATETIME, "decided_at": _nullable(DATETIME),
+        "decision_reason": _nullable(STR), "result_version": _nullable(INT),
+        "superseded_by": _nullable(INT), "supersedes": _list(INT),
+    }),
+    "Comment": _obj({"id": INT, "parent_id": _nullable(INT), "author": STR, "body": STR,
+                     "created_at": DATETIME}),
+    "AmendmentDetail": {"allOf": [_ref("Amendment"), _obj({
+        "diff": DIFF,
+        "positions": _list(_obj({"organisation": STR, "stance": STR, "reason": _nullable(STR),
+                                 "by": STR, "at": DATETIME})),
+        "not_yet_spoken": _list(STR),
+        "decision_rule_met": BOOL,
+        "decision_explanation": STR,
+        "comments": _list(_ref("Comment")),
+    })]},
+    "Signature": _obj({
+        "id": INT, "organisation": STR, "organisation_name": STR, "signer_name": STR,
+        "signer_title": STR, "signed_by": STR, "signed_at": DATETIME, "version": INT,
+        "version_sha256": STR, "status": STR, "ended_at": _nullable(DATETIME),
+        "end_reason": _nullable(STR),
+    }),
+    "Signing": _obj({
+        "frozen_version": _nullable(_obj({"number": INT, "sha256": STR})),
+        "signing_deadline": _nullable(DATETIME),
+        "planned_publication_date": _nullable({"type": "string", "format": "date"}),
+        "auto_publish": BOOL,
+        "signed": _list(STR),
+        "waiting": _list(STR),
+        "withdrawn": _list(_obj({"organisation": STR, "reason": _nullable(STR),
+                                 "withdrawn_at": _nullable(DATETIME)})),
+    }),
+    "Publication": _obj({
+        "slug": STR, "publication_date": {"type": "string", "format": "date"},
+        "published_at": DATETIME, "version": INT, "sha256": STR, "url": STR,
+        "formats": _obj({k: STR for k in ("txt", "md", "pdf", "docx", "json")}),
+        "certificate": STR,
+    }),
+    "SigningStatement": {"allOf": [_ref("Statement"), _obj({
+        "signing": _ref("Signing"), "publication": _nullable(_ref("Publication")),
+    })]},
+}
+
+# --- operations --------------------------------------------------------------------------------
+
+ERROR_TEXT = {
+    400: "The request could not be understood.",
+    401: "No valid bearer token.",
+    403: "The token's owner may not do this.",
+    404: "No such statement, paragraph, amendment, signature, organisation or version "
+         "(or one the token's owner may not see).",
+    405: "The method is not allowed here.",
+    409: "Conflict: wrong phase, stale text, or already done.",
+    413: "The body is larger than 4 MB.",
+    422: "Invalid input; the message says which field.",
+    429: "Too many attempts; see Retry-After.",
+}
+
+
+def _json(schema: dict) -> dict:
+    return {"application/json": {"schema": schema}}
+
+
+def _errors(*codes: int) -> dict:
+    # 400 (malformed request), 401 (token) and 413 (body over 4 MB) can answer any request.
+    return {str(code): {"description": ERROR_TEXT[code], "content": _json(_ref("Error"))}
+            for code in sorted({400, 401, 413, *codes})}
+
+
+def _op(summary: str, ok: int, schema: dict, *errors: int, body: dict | None = None,
+        body_required: bool = True, params: list[dict] | None = None, op_id: str) -> dict:
+    operation: dict[str, Any] = {
+        "operationId": op_id,
+        "summary": summary,
+        "responses": {str(ok): {"description": "Success.", "content": _json(schema)}, **_errors(*errors)},
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": body_required, "content": _json(body)}
+    if params:
+        operation["parameters"] = params
+    return operation
+
+
+def _path_param(name: str, schema: dict = INT) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _query(name: str, schema: dict, required: bool = False, description: str = "") -> dict:
+    param = {"name": name, "in": "query", "required": required, "schema": schema}
+    if description:
+        param["description"] = description
+    return param
+
+
+def _body(properties: dict, required: list[str]) -> dict:
+    return {"type": "object", "properties": properties, "required": required}
+
+
+S = [_path_param("statement_id")]
+A = [_path_param("amendment_id")]
+NULL_INT = _nullable(INT)
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/organisations": {
+        "get": _op("List every organisation.", 200,
+                   _obj({"organisations": _list(_ref("Organisation"))}), op_id="list_organisations"),
+        "post": _op("Create an organisation (platform admin).", 201, _ref("Organisation"),
+                    403, 409, 422, op_id="create_organisation",
+                    body=_body({"name": STR, "slug": STR, "short_name": STR, "country": STR}, ["name"])),
+    },
+    "/organisations/{slug}/members": {
+        "post": _op("Add an existing account to an organisation with roles.", 201, _ref("Member"),
+                    403, 404, 409, 422, op_id="add_member", params=[_path_param("slug", STR)],
+                    body=_body({"email": STR, "roles": _list(STR)}, ["email"])),
+    },
+    "/statements": {
+        "get": _op("The statements the token's owner may see.", 200,
+                   _obj({"statements": _list(_ref("StatementSummary"))}), op_id="list_statements"),
+        "post": _op("Create a draft statement.", 201, _ref("Statement"), 403, 404, 409, 422,
+                    op_id="create_statement",
+                    body=_body({"title": STR, "coordinator_organisation": STR,
+                                "participants": _list(STR), "paragraphs": _list(STR)},
+                               ["title", "coordinator_organisation"])),
+    },
+    "/statements/import": {
+        "post": {
+            **_op("Import a statement from plain text (first line the title, blank lines between "
+                  "paragraphs).", 201,
+                  {"allOf": [_ref("Statement"), _obj({"import_notes": _list(STR)})]},
+                  403, 404, 409, 422, op_id="import_statement",
+                  params=[_query("coordinator_organisation", STR, True, "Slug of the coordinating "
+                                 "organisation."),
+                          _query("participants", STR, False, "Comma-separated organisation slugs.")]),
+            "requestBody": {"required": True, "content": {"text/plain": {"schema": STR}}},
+        },
+    },
+    "/statements/{statement_id}": {
+        "get": _op("A statement with its current paragraphs.", 200, _ref("Statement"), 404,
+                   op_id="get_statement", params=S),
+    },
+    "/statements/{statement_id}/paragraphs": {
+        "post": _op("Insert a paragraph after another (null: at the top).", 201,
+                    {"allOf": [_ref("Statement"), _obj({"inserted_paragraph_id": INT})]},
+                    403, 404, 409, 422, op_id="insert_paragraph", params=S,
+                    body=_body({"text": STR, "after": NULL_INT}, ["text", "after"])),
+    },
+    "/statements/{statement_id}/paragraphs/{paragraph_id}": {
+        "put": _op("Edit a paragraph's text.", 200, _ref("Statement"), 403, 404, 409, 422,
+                   op_id="edit_paragraph", params=[*S, _path_param("paragraph_id")],
+                   body=_body({"text": STR, "base_revision_id": NULL_INT}, ["text"])),
+        "delete": _op("Delete a paragraph.", 200, _ref("Statement"), 403, 404, 409, 422,
+                      op_id="delete_paragraph", params=[*S, _path_param("paragraph_id")],
+                      body=_body({"base_revision_id": NULL_INT}, []), body_required=False),
+    },
+    "/statements/{statement_id}/versions": {
+        "get": _op("Every version of a statement.", 200,
+                   _obj({"versions": _list(_ref("VersionSummary"))}), 404,
+                   op_id="list_versions", params=S),
+    },
+    "/statements/{statement_id}/versions/{number}": {
+        "get": _op("One version with its canonical text.", 200, _ref("Version"), 404,
+                   op_id="get_version", params=[*S, _path_param("number")]),
+    },
+    "/statements/{statement_id}/compare": {
+        "get": _op("Word diff between two versions.", 200, _obj({
+            "from": INT, "to": INT,
+            "title": _obj({"from": STR, "to": STR, "diff": DIFF}),
+            "paragraphs": _list(_obj({"paragraph_id": INT, "change": STR, "moved": BOOL,
+                                      "old_number": NULL_INT, "new_number": NULL_INT, "diff": DIFF})),
+        }), 404, 422, op_id="compare",
+            params=[*S, _query("from", INT, True), _query("to", INT, True)]),
+    },
+    "/statements/{statement_id}/open": {
+        "post": _op("Open a draft for amendments.", 200, {"allOf": [_ref("Statement"), _obj({
+            "decision_rule": STR, "amendment_deadline": _nullable(DATETIME)})]},
+            403, 404, 409, 422, op_id="open_statement", params=S,
+            body=_body({"decision_rule": STR, "amendment_deadline": _nullable(DATETIME)},
+                       ["decision_rule"])),
+    },
+    "/statements/{statement_id}/amendments": {
+        "get": _op("The amendments of a statement.", 200,
+                   _obj({"amendments": _list(_ref("Amendment"))}), 404, 422,
+                   op_id="list_amendments",
+                   params=[*S, _query("paragraph", INT), _query("organisation", STR),
+                           _query("status", STR)]),
+        "post": _op("Propose an amendment (edit, insert or delete a paragraph).", 201,
+                    _ref("AmendmentDetail"), 403, 404, 409, 422, op_id="propose", params=S,
+                    body=_body({"kind": {"type": "string", "enum": ["edit", "insert", "delete"]},
+                                "organisation": STR, "paragraph_id": NULL_INT,
+                                "after_paragraph_id": NULL_INT, "text": STR, "rationale": STR,
+                                "supersedes": _list(INT)}, ["kind", "organisation"])),
+    },
+    "/amendments/{amendment_id}": {
+        "get": _op("One amendment with its diff, positions and comments.", 200,
+                   _ref("AmendmentDetail"), 404, op_id="get_amendment", params=A),
+        "put": _op("Edit one's own amendment.", 200, _ref("AmendmentDetail"), 403, 404, 409, 422,
+                   op_id="edit_amendment", params=A,
+                   body=_body({"text": STR, "rationale": STR}, [])),
+    },
+    "/amendments/{amendment_id}/sponsors": {
+        "post": _op("Co-sponsor an amendment for an organisation.", 201, _ref("AmendmentDetail"),
+                    403, 404, 409, 422, op_id="cosponsor", params=A,
+                    body=_body({"organisation": STR}, ["organisation"])),
+    },
+    "/amendments/{amendment_id}/positions": {
+        "post": _op("Take an organisation's position on an amendment.", 201, _ref("AmendmentDetail"),
+                    403, 404, 409, 422, op_id="take_position", params=A,
+                    body=_body({"organisation": STR,
+                                "stance": {"type": "string", "enum": ["support", "oppose", "abstain"]},
+                                "reason": STR}, ["organisation", "stance"])),
+    },
+    "/amendments/{amendment_id}/comments": {
+        "post": _op("Comment on an amendment (or reply to a comment).", 201, _ref("Comment"),
+                    403, 404, 409, 422, op_id="comment", params=A,
+                    body=_body({"body": STR, "parent_id": NULL_INT}, ["body"])),
+    },
+    "/amendments/{amendment_id}/accept": {
+        "post": _op("Accept an amendment (coordinator): a new version.", 200, _obj({
+            "amendment": _ref("Amendment"), "version": _obj({"number": INT, "sha256": STR})}),
+            403, 404, 409, 422, op_id="accept", params=A,
+            body=_body({"text_version": NULL_INT}, []), body_required=False),
+    },
+    "/amendments/{amendment_id}/reject": {
+        "post": _op("Reject an amendment (coordinator), with a reason.", 200, _ref("Amendment"),
+                    403, 404, 409, 422, op_id="reject", params=A,
+                    body=_body({"reason": STR}, ["reason"])),
+    },
+    "/amendments/{amendment_id}/withdraw": {
+        "post": _op("Withdraw one's own amendment.", 200, _ref("Amendment"), 403, 404, 409, 422,
+                    op_id="withdraw", params=A),
+    },
+    "/statements/{statement_id}/freeze": {
+        "post": _op("Freeze the current version for signing.", 200, _ref("SigningStatement"),
+                    403, 404, 409, 422, op_id="freeze", params=S, body_required=False,
+                    body=_body({"signing_deadline": _nullable(DATETIME),
+                                "planned_publication_date": _nullable({"type": "string",
+                                                                       "format": "date"}),
+                                "auto_publish": BOOL}, [])),
+    },
+    "/statements/{statement_id}/reopen": {
+        "post": _op("Reopen a frozen statement for amendments (voids its signatures).", 200,
+                    {"allOf": [_ref("SigningStatement"),
+                               _obj({"voided_signatures": _list(_ref("Signature"))})]},
+                    403, 404, 409, 422, op_id="reopen", params=S, body_required=False,
+                    body=_body({}, [])),
+    },
+    "/statements/{statement_id}/publish": {
+        "post": _op("Publish a fully signed statement.", 201, _ref("Publication"), 403, 404, 409, 422,
+                    op_id="publish", params=S, body_required=False,
+                    body=_body({"publication_date": _nullable({"type": "string", "format": "date"})},
+                               [])),
+    },
+    "/statements/{statement_id}/signatures": {
+        "get": _op("The signatures of a statement and its signing state.", 200, _obj({
+            "status": STR, "signing": _ref("Signing"), "signatures": _list(_ref("Signature"))}),
+            404, op_id="list_signatures", params=S),
+        "post": _op("Sign the frozen version for an organisation (re-enter one's password).", 201,
+                    {"allOf": [_ref("Signature"), _obj({
+                        "statement_status": STR, "publication": _nullable(_ref("Publication"))})]},
+                    403, 404, 409, 422, 429, op_id="sign", params=S,
+                    body=_body({"organisation": STR, "signer_name": STR, "signer_title": STR,
+                                "authorised": BOOL, "password": STR, "version_sha256": STR},
+                               ["organisation", "signer_name", "signer_title", "password",
+                                "version_sha256"])),
+    },
+    "/statements/{statement_id}/signatures/{signature_id}": {
+        "delete": _op("Revoke a signature before publication.", 200, _ref("Signature"),
+                      403, 404, 409, 422, op_id="revoke", params=[*S, _path_param("signature_id")]),
+    },
+    "/statements/{statement_id}/withdraw": {
+        "post": _op("Withdraw an organisation from a statement, with a reason.", 200,
+                    _ref("SigningStatement"), 403, 404, 409, 422, op_id="withdraw_organisation",
+                    params=S, body=_body({"organisation": STR, "reason": STR},
+                                         ["organisation", "reason"])),
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    paths = {path: {method: {**op, "security": [{"bearer": []}]} for method, op in ops.items()}
+             for path, ops in PATHS.items()}
+    paths[OPENAPI_PATH] = {"get": {
+        "operationId": "openapi", "summary": "This document (no token needed).", "security": [],
+        "responses": {"200": {"description": "The OpenAPI document.",
+                              "content": _json({"type": "object"})}},
+    }}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Concord API", "version": "1",
+                 "description": "The JSON API of Concord. See docs/api.md. Every error is "
+                                "{\"error\": {\"code\", \"message\"}}."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "A personal token (cnc_...)."}},
+            "schemas": SCHEMAS,
+        },
+    }
+
+
+@bp.get(OPENAPI_PATH)
+def openapi():
+    return jsonify(document())

@@ -1,0 +1,190 @@
+"""Real gunicorn servers on a database of the test's own, for the race and fault scripts (slow tests).
+
+A database (a temp SQLite file, or a PostgreSQL database ``concord_h17_<pid>_<n>`` created on the server
+named by TEST_DATABASE_URL, default postgres@127.0.0.1:5432, and dropped afterwards) gets the schema
+from the migrations; the test builds its data in-process with the app's rules, then starts one or
+more gunicorn servers (separate processes, as in production) on that database and talks to them over
+HTTP with personal API tokens. Rate limits are off in the servers: every request comes from 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.browser.server import ROOT, _wait_until_ready, free_port
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+_numbers = itertools.count(1)
+
+
+def _pg_admin_conninfo() -> str:
+    url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def pg_connect(url: str, **kw):
+    import psycopg
+
+    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1), **kw)
+
+
+@contextmanager
+def database(kind: str, tmp: Path):
+    """Yield the SQLAlchemy URL of a fresh, empty database of the given kind; drop it afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'concord.db'}"
+        return
+    admin_url = _pg_admin_conninfo()
+    try:
+        admin = pg_connect(admin_url, autocommit=True, connect_timeout=3)
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "no PostgreSQL here"
+        if IN_CI:
+            pytest.fail(f"CI=true but PostgreSQL at {urlsplit(admin_url).hostname} is unreachable: {exc}")
+        pytest.skip(f"PostgreSQL unreachable ({exc}); set TEST_DATABASE_URL or start it on 127.0.0.1:5432")
+    name = f"concord_h17_{os.getpid()}_{next(_numbers)}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(admin_url)
+    try:
+        yield f"postgresql+psycopg://{parts.netloc}/{name}"
+    finally:
+        with pg_connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_app(url: str, instance: Path):
+    """An in-process app on ``url`` (schema upgraded to head) for building data and checking results."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.publishing import sealing
+    from config import TestConfig
+
+    instance.mkdir(parents=True, exist_ok=True)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, INSTANCE_PATH=str(instance))
+    with app.app_context():
+        upgrade()
+        sealing.public_key()  # create the seal key once, before several servers could race to
+    return app
+
+
+class Server:
+    """One gunicorn master with its workers."""
+
+    def __init__(self, url: str, instance: Path, log: Path, *, workers: int = 2, **extra_env: str):
+        env = dict(os.environ)
+        for name in ("MAIL_SERVER", "RATELIMIT_STORAGE_URI", "TEST_DATABASE_URL"):
+            env.pop(name, None)
+        env.update(FLASK_APP="wsgi", CONCORD_ENV="development", CONCORD_INSTANCE=str(instance),
+                   DATABASE_URL=url, SECRET_KEY=secrets.token_hex(32), RATELIMIT_ENABLED="false",
+                   ARGON2_TIME_COST="1", ARGON2_MEMORY_COST="8192", PYTHONDONTWRITEBYTECODE="1",
+                   **extra_env)
+        self.env = env
+        self.port = free_port()
+        self.log = log
+        self._out = log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+             "--timeout", "120", "--access-logfile", "-", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT,
+        )
+        _wait_until_ready(self.process, self.port, log)
+
+    def workers(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._out.close()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def servers(url: str, instance: Path, logdir: Path, count: int = 2, **kw):
+    started: list[Server] = []
+    try:
+        for n in range(count):
+            started.append(Server(url, instance, logdir / f"gunicorn-{n}.log", **kw))
+        yield started
+    finally:
+        for server in started:
+            server.stop()
+
+
+def request(port: int, method: str, path: str, token: str, body=None, *, timeout: float = 60.0):
+    """One API request on a fresh connection; returns (status, parsed JSON or raw text)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        return send(conn, method, path, token, body)
+    finally:
+        conn.close()
+
+
+def send(conn: http.client.HTTPConnection, method: str, path: str, token: str, body=None):
+    headers = {"Authorization": f"Bearer {token}"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    conn.request(method, "/api/v1" + path, body=data, headers=headers)
+    response = conn.getresponse()
+    raw = response.read().decode("utf-8", "replace")
+    try:
+        return response.status, json.loads(raw)
+    except ValueError:
+        return response.status, raw
+
+
+def _socket_inode(local_port: int, remote_port: int) -> str | None:
+    """The inode of the server-side TCP socket 127.0.0.1:local_port <-> 127.0.0.1:remote_port."""
+    want_local, want_remote = f"0100007F:{local_port:04X}", f"0100007F:{remote_port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == want_local and fields[2] == want_remote:
+            return fields[9]
+    return None
+
+
+def worker_serving(server: Server, client_port: int) -> int | None:
+    """The pid of the worker of ``server`` holding the accepted connection from ``client_port``."""
+    inode = _socket_inode(server.port, client_port)
+    if inode is None or inode == "0":
+        return None
+    target = f"socket:[{inode}]"
+    for pid in server.workers():
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) == target:
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
+def kill9(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
