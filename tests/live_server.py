@@ -188,3 +188,52 @@ def worker_serving(server: Server, client_port: int) -> int | None:
 
 def kill9(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
+
+
+# --- data, built in-process with the app's own rules -----------------------------------------------
+
+
+class World:
+    """Organisations O0..On-1 (O0 coordinates); in each a delegate and a signatory, each with a token."""
+
+    def __init__(self, app, orgs: int):
+        from app.accounts.operations import create_api_token
+        from app.extensions import db
+        from tests import factories
+
+        self.app = app
+        with app.app_context():
+            self.org_ids, self.org_slugs, self.delegates, self.signatories = [], [], [], []
+            for n in range(orgs):
+                org = factories.organisation(f"Organisation {n} of the race", slug=f"race-org-{n}")
+                self.org_ids.append(org.id)
+                self.org_slugs.append(org.slug)
+                for role, bucket in (("delegate", self.delegates), ("signatory", self.signatories)):
+                    person = factories.member(org, role)
+                    _, clear = create_api_token(person, f"{role} token")
+                    db.session.commit()
+                    bucket.append((person.id, clear))
+            self.coordinator_id, self.coordinator_token = self.delegates[0]
+            db.session.remove()
+
+    def statement(self, title: str, paragraphs, *, open_with: str | None = "coordinator") -> int:
+        """A statement of every organisation, opened for amendments under ``open_with``; its id."""
+        from datetime import UTC, datetime
+
+        from app.amending import operations as amending
+        from app.extensions import db
+        from app.models import Organisation, User
+        from tests import factories
+
+        with self.app.app_context():
+            coordinator = db.session.get(User, self.coordinator_id)
+            orgs = [db.session.get(Organisation, i) for i in self.org_ids]
+            statement = factories.statement(coordinator, orgs[0], participants=orgs[1:], title=title,
+                                            paragraphs=paragraphs)
+            if open_with:
+                amending.open_for_amendments(statement, coordinator, rule=open_with, deadline=None,
+                                             now=datetime.now(UTC))
+                db.session.commit()
+            statement_id = statement.id
+            db.session.remove()
+        return statement_id

@@ -389,7 +389,7 @@ def can_comment(statement: Statement, user: User | None) -> bool:
 def add_comment(
     amendment: Amendment, user: User, body: str, *, parent_id: int | None = None, now: datetime
 ) -> Comment:
-    statement = amendment.statement
+    statement = lock_statement(amendment.statement_id)  # before the checks: a publication may be racing
     if not can_comment(statement, user):
         raise NotAllowed("Only members of participating organisations can comment.")
     if statement.status in ("published", "withdrawn"):
@@ -406,7 +406,6 @@ def add_comment(
         if parent is None or parent.amendment_id != amendment.id:
             raise NotFound("That comment is not part of this amendment.", field="parent_id")
         parent_id = parent.parent_id or parent.id  # replies stay one level deep
-    lock_statement(statement.id)
     comment = Comment(amendment_id=amendment.id, parent_id=parent_id, author_id=user.id, body=text,
                       created_at=now)
     db.session.add(comment)
