@@ -7,6 +7,7 @@ import os
 from flask import Flask
 from flask_limiter import RateLimitExceeded
 from sqlalchemy import event
+from werkzeug.routing import IntegerConverter
 
 from config import Config
 
@@ -31,10 +32,18 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     register_extensions(app)
+    # Ids in URLs are 64-bit: a longer number is a 404 here, not an overflow in the database.
+    app.url_map.converters["int"] = BoundedIntConverter
     register_blueprints(app)
     register_templates(app)
     register_cli(app)
     return app
+
+
+class BoundedIntConverter(IntegerConverter):
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def register_extensions(app: Flask) -> None:

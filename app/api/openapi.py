@@ -63,7 +63,7 @@ SCHEMAS: dict[str, Any] = {
         "paragraphs": _list(_obj({"id": INT, "number": INT, "revision_id": INT, "text": STR})),
     })]},
     "Amendment": _obj({
-        "id": INT, "statement_id": INT, "kind": {"type": "string", "enum": ["edit", "insert", "delete"]},
+        "id": INT, "statement_id": INT, "kind": {"type": "string", "enum": ["modify", "insert", "delete", "retitle"]},
         "status": STR, "paragraph_id": _nullable(INT), "after_paragraph_id": _nullable(INT),
         "paragraph_number": _nullable(INT), "paragraph_number_when_proposed": _nullable(INT),
         "base_revision_id": _nullable(INT), "base_text": _nullable(STR), "text": _nullable(STR),
@@ -150,7 +150,11 @@ def _op(summary: str, ok: int, schema: dict, *errors: int, body: dict | None = N
     return operation
 
 
-def _path_param(name: str, schema: dict = INT) -> dict:
+# Path ids: werkzeug's int converter takes any run of digits; the database holds signed 64-bit ints.
+ID = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1}
+
+
+def _path_param(name: str, schema: dict = ID) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
@@ -254,7 +258,7 @@ PATHS: dict[str, dict[str, Any]] = {
                            _query("status", STR)]),
         "post": _op("Propose an amendment (edit, insert or delete a paragraph).", 201,
                     _ref("AmendmentDetail"), 403, 404, 409, 422, op_id="propose", params=S,
-                    body=_body({"kind": {"type": "string", "enum": ["edit", "insert", "delete"]},
+                    body=_body({"kind": {"type": "string", "enum": ["modify", "insert", "delete", "retitle"]},
                                 "organisation": STR, "paragraph_id": NULL_INT,
                                 "after_paragraph_id": NULL_INT, "text": STR, "rationale": STR,
                                 "supersedes": _list(INT)}, ["kind", "organisation"])),

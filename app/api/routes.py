@@ -22,6 +22,8 @@ def _now() -> datetime:
 
 @bp.before_request
 def authenticate():
+    if request.endpoint == "api.openapi":  # the API's description is public
+        return None
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     user = user_for_token(token.strip(), now=_now()) if scheme.lower() == "bearer" else None
@@ -68,10 +70,13 @@ def _string_list(data: dict, key: str) -> list[str]:
     return value
 
 
+MAX_ID = 2**63 - 1  # ids are 64-bit integers in both databases
+
+
 def _optional_int(data: dict, key: str) -> int | None:
     value = data.get(key)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise InvalidInput(f"“{key}” must be an integer or null.", field=key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_ID):
+        raise InvalidInput(f"“{key}” must be an id (a whole number) or null.", field=key)
     return value
 
 

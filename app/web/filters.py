@@ -27,7 +27,9 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["short_hash"] = lambda h: (h or "")[:12]
-    app.jinja_env.globals["empty_form"] = EmptyForm
+    # For POST buttons in templates: carries the CSRF token and never reads the request body
+    # (the 413 page renders the layout while the body is the problem).
+    app.jinja_env.globals["empty_form"] = lambda: EmptyForm(formdata=None)
     # Macros imported without context (statements/_header.html) need the user too.
     app.jinja_env.globals["current_user"] = current_user
     # WTForms renders None as "None"; drop attributes that have no value.
