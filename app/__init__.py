@@ -32,7 +32,8 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     register_extensions(app)
-    # Ids in URLs are 64-bit: a longer number is a 404 here, not an overflow in the database.
+    # Ids are 32-bit INTEGER columns on PostgreSQL: a larger number in a URL is a 404 here,
+    # not an overflow error from the database.
     app.url_map.converters["int"] = BoundedIntConverter
     register_blueprints(app)
     register_templates(app)
@@ -42,7 +43,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
 class BoundedIntConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
 
 

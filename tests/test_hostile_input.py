@@ -36,7 +36,7 @@ from tests.conftest import CSRF_RE
 MAX_EXAMPLES = 40
 MARKER = "<x-hostile>"
 BIG = "\u202e" + "ab\u0301c " * 250_000  # 1 MB of RTL-overridden, combining-marked text
-INT64_MAX = 2**63 - 1
+ID_MAX = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL
 
 HOSTILE = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -127,7 +127,7 @@ def form(**fields) -> st.SearchStrategy:
 
 def ids(*known: int) -> st.SearchStrategy:
     return st.one_of(st.sampled_from(known), st.sampled_from(known),
-                     st.sampled_from([0, 1, 999_999, INT64_MAX]))
+                     st.sampled_from([0, 1, 999_999, ID_MAX]))
 
 
 # --- the world ---------------------------------------------------------------------------------------
@@ -399,7 +399,7 @@ def test_web_comment(world, data):
     pairs = data.draw(form(
         body=form_field("body", "I agree."),
         parent=form_field("parent_id", "", st.sampled_from([str(world.ids["foreign_comment"]), "0", "x",
-                                                            str(INT64_MAX), "-1", "1"])),
+                                                            str(ID_MAX), "-1", "1"])),
     ))
     before = world.snapshot()
     response = world.post_form(f"/amendments/{aid}/comments", pairs)
@@ -419,7 +419,7 @@ def test_fixed_web_body_over_4mb(world):
 
 
 def test_fixed_web_comment_huge_parent_id(world):
-    """A comment's parent_id beyond 63 bits is refused cleanly and changes nothing."""
+    """A comment's parent_id beyond 32 bits is refused cleanly and changes nothing."""
     before = world.snapshot()
     body = form_body([("csrf_token", world.csrf), ("body", "Hi."), ("parent_id", "9" * 30)])
     response = world.web.post(f"/amendments/{world.ids['amendment']}/comments", data=body,
@@ -429,7 +429,7 @@ def test_fixed_web_comment_huge_parent_id(world):
 
 
 def test_fixed_huge_path_id(world):
-    """A path id beyond 63 bits is a 404, not a database overflow."""
+    """A path id beyond 32 bits is a 404, not a database overflow."""
     response = world.api("GET", f"/statements/{'9' * 30}")
     assert response.status_code == 404
 

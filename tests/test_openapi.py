@@ -216,3 +216,16 @@ def _cli_input(env, *args: str, stdin: str = "correct horse battery\n") -> None:
                             capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+
+
+def test_a_diff_matches_its_schema():
+    """Diffs are [op, text] pairs with an integer op: the document says so (schemathesis found the gap)."""
+    from app.api.openapi import DIFF
+    from app.diffing import word_diff
+
+    pair = DIFF["items"]
+    op_schema, text_schema = pair["items"]["oneOf"]
+    for op, text in word_diff("Cities grow hot.", "Cities grow very hot."):
+        assert isinstance(op, int) and op in op_schema["enum"] and op_schema["type"] == "integer"
+        assert isinstance(text, str) and text_schema["type"] == "string"
+    assert pair["minItems"] == pair["maxItems"] == 2

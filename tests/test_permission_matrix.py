@@ -240,6 +240,7 @@ TABLE: dict[tuple[str, str], Entry] = {
         "/p/<slug>", "/p/<slug>/certificate", "/p/<slug>.txt", "/p/<slug>.md", "/p/<slug>.json",
         "/p/<slug>.docx", "/p/<slug>.pdf")},
     # --- API: organisations and lists -----------------------------------------------------------------
+    ("GET", "/api/v1/openapi.json"): E(everyone(OK)),  # the API's description is public
     ("GET", "/api/v1/organisations"): E(everyone(OK, anonymous=UNAUTH)),
     ("POST", "/api/v1/organisations"): E(api_only(admin=REFUSED), data={"name": ""}),
     ("POST", "/api/v1/organisations/<slug>/members"): E(

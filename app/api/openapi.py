@@ -40,7 +40,9 @@ def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-DIFF = _list({"type": "array", "items": STR, "minItems": 2, "maxItems": 2})
+# A diff is a list of [op, text] pairs: op -1 (deleted), 0 (unchanged) or 1 (inserted).
+DIFF = _list({"type": "array", "minItems": 2, "maxItems": 2,
+              "items": {"oneOf": [{"type": "integer", "enum": [-1, 0, 1]}, STR]}})
 
 SCHEMAS: dict[str, Any] = {
     "Error": _obj({"error": _obj({"code": STR, "message": STR})}),
@@ -150,8 +152,8 @@ def _op(summary: str, ok: int, schema: dict, *errors: int, body: dict | None = N
     return operation
 
 
-# Path ids: werkzeug's int converter takes any run of digits; the database holds signed 64-bit ints.
-ID = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1}
+# Ids: 32-bit INTEGER columns on PostgreSQL; a larger number in a path is a 404.
+ID = {"type": "integer", "format": "int32", "minimum": 0, "maximum": 2**31 - 1}
 
 
 def _path_param(name: str, schema: dict = ID) -> dict:

@@ -70,13 +70,13 @@ def _string_list(data: dict, key: str) -> list[str]:
     return value
 
 
-MAX_ID = 2**63 - 1  # ids are 64-bit integers in both databases
+MAX_ID = 2**31 - 1  # ids and counters are 32-bit INTEGER columns on PostgreSQL
 
 
 def _optional_int(data: dict, key: str) -> int | None:
     value = data.get(key)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_ID):
-        raise InvalidInput(f"“{key}” must be an id (a whole number) or null.", field=key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not -MAX_ID <= value <= MAX_ID):
+        raise InvalidInput(f"“{key}” must be a whole number (at most {MAX_ID:,}) or null.", field=key)
     return value
 
 

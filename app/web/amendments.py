@@ -297,7 +297,7 @@ def comment(amendment_id: int):
     form = CommentForm()
     if form.validate_on_submit():
         parent = form.parent_id.data
-        parent_id = int(parent) if parent and parent.isdigit() and len(parent) < 19 else None
+        parent_id = int(parent) if parent and parent.isdigit() and int(parent) < 2**31 else None
         if parent and parent_id is None:
             abort(404)
         ok, result = run_rule(form, amending.add_comment, amendment, _user(), form.body.data,
