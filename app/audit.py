@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -147,9 +147,3 @@ def trail(statement_id: int) -> list[AuditEntry]:
         select(AuditEntry).where(AuditEntry.statement_id == statement_id).order_by(AuditEntry.seq)
         .options(selectinload(AuditEntry.actor), selectinload(AuditEntry.organisation))
     ))
-
-
-def count(statement_id: int) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(AuditEntry).where(AuditEntry.statement_id == statement_id)
-    ) or 0

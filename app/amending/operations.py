@@ -67,11 +67,11 @@ def lock_statement(statement_id: int) -> Statement:
     ).scalar_one()
 
 
-def _fresh_amendment(amendment_id: int, statement_id: int | None = None) -> Amendment:
+def _fresh_amendment(amendment_id: int) -> Amendment:
     amendment = db.session.execute(
         select(Amendment).where(Amendment.id == amendment_id).execution_options(populate_existing=True)
     ).scalar_one_or_none()
-    if amendment is None or (statement_id is not None and amendment.statement_id != statement_id):
+    if amendment is None:
         raise NotFound("There is no such amendment.")
     return amendment
 
@@ -621,13 +621,6 @@ def _previous_live_id(statement: Statement, deleted_id: int) -> int | None:
 
 
 # --- reading -------------------------------------------------------------------------
-
-
-def get_amendment(amendment_id: int) -> Amendment:
-    amendment = db.session.get(Amendment, amendment_id)
-    if amendment is None:
-        raise NotFound("There is no such amendment.")
-    return amendment
 
 
 def open_counts(statement: Statement) -> dict[int | str | None, int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import defer, joinedload, selectinload
 
 from app import audit
@@ -50,16 +50,6 @@ def live_paragraphs(statement: Statement) -> list[Paragraph]:
 
 def numbered(paragraphs: Sequence[Paragraph]) -> list[tuple[int, Paragraph]]:
     return list(enumerate(paragraphs, start=1))
-
-
-def get_statement(statement_id: int, *, lock: bool = False) -> Statement:
-    query = select(Statement).where(Statement.id == statement_id)
-    if lock:
-        query = query.with_for_update()
-    statement = db.session.scalar(query)
-    if statement is None:
-        raise NotFound("There is no such statement.")
-    return statement
 
 
 def get_version(statement: Statement, number: int) -> Version:
@@ -390,11 +380,3 @@ def statements_for(user: User) -> list[Statement]:
             )
         )
     return list(db.session.scalars(query.options(selectinload(Statement.memberships))))
-
-
-def paragraph_count(statement: Statement) -> int:
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Paragraph)
-        .where(Paragraph.statement_id == statement.id, Paragraph.deleted_at.is_(None))
-    ) or 0
