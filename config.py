@@ -37,7 +37,16 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'concord.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # No pool_pre_ping (a round trip before each request's first query): a checkout looks, without a
+    # round trip, whether the server has closed the connection, and pings only a connection idle for
+    # longer than DATABASE_PING_AFTER_IDLE seconds (app/__init__.py, _replace_dead_connections).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": False}
+    DATABASE_PING_AFTER_IDLE = float(os.environ.get("DATABASE_PING_AFTER_IDLE", 10))
+    # A published page served to a reader without a session is re-checked against PostgreSQL when
+    # the app notifies a new endorsement, and at the latest after this many seconds, for a change
+    # made outside the app (app/web/public.py, PublishedResponses). 0: check before every use
+    # (needed behind a transaction-pooling proxy, where LISTEN does not work). SQLite always checks.
+    PUBLIC_PAGE_RECHECK_SECONDS = float(os.environ.get("PUBLIC_PAGE_RECHECK_SECONDS", 2))
     INSTANCE_PATH = str(INSTANCE_DIR)
 
     SESSION_COOKIE_HTTPONLY = True
@@ -84,6 +93,9 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM", "Concord <concord@localhost>")
     # The address people reach the site at, for links in e-mails.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    # Where to report a vulnerability privately (a mailto: or https: URI), published at
+    # /.well-known/security.txt (RFC 9116). Without it that address answers 404.
+    SECURITY_CONTACT = os.environ.get("SECURITY_CONTACT", "").strip()
 
     @classmethod
     def finalise(cls, config: dict) -> None:
@@ -111,6 +123,7 @@ class TestConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
     SERVER_NAME = "concord.test"
+    SECURITY_CONTACT = "mailto:security@concord.test"
     # The limiter stays on in every test (its hooks, keys and storage run on every request), but
     # every request of the suite comes from 127.0.0.1 within a few minutes, so the limits are
     # generous here; tests/test_rate_limits.py sets the real limits (Config's) per test.

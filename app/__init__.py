@@ -24,6 +24,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     Config.finalise(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
+    from app.web.public import PublishedResponses
+
+    app.wsgi_app = PublishedResponses(app, app.wsgi_app)  # inside ProxyFix: sees the scheme and host the app sees
     if app.config.get("TRUSTED_PROXIES", 0) > 0:
         # Behind TRUSTED_PROXIES reverse proxies: take the client address and https from their headers.
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -70,12 +73,12 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(identity: str):
-        from app.models import User
+        from app.accounts.operations import load_for_request
 
         user_id, _, token = identity.partition(":")
         if not user_id.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
+        user = load_for_request(int(user_id))
         # The token changes with the password, which ends every older session.
         if user is None or not token or user.session_token != token:
             return None
@@ -84,6 +87,8 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+        else:
+            _replace_dead_connections(db.engine, app.config["DATABASE_PING_AFTER_IDLE"])
 
 
 def too_many_attempts(exc: RateLimitExceeded):
@@ -109,6 +114,42 @@ def too_many_attempts(exc: RateLimitExceeded):
                                                 message=message), 429)
     response.headers["Retry-After"] = str(seconds)
     return response
+
+
+def _replace_dead_connections(engine, ping_after_idle: float) -> None:
+    """Replace a dead pooled connection before use, without pool_pre_ping's round trip per checkout.
+
+    A server that ends a connection (a restart, pg_terminate_backend, an idle timeout) sends its
+    reason and closes the socket, so a pooled connection with anything to read is dead: one poll(),
+    no round trip. A connection idle for longer than ``ping_after_idle`` seconds (a firewall may
+    have dropped it without a word) is pinged as pool_pre_ping would. DisconnectionError from a
+    checkout listener makes the pool discard the connection and hand out a fresh one.
+    """
+    import select
+    import time
+
+    from sqlalchemy.exc import DisconnectionError
+
+    dialect = engine.dialect
+
+    def checkout(dbapi_connection, record, _proxy) -> None:
+        try:
+            poller = select.poll()
+            poller.register(dbapi_connection.fileno(), select.POLLIN)
+            dead = bool(getattr(dbapi_connection, "closed", False)) or bool(poller.poll(0))
+            idle = time.monotonic() - record.info.get("concord_checked_in", time.monotonic())
+            if not dead and idle > ping_after_idle:
+                dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # noqa: BLE001 - whatever a dead connection raises, replace it
+            raise DisconnectionError("the database connection was closed") from exc
+        if dead:
+            raise DisconnectionError("the database closed the connection")
+
+    def checkin(_dbapi_connection, record) -> None:
+        record.info["concord_checked_in"] = time.monotonic()
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

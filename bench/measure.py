@@ -44,12 +44,16 @@ class Timing:
     size: int = 0  # bytes of the response
 
 
-def repeat(fn, *, min_runs: int = 3, max_runs: int = 15, budget: float = 6.0) -> tuple[float, int]:
-    """Median seconds of ``fn()`` after one warm-up run: at least min_runs, then until the budget is spent."""
+def repeat(fn, *, min_runs: int = 3, max_runs: int = 15, budget: float = 6.0, before=None) -> tuple[float, int]:
+    """Median seconds of ``fn()`` after one warm-up run: at least min_runs, then until the budget is spent.
+
+    ``before()``, if given, runs untimed before each timed run."""
     fn()
     times: list[float] = []
     started = time.perf_counter()
     while len(times) < min_runs or (len(times) < max_runs and time.perf_counter() - started < budget):
+        if before:
+            before()
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
@@ -66,7 +70,8 @@ def login(client, email: str) -> None:
     assert response.status_code == 302, f"login failed: {response.status_code}"
 
 
-def page(client, counter: QueryCounter, path: str, **repeat_kw) -> Timing:
+def page(client, counter: QueryCounter, path: str, clear=None, **repeat_kw) -> Timing:
+    """Median time of GET ``path``; ``clear()`` (e.g. emptying a cache) runs untimed before each request."""
     size = 0
 
     def get():
@@ -80,7 +85,7 @@ def page(client, counter: QueryCounter, path: str, **repeat_kw) -> Timing:
     before = counter.count
     get()
     queries = counter.count - before
-    median, runs = repeat(get, **repeat_kw)
+    median, runs = repeat(get, before=clear, **repeat_kw)
     return Timing(median, runs, queries, size)
 
 

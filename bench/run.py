@@ -115,8 +115,13 @@ def bench_database(name: str, url: str, spec: Spec, skip_load: bool, load_second
             "queries_small": small_timing.queries,
             "kb": timing.size / 1024,
         }
+        if what in ("statement", "amendment"):  # the same page with this worker's fragment cache emptied
+            fragments = app.extensions["concord_fragments"]
+            uncached = page(client, counter, path, clear=fragments.clear)
+            pages[what]["uncached_ms"] = uncached.median * 1000
         log(
-            f"    {what}: {timing.median * 1000:.1f} ms ({timing.runs} runs), {timing.queries} queries "
+            f"    {what}: {timing.median * 1000:.1f} ms ({timing.runs} runs), "
+            f"{timing.queries} queries "
             f"(small statement: {small_timing.queries})"
         )
 
@@ -283,6 +288,9 @@ def rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
             )
         )
     # Context, no target.
+    for what in ("statement", "amendment"):
+        out.append((f"(info) {what} page, rendered (fragment not cached)", f"{p[what]['uncached_ms']:.1f} ms",
+                    "—", "—", "—", ""))
     out.append(("(info) history page", f"{p['history']['ms']:.1f} ms", "—", "—", "—", ""))
     out.append(("(info) published page in-process", f"{p['published']['ms']:.1f} ms", "—", "—", "—", ""))
     out.append(

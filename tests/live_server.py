@@ -4,7 +4,8 @@ A database (a temp SQLite file, or a PostgreSQL database ``concord_h17_<pid>_<n>
 named by TEST_DATABASE_URL, default postgres@127.0.0.1:5432, and dropped afterwards) gets the schema
 from the migrations; the test builds its data in-process with the app's rules, then starts one or
 more gunicorn servers (separate processes, as in production) on that database and talks to them over
-HTTP with personal API tokens. Rate limits are off in the servers: every request comes from 127.0.0.1.
+HTTP with personal API tokens, or, for the HTML pages, as a browser with a session cookie
+(WebSession). Rate limits are off in the servers: every request comes from 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import http.client
 import itertools
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
 import sys
 from contextlib import contextmanager
+from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
@@ -154,6 +157,58 @@ def send(conn: http.client.HTTPConnection, method: str, path: str, token: str, b
         return response.status, json.loads(raw)
     except ValueError:
         return response.status, raw
+
+
+class WebSession:
+    """A browser's side of the HTML pages over plain HTTP: keeps the cookies (the signed session), reads
+    CSRF tokens from forms, and follows no redirects (the test wants the 302 itself)."""
+
+    CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookies: dict[str, str] = {}
+
+    def send(self, conn: http.client.HTTPConnection, method: str, path: str, form: dict | None = None) -> None:
+        """Send one request on ``conn`` without waiting for the answer (see ``receive``)."""
+        headers = {}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        data = None
+        if form is not None:
+            data = urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=data, headers=headers)
+
+    def receive(self, conn: http.client.HTTPConnection) -> tuple[int, str, str]:
+        """(status, Location header, body) of the answer on ``conn``; remembers the cookies it sets."""
+        response = conn.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        for header in response.headers.get_all("Set-Cookie") or []:
+            for name, morsel in SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        return response.status, response.headers.get("Location", ""), body
+
+    def request(self, method: str, path: str, form: dict | None = None, *,
+                timeout: float = 60.0) -> tuple[int, str, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            self.send(conn, method, path, form)
+            return self.receive(conn)
+        finally:
+            conn.close()
+
+    def csrf_token(self, path: str) -> str:
+        status, _, body = self.request("GET", path)
+        match = self.CSRF.search(body)
+        assert match, f"no CSRF token on {path} (status {status})"
+        return match.group(1)
+
+    def login(self, email: str, password: str) -> None:
+        token = self.csrf_token("/login")
+        status, location, body = self.request("POST", "/login", {"csrf_token": token, "email": email,
+                                                                 "password": password})
+        assert status == 302, (status, body[:2000])
 
 
 def _socket_inode(local_port: int, remote_port: int) -> str | None:

@@ -36,6 +36,7 @@ from app.models import (
     Statement,
     Version,
 )
+from tests import factories
 from tests import live_server as live
 from tests.browser.server import ROOT, free_port
 from tests.factories import PASSWORD
@@ -85,6 +86,38 @@ def _amendment(w, statement_id: int, text: str) -> int:
     return amendment_id
 
 
+def _freeze(w, statement_id: int) -> str:
+    """Freeze the statement for signing (in-process, as its coordinator); the frozen version's hash."""
+    from app.models import User
+    from app.signing import operations as signing
+
+    with w.app.app_context():
+        statement = signing.freeze(db.session.get(Statement, statement_id), db.session.get(User, w.coordinator_id),
+                                   now=datetime.now(UTC))
+        db.session.commit()
+        sha = statement.frozen_version.sha256
+        db.session.remove()
+    return sha
+
+
+def _text_version(w, amendment_id: int) -> int:
+    with w.app.app_context():
+        value = db.session.get(Amendment, amendment_id).text_version
+        db.session.remove()
+    return value
+
+
+def _web_ready(w) -> None:
+    """Complete the first-run setup (the HTML pages redirect to it until then); ``w.emails`` by user id."""
+    from app.models import User
+
+    with w.app.app_context():
+        factories.admin()
+        w.emails = {person_id: db.session.get(User, person_id).email
+                    for person_id, _ in w.delegates + w.signatories}
+        db.session.remove()
+
+
 def _snapshot(w, statement_id: int) -> dict:
     """What a half-done accept or signature would disturb, and the audit chain check."""
     with w.app.app_context():
@@ -120,7 +153,9 @@ def test_kill_9_mid_change_leaves_all_or_nothing(site, action, point):
     if site.kind != "postgresql":
         pytest.skip("the kill is timed by a PostgreSQL row lock or unique-index wait; on SQLite the only "
                     "lock a test can hold is the whole-database write lock, which stops the request at "
-                    "token authentication, before the rule runs")
+                    "token authentication, before the rule runs. SQLite's kill -9 test is "
+                    "tests/test_faults_sqlite_kill.py (the worker is stopped at random points, and inside "
+                    "its write transaction, then killed)")
     w = site
     statement_id = w.statement(f"Kill {action} {point}", ["The heat is rising in every city we know."])
     if action == "accept":

@@ -219,3 +219,20 @@ def test_session_cookie_secure_setting_also_secures_the_remember_cookie(value, e
         cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True, check=True,
     )
     assert done.stdout.strip() == expected
+
+
+def test_security_txt_names_the_configured_contact(app, client):
+    """RFC 9116: Contact and an Expires less than a year ahead; no contact configured, no file."""
+    from datetime import UTC, datetime, timedelta
+
+    response = client.get("/.well-known/security.txt")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    fields = dict(line.split(": ", 1) for line in response.get_data(as_text=True).splitlines())
+    assert fields["Contact"] == "mailto:security@concord.test"
+    expires = datetime.fromisoformat(fields["Expires"].replace("Z", "+00:00"))
+    assert datetime.now(UTC) < expires < datetime.now(UTC) + timedelta(days=365)
+    app.config["SECURITY_CONTACT"] = ""
+    try:
+        assert client.get("/.well-known/security.txt").status_code == 404
+    finally:
+        app.config["SECURITY_CONTACT"] = "mailto:security@concord.test"

@@ -99,7 +99,7 @@ def test_upgrade_matches_models_and_downgrade_removes_everything(fresh_app):
 
 
 def test_each_migration_downgrades_to_its_parent(fresh_app):
-    """Stepping down one revision at a time from head reaches base with every step's tables gone."""
+    """Stepping down one revision at a time from head reaches base; no step leaves a table behind or adds one."""
     upgrade()
     script = ScriptDirectory.from_config(fresh_app.extensions["migrate"].migrate.get_config())
     chain = [rev.revision for rev in script.walk_revisions()]  # head first
@@ -110,7 +110,7 @@ def test_each_migration_downgrades_to_its_parent(fresh_app):
         downgrade(revision="-1")
         assert _revision() == expected_after
         after = _tables()
-        assert after < before or after == before <= {"alembic_version"}
+        assert after <= before  # a migration that adds only columns or indexes removes no table
         seen.append(after)
     assert seen[-1] <= {"alembic_version"}
 

@@ -5,7 +5,7 @@ Runs on SQLite and PostgreSQL through the ``app`` fixture, without the client.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from app.amending import operations as amending
 from app.drafting import participation
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
-from app.models import Notification, Organisation, OutboxMessage, StatementInvitation, User
+from app.models import Notification, Organisation, OutboxMessage, Statement, StatementInvitation, User
 from app.signing import operations as signing
 from tests import factories
 from tests.test_notifications import make_world, notes
@@ -240,3 +240,43 @@ def test_a_frozen_statement_refuses_joining(w):
     assert (count(Organisation), count(User)) == (orgs_before, users_before)
     assert db.session.get(StatementInvitation, invitation.id).status == "pending"
     assert len(fresh_statement(w).participant_organisations) == 3
+
+
+def _rights_by_the_model(statement, user, when):
+    """The same questions, answered by the model's methods and the signing rules (organisations loaded)."""
+    if user is None:
+        return participation.NO_RIGHTS
+    delegate_for = tuple(sorted(o.id for o in statement.delegate_organisations(user)))
+    return participation.Rights(
+        can_view=statement.can_view(user), is_coordinator=statement.is_coordinator(user),
+        is_member=statement.is_participant_member(user), can_edit=statement.can_edit_draft(user),
+        delegate_for=delegate_for, can_propose=statement.amendments_open(when) and bool(delegate_for),
+        can_sign=bool(signing.can_sign_for(statement, user)),
+        can_withdraw=bool(signing.can_withdraw_for(statement, user)))
+
+
+def test_viewer_rights_agree_with_the_model_for_every_viewer_and_phase(app):
+    """Pages are cached per ``viewer_rights``: if it ever disagreed with the model's own answers,
+    one viewer could be served a page made for rights they lack."""
+    from tests.matrix_world import ACTORS, PHASES, World
+
+    world = World(app).build()
+    # One more kind of viewer: a member of an organisation that withdrew.
+    withdrawn = world.scenes["amending"]
+    statement = db.session.get(Statement, withdrawn.statement_id)
+    signing.withdraw_organisation(statement, world.sig_tnn, world.tnn, reason="Not for us.", now=datetime.now(UTC))
+    db.session.commit()
+    people = {actor: world.users.get(actor) for actor in ACTORS} | {"withdrawn": world.sig_tnn,
+                                                                     "spare": world.spare}
+    seen = set()
+    later = datetime.now(UTC) + timedelta(days=3650)
+    for phase in PHASES:
+        statement = db.session.get(Statement, world.scenes[phase].statement_id)
+        if phase == "amending":
+            statement.amendment_deadline = datetime.now(UTC) + timedelta(days=1)  # open now, closed later
+        for when in (datetime.now(UTC), later):
+            for actor, user in people.items():
+                fast = participation.viewer_rights(statement, user, now=when)
+                assert fast == _rights_by_the_model(statement, user, when), (phase, actor)
+                seen.add(fast)
+    assert len(seen) >= 8  # the cases above really differ

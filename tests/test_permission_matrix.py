@@ -106,6 +106,7 @@ TABLE: dict[tuple[str, str], Entry] = {
     # --- public and personal pages ------------------------------------------------------------------
     ("GET", "/"): E(everyone(OK)),
     ("GET", "/about/seal"): E(everyone(OK)),
+    ("GET", "/.well-known/security.txt"): E(everyone(OK)),
     ("GET", "/setup"): E(everyone(BOUNCED)),  # setup is done: nobody runs it again
     ("POST", "/setup"): E(everyone(BOUNCED)),
     ("GET", "/login"): E(everyone(REDIRECT, anonymous=OK)),

@@ -11,13 +11,23 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.accounts.passwords import hash_password, needs_rehash, verify_password
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from app.extensions import db
-from app.models import ApiToken, Invitation, Membership, Organisation, OutboxMessage, SiteSetting, User
+from app.models import (
+    ApiToken,
+    Invitation,
+    Membership,
+    Notification,
+    Organisation,
+    OutboxMessage,
+    SiteSetting,
+    User,
+)
 from app.models.organisation import ROLES
 
 SETUP_KEY = "setup_completed_at"
@@ -44,6 +54,25 @@ def _clean_name(name: str | None) -> str:
 
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+@functools.cache
+def _request_user_query():
+    # Built once: constructing this select costs more than running it.
+    unread = (select(func.count()).where(Notification.user_id == User.id, Notification.read_at.is_(None))
+              .correlate(User).scalar_subquery())
+    return select(User, unread).where(User.id == bindparam("user_id")).options(joinedload(User.memberships))
+
+
+def load_for_request(user_id: int) -> User | None:
+    """The signed-in user for one request, in one query: with their memberships (and
+    organisations), and their unread notification count as ``user.unread_notifications``
+    (read by the page frame on every page)."""
+    row = db.session.execute(_request_user_query(), {"user_id": user_id}).unique().first()
+    if row is None:
+        return None
+    user, user.unread_notifications = row
+    return user
 
 
 def create_user(email: str, name: str, password: str, *, is_admin: bool = False) -> User:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import case, exists, func, literal, select, update
+from sqlalchemy.orm import aliased, lazyload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
 from app.amending.rules import Decision, rule_met
-from app.diffing import rebase
+from app.diffing import Rebaser
 from app.drafting.operations import live_paragraphs, place_paragraph, snapshot
 from app.drafting.text import normalise_paragraph, normalise_title
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
@@ -37,6 +38,7 @@ from app.models import (
     Statement,
     User,
 )
+from app.models.amendment import compromise_targets
 from app.notifications import events
 from app.notifications.events import participants_people
 
@@ -50,14 +52,16 @@ MAX_COMMENT = 10_000
 def lock_statement(statement_id: int) -> Statement:
     """Serialise changes to one statement, then read it fresh.
 
-    A no-op UPDATE takes the row lock on PostgreSQL and the write lock on SQLite
-    (it is the first write of the transaction, so SQLite waits for the lock
-    instead of failing on a stale snapshot). Everything read after it is current.
+    The UPDATE takes the row lock on PostgreSQL and the write lock on SQLite (it is
+    the first write of the transaction, so SQLite waits for the lock instead of
+    failing on a stale snapshot). Everything read after it is current. It also
+    counts the change in ``Statement.generation``, which keys the pages' cached
+    fragments (app/web/fragments.py): every change a page shows goes through here.
     """
     locked = db.session.execute(
         update(Statement)
         .where(Statement.id == statement_id)
-        .values(version_count=Statement.version_count)
+        .values(generation=Statement.generation + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     if locked != 1:
@@ -74,6 +78,27 @@ def _fresh_amendment(amendment_id: int) -> Amendment:
     if amendment is None:
         raise NotFound("There is no such amendment.")
     return amendment
+
+
+def _amendment_to_decide(amendment_id: int) -> tuple[Amendment, int]:
+    """The amendment, read fresh, and the current number of its paragraph (0: none, or deleted).
+
+    One query (and one for its positions): what deciding on it needs, and no more.
+    """
+    here = aliased(Paragraph)
+    position = (select(here.position).where(here.id == Amendment.paragraph_id, here.deleted_at.is_(None))
+                .correlate(Amendment).scalar_subquery())
+    number = (select(func.count()).select_from(Paragraph)
+              .where(Paragraph.statement_id == Amendment.statement_id, Paragraph.deleted_at.is_(None),
+                     Paragraph.position <= position)
+              .correlate(Amendment).scalar_subquery())
+    row = db.session.execute(
+        select(Amendment, number).where(Amendment.id == amendment_id)
+        .options(lazyload(Amendment.sponsors)).execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        raise NotFound("There is no such amendment.")
+    return row[0], row[1]
 
 
 # --- opening -------------------------------------------------------------------
@@ -325,12 +350,15 @@ def withdraw_amendment(amendment: Amendment, user: User, *, now: datetime) -> Am
     return amendment
 
 
+def _closing(status: str, user: User | None, now: datetime, reason: str = "") -> dict:
+    """The values that close an amendment with ``status``."""
+    return {"status": status, "decided_at": now, "decided_by_id": user.id if user else None,
+            "decision_reason": reason, "updated_at": now}
+
+
 def _close(amendment: Amendment, status: str, user: User | None, now: datetime, reason: str = "") -> None:
-    amendment.status = status
-    amendment.decided_at = now
-    amendment.decided_by_id = user.id if user else None
-    amendment.decision_reason = reason
-    amendment.updated_at = now
+    for key, value in _closing(status, user, now, reason).items():
+        setattr(amendment, key, value)
 
 
 # --- co-sponsors, positions, comments ----------------------------------------------
@@ -473,7 +501,7 @@ def reject(amendment: Amendment, user: User, *, reason: str, now: datetime) -> A
 def accept(amendment: Amendment, user: User, *, text_version: int | None, now: datetime):
     """Apply an amendment: new revision, new version, rebase of its siblings. One transaction."""
     statement = lock_statement(amendment.statement_id)
-    amendment = _fresh_amendment(amendment.id)
+    amendment, number = _amendment_to_decide(amendment.id)
     _require_decider(statement, amendment, user)
     if amendment.status == "conflicted":
         raise Conflict("This amendment conflicts with the current text; its proposer must revise it first.")
@@ -484,7 +512,6 @@ def accept(amendment: Amendment, user: User, *, text_version: int | None, now: d
     if not decision.met:
         raise Conflict(f"The decision rule is not met: {decision.explanation}")
 
-    numbers = paragraph_numbers(statement)
     org = amendment.organisation.short_name or amendment.organisation.name
     new_revision: Revision | None = None
     if amendment.kind == "modify":
@@ -497,7 +524,7 @@ def accept(amendment: Amendment, user: User, *, text_version: int | None, now: d
         db.session.add(new_revision)
         db.session.flush()
         paragraph.current_revision = new_revision
-        note = f"Amendment #{amendment.id} ({org}): modified ¶ {numbers[paragraph.id]}"
+        note = f"Amendment #{amendment.id} ({org}): modified ¶ {number}"
     elif amendment.kind == "insert":
         paragraph, number = place_paragraph(
             statement, amendment.proposed_text, amendment.proposer, after_id=amendment.paragraph_id,
@@ -508,7 +535,7 @@ def accept(amendment: Amendment, user: User, *, text_version: int | None, now: d
     elif amendment.kind == "delete":
         paragraph = _live_paragraph(statement, amendment.paragraph_id)
         paragraph.deleted_at = now
-        note = f"Amendment #{amendment.id} ({org}): deleted ¶ {numbers[paragraph.id]}"
+        note = f"Amendment #{amendment.id} ({org}): deleted ¶ {number}"
     else:
         statement.title = amendment.proposed_text
         note = f"Amendment #{amendment.id} ({org}): new title"
@@ -516,18 +543,10 @@ def accept(amendment: Amendment, user: User, *, text_version: int | None, now: d
     version = snapshot(statement, user, note, now=now, amendment_id=amendment.id)
     _close(amendment, "accepted", user, now)
     amendment.result_version_id = version.id
-    for target in amendment.targets:
-        if target.is_open:
-            _close(target, "superseded", user, now, f"Superseded by compromise #{amendment.id}.")
-            target.superseded_by_id = amendment.id
-    outcomes = _rebase_siblings(statement, amendment, new_revision, user, now)
+    touched = _rebase_siblings(statement, amendment, new_revision, user, now)
     audit.record(statement.id, "accepted", user, now=now, amendment=amendment.id, version=version.number,
-                 sha256=version.sha256, rebased=outcomes)
-    events.notify([amendment.proposer], "amendment_decided", statement=statement, exclude=user, now=now,
-                  path=events.amendment_path(amendment),
-                  subject=f"Your amendment #{amendment.id} was accepted",
-                  body=f"It is part of the text as version {version.number}.")
-    _tell_rebased(statement, outcomes, amendment, user, now)
+                 sha256=version.sha256, rebased={str(sibling.id): status for sibling, status in touched})
+    _tell_accepted(statement, amendment, version.number, touched, user, now)
     db.session.flush()
     return version
 
@@ -540,78 +559,148 @@ _OUTCOME_TEXT = {
 }
 
 
-def _tell_rebased(
-    statement: Statement, outcomes: dict[str, str], accepted: Amendment, user: User, now: datetime
+def _tell_accepted(
+    statement: Statement, accepted: Amendment, version_number: int, touched: list[tuple[Amendment, str]],
+    user: User, now: datetime,
 ) -> None:
-    for amendment_id, status in outcomes.items():
-        sibling = db.session.get(Amendment, int(amendment_id))
-        events.notify([sibling.proposer], "amendment_decided", statement=statement, now=now, exclude=user,
-                      path=events.amendment_path(sibling),
-                      subject=f"Your amendment #{sibling.id} {_OUTCOME_TEXT.get(status, status)}",
-                      body=f"Amendment #{accepted.id} was accepted on the same paragraph.")
+    """Tell the proposer of the accepted amendment, and of every sibling it rebased, in one batch."""
+    told = [([accepted.proposer], f"Your amendment #{accepted.id} was accepted",
+             f"It is part of the text as version {version_number}.", events.amendment_path(accepted))]
+    told += [
+        ([sibling.proposer], f"Your amendment #{sibling.id} {_OUTCOME_TEXT.get(status, status)}",
+         f"Amendment #{accepted.id} was accepted on the same paragraph.", events.amendment_path(sibling))
+        for sibling, status in touched
+    ]
+    events.notify_each(told, "amendment_decided", statement=statement, exclude=user, now=now)
+
+
+# Siblings are read to be rewritten: their proposer is told, nothing else of them is needed.
+_SIBLING_LOAD = (
+    lazyload(Amendment.sponsors), lazyload(Amendment.positions), lazyload(Amendment.paragraph),
+    lazyload(Amendment.organisation),
+)
 
 
 def _rebase_siblings(
     statement: Statement, accepted: Amendment, new_revision: Revision | None, user: User, now: datetime
-) -> dict[str, str]:
+) -> list[tuple[Amendment, str]]:
     """Carry every other open amendment of the same place over to the new text (promise 5).
 
-    Returns the new status of every amendment it touched, by id.
+    A compromise's open targets (always open amendments of its place) are
+    superseded instead. Returns every amendment it rebased with its new
+    status. Whatever their number, the siblings are read in one query, written
+    with one UPDATE per set of changed columns, and their history rows with one
+    INSERT ... SELECT.
     """
+    if accepted.kind == "insert":
+        return []  # a new paragraph changes no other amendment's text or place (and replaces none)
     place = (Amendment.kind == "retitle") if accepted.kind == "retitle" else (
         Amendment.paragraph_id == accepted.paragraph_id)
-    siblings = db.session.scalars(
-        select(Amendment).where(
+    replaced = exists().where(compromise_targets.c.compromise_id == accepted.id,
+                              compromise_targets.c.amendment_id == Amendment.id)
+    rows = db.session.execute(
+        select(Amendment, replaced).where(
             Amendment.statement_id == statement.id,
             Amendment.id != accepted.id,
             Amendment.status.in_(OPEN_STATUSES),
             place,
-        ).order_by(Amendment.id)
+        ).order_by(Amendment.id).options(*_SIBLING_LOAD)
     ).all()
-    touched: dict[str, str] = {}
+    siblings = []
+    for sibling, superseded in rows:
+        if superseded:
+            _close(sibling, "superseded", user, now, f"Superseded by compromise #{accepted.id}.")
+            sibling.superseded_by_id = accepted.id
+        else:
+            siblings.append(sibling)
+    if not siblings:
+        return []
+    # Texts are carried over onto the new title or paragraph text: tokenised once for all siblings.
+    rebaser = Rebaser(statement.title if accepted.kind == "retitle" else new_revision.text if new_revision else "")
+    new_revision_id = new_revision.id if new_revision else None
+    previous_live: list[int | None] = []  # computed once, if an insert after the deleted paragraph needs it
+    changes: list[tuple[Amendment, dict, bool]] = []  # sibling, its new values, whether its history records them
     for sibling in siblings:
         same_paragraph = sibling.paragraph_id == accepted.paragraph_id
         if accepted.kind == "retitle" and sibling.kind == "retitle":
-            _rebase_text(sibling, statement.title, None, now)
+            values, recorded = _rebased_text(sibling, rebaser, new_revision_id, now)
         elif accepted.kind == "modify" and same_paragraph and sibling.kind == "modify":
-            _rebase_text(sibling, new_revision.text, new_revision.id, now)
+            values, recorded = _rebased_text(sibling, rebaser, new_revision_id, now)
         elif accepted.kind == "modify" and same_paragraph and sibling.kind == "delete":
-            sibling.base_text, sibling.base_revision_id = new_revision.text, new_revision.id
-            sibling.status = "rebased"
-            sibling.text_version += 1
-            _record(sibling, "rebased", None, now)
+            values = {"base_text": new_revision.text, "base_revision_id": new_revision.id, "status": "rebased",
+                      "text_version": sibling.text_version + 1}
+            recorded = True
         elif accepted.kind == "delete" and same_paragraph and sibling.kind == "insert":
             # Keep the proposed paragraph where it was meant to go: after the one before.
-            sibling.paragraph_id = _previous_live_id(statement, accepted.paragraph_id)
-            sibling.status = "rebased"
-            sibling.text_version += 1
-            _record(sibling, "rebased", None, now)
+            if not previous_live:
+                previous_live.append(_previous_live_id(statement, accepted.paragraph_id))
+            values = {"paragraph_id": previous_live[0], "status": "rebased",
+                      "text_version": sibling.text_version + 1}
+            recorded = True
         elif accepted.kind == "delete" and same_paragraph:
-            _close(sibling, "obsolete", None, now, f"The paragraph was deleted by amendment #{accepted.id}.")
+            values = _closing("obsolete", None, now, f"The paragraph was deleted by amendment #{accepted.id}.")
+            recorded = False
         else:
             continue
-        touched[str(sibling.id)] = sibling.status
-    return touched
+        changes.append((sibling, values, recorded))
+    _write_siblings(changes, now)
+    return [(sibling, sibling.status) for sibling, _values, _recorded in changes]
 
 
-def _rebase_text(sibling: Amendment, new_base: str, new_revision_id: int | None, now: datetime) -> None:
+def _rebased_text(
+    sibling: Amendment, rebaser: Rebaser, new_revision_id: int | None, now: datetime
+) -> tuple[dict, bool]:
+    """The new values of a sibling whose text is carried over, and whether its history records them."""
     if sibling.status == "conflicted":
-        return  # its proposer revises it against the current text
+        return {}, False  # its proposer revises it against the current text
+    new_base = rebaser.new_base
     # A proposal the accepted text already equals would not patch (its words are gone): obsolete.
-    result = new_base if sibling.proposed_text == new_base else rebase(
-        sibling.base_text, sibling.proposed_text, new_base)
-    sibling.text_version += 1
-    sibling.updated_at = now
+    result = new_base if sibling.proposed_text == new_base else rebaser.rebase(
+        sibling.base_text, sibling.proposed_text)
+    values: dict = {"text_version": sibling.text_version + 1, "updated_at": now}
     if result is None:
-        sibling.status = "conflicted"
-        _record(sibling, "conflicted", None, now)
-        return
-    sibling.base_text, sibling.base_revision_id, sibling.proposed_text = new_base, new_revision_id, result
+        # Its texts stay as they were; written anyway, so that one UPDATE serves rebased and conflicted.
+        values.update(status="conflicted", base_text=sibling.base_text, base_revision_id=sibling.base_revision_id,
+                      proposed_text=sibling.proposed_text)
+        return values, True
+    values.update(base_text=new_base, base_revision_id=new_revision_id, proposed_text=result)
     if result == new_base:
-        _close(sibling, "obsolete", None, now, "The accepted text already contains this change.")
+        values.update(_closing("obsolete", None, now, "The accepted text already contains this change."))
     else:
-        sibling.status = "rebased"
-    _record(sibling, "rebased", None, now)
+        values["status"] = "rebased"
+    return values, True
+
+
+def _write_siblings(changes: list[tuple[Amendment, dict, bool]], now: datetime) -> None:
+    """Write the siblings' new values and history rows in bulk, and give the loaded objects the same values."""
+    rows, recorded = [], []
+    for sibling, values, record in changes:
+        if not values:
+            continue
+        rows.append({"id": sibling.id, **values})
+        for key, value in values.items():  # as loaded: nothing left for the unit of work to write
+            set_committed_value(sibling, key, value)
+        stale = ["paragraph"] if "paragraph_id" in values else []
+        if record:
+            recorded.append(sibling.id)
+            stale.append("history")
+        if stale:
+            db.session.expire(sibling, stale)
+    if rows:  # ORM bulk UPDATE by primary key: one executemany per run of rows changing the same columns
+        rows.sort(key=lambda row: (sorted(row), row["id"]))
+        db.session.execute(update(Amendment).execution_options(synchronize_session=False), rows)
+    if recorded:  # copied by the database from the rows just updated: no texts sent twice
+        history = AmendmentRevision.__table__
+        db.session.execute(history.insert().from_select(
+            ["amendment_id", "reason", "base_revision_id", "base_text", "proposed_text", "rationale", "created_at"],
+            select(Amendment.id, _HISTORY_REASON, Amendment.base_revision_id, Amendment.base_text,
+                   Amendment.proposed_text, Amendment.rationale, literal(now, history.c.created_at.type))
+            .where(Amendment.id.in_(recorded)).order_by(Amendment.id),
+        ))
+
+
+# Why a sibling's history has a new row: it now conflicts, or its texts or place were carried over.
+_HISTORY_REASON = case((Amendment.status == "conflicted", "conflicted"), else_="rebased")
 
 
 def _previous_live_id(statement: Statement, deleted_id: int) -> int | None:

@@ -97,7 +97,10 @@ def _datetime(data: dict, key: str) -> datetime | None:
         raise InvalidInput(f"“{key}” is not an ISO 8601 date-time.", field=key)
     if value.tzinfo is None:
         raise InvalidInput(f"“{key}” needs a time zone offset, e.g. 2026-03-01T18:00:00+01:00.", field=key)
-    return value
+    try:
+        return value.astimezone(UTC)  # stored in UTC: 9999-12-31T23:59:59-11:00 has no UTC equivalent
+    except OverflowError:
+        raise InvalidInput(f"“{key}” is out of range.", field=key) from None
 
 
 def _int_list(data: dict, key: str) -> list[int]:

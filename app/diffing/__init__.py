@@ -6,14 +6,15 @@ Pure functions, no Flask and no database:
 * ``word_diff(old, new)``: word-level diff as ``(op, text)`` pairs (-1 delete, 0 equal, 1 insert).
 * ``render_diff(ops)``: that diff as escaped HTML with ``<ins>`` and ``<del>``.
 * ``rebase(base, proposal, new_base)``: an amendment carried over onto a changed
-  paragraph, or None on conflict (promise 5).
+  paragraph, or None on conflict (promise 5); ``Rebaser(new_base).rebase(base, proposal)``
+  does the same for many proposals onto one new text, tokenising the shared texts once.
 * ``compare_paragraphs(old, new)``: two versions of a statement, paragraphs matched by id.
 * ``blame(revisions)``: the final text in runs attributed to the revision that introduced them.
 """
 
 from app.diffing.blame import blame
 from app.diffing.paragraphs import ParagraphChange, compare_paragraphs
-from app.diffing.patching import rebase
+from app.diffing.patching import Rebaser, rebase
 from app.diffing.tokens import tokenise
 from app.diffing.words import DELETE, EQUAL, INSERT, render_diff, word_diff
 
@@ -22,6 +23,7 @@ __all__ = [
     "EQUAL",
     "INSERT",
     "ParagraphChange",
+    "Rebaser",
     "blame",
     "compare_paragraphs",
     "rebase",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+from bisect import bisect_left, bisect_right
 
 from app.diffing.tokens import Codebook
 from app.diffing.words import EQUAL, TokenDMP, encoded_word_diff
@@ -15,16 +15,97 @@ PATCH_MARGIN = 4  # context kept either side of an edit: about two words
 _EXACT_ONLY = 0.25 / 32
 
 
-@functools.lru_cache(maxsize=64)
-def _drift(base: str, new_base: str) -> int:
-    """How far the other change can have moved any text: every token it inserted or deleted.
+class _Base:
+    """One (base, new_base) pair, tokenised, encoded and diffed once for every proposal rebased across it.
 
-    Cached: accepting an amendment rebases every sibling against the same two texts.
+    It also knows where the base's whitespace runs start and end. No token but
+    a whitespace run contains whitespace, and none looks outside itself, so a
+    text cut at the start or the end of a whole whitespace run tokenises as
+    its pieces do. A proposal usually changes a few words: its common prefix
+    and suffix with the base, cut there, are taken from the base's encoding,
+    and only the words in between are tokenised.
     """
-    book = Codebook()
-    enc_base, enc_new_base = book.encode(base, reserve=1), book.encode(new_base)
-    dmp = TokenDMP(book)
-    return sum(len(text) for op, text in encoded_word_diff(dmp, enc_base, enc_new_base) if op != EQUAL)
+
+    __slots__ = ("text", "book", "encoded", "new_encoded", "drift", "cut_starts", "cut_ends")
+
+    def __init__(self, base: str, new_base: str):
+        book = Codebook()
+        self.text = base
+        self.encoded = book.encode(base, reserve=2)
+        self.new_encoded = book.encode(new_base, reserve=1)  # one code stays free for a proposal
+        self.book = book
+        # How far the other change can have moved any text: every token it inserted or deleted.
+        self.drift = sum(
+            len(text) for op, text in encoded_word_diff(TokenDMP(book), self.encoded, self.new_encoded)
+            if op != EQUAL
+        )
+        # (offset, index of the token there) where a whitespace run starts, and where one ends.
+        starts: list[tuple[int, int]] = []
+        ends: list[tuple[int, int]] = []
+        offset = 0
+        for i, code in enumerate(self.encoded):
+            token = book.token(code)
+            if token.isspace():
+                starts.append((offset, i))
+                ends.append((offset + len(token), i + 1))
+            offset += len(token)
+        self.cut_starts = starts
+        self.cut_ends = ends
+
+    def encode_proposal(self, book: Codebook, proposal: str, dmp: TokenDMP) -> str:
+        """``book.encode(proposal)``, tokenising only what lies between the common prefix and suffix."""
+        base = self.text
+        prefix = dmp.diff_commonPrefix(base, proposal)
+        suffix = min(dmp.diff_commonSuffix(base, proposal), len(base) - prefix, len(proposal) - prefix)
+        # The last whitespace run starting inside the common prefix (not at its very end)...
+        k = bisect_right(self.cut_starts, (prefix - 1, len(base))) - 1
+        cut, first = self.cut_starts[k] if k >= 0 else (0, 0)
+        # ...and the first one ending inside the common suffix (not at its very start).
+        k = bisect_left(self.cut_ends, (len(base) - suffix + 1, -1))
+        end, last = self.cut_ends[k] if k < len(self.cut_ends) else (len(base), len(self.encoded))
+        middle = proposal[cut:len(proposal) - (len(base) - end)]
+        return self.encoded[:first] + book.encode(middle) + self.encoded[last:]
+
+
+class Rebaser:
+    """Carries any number of proposals over onto one new text (``rebase`` for many siblings).
+
+    Accepting an amendment rebases every other open amendment of the paragraph
+    onto the same new text, nearly always from the same base: the new text and
+    each distinct base are tokenised, encoded and diffed once, and of each
+    proposal only the part that differs from its base. The result is exactly
+    ``rebase()``'s.
+    """
+
+    def __init__(self, new_base: str):
+        self.new_base = new_base
+        self._bases: dict[str, _Base] = {}
+
+    def rebase(self, base: str, proposal: str) -> str | None:
+        new_base = self.new_base
+        if base == new_base:
+            return proposal
+        if proposal == base:
+            return new_base
+        prepared = self._bases.get(base)
+        if prepared is None:
+            prepared = self._bases[base] = _Base(base, new_base)
+        book = prepared.book.copy()  # each proposal's new tokens stay its own
+        dmp = TokenDMP(book)
+        enc_base = prepared.encoded
+        enc_proposal = prepared.encode_proposal(book, proposal, dmp)
+
+        dmp.Patch_Margin = PATCH_MARGIN
+        patches = dmp.patch_make(enc_base, encoded_word_diff(dmp, enc_base, enc_proposal))
+
+        dmp.Match_Threshold = _EXACT_ONLY
+        dmp.Match_Distance = (prepared.drift + 1) / _EXACT_ONLY
+        dmp.Patch_DeleteThreshold = 0.0  # a long deletion must find its text unchanged
+
+        result, applied = dmp.patch_apply(patches, prepared.new_encoded)
+        if not all(applied):
+            return None
+        return book.decode(result)
 
 
 def rebase(base: str, proposal: str, new_base: str) -> str | None:
@@ -39,25 +120,4 @@ def rebase(base: str, proposal: str, new_base: str) -> str | None:
     could have moved them. So two amendments touching the same or adjacent
     words conflict, and amendments to different sentences both apply.
     """
-    if base == new_base:
-        return proposal
-    if proposal == base:
-        return new_base
-    book = Codebook()
-    enc_base = book.encode(base, reserve=2)
-    enc_proposal = book.encode(proposal, reserve=1)
-    enc_new_base = book.encode(new_base)
-
-    dmp = TokenDMP(book)
-    dmp.Patch_Margin = PATCH_MARGIN
-    patches = dmp.patch_make(enc_base, encoded_word_diff(dmp, enc_base, enc_proposal))
-
-    drift = _drift(base, new_base)
-    dmp.Match_Threshold = _EXACT_ONLY
-    dmp.Match_Distance = (drift + 1) / _EXACT_ONLY
-    dmp.Patch_DeleteThreshold = 0.0  # a long deletion must find its text unchanged
-
-    result, applied = dmp.patch_apply(patches, enc_new_base)
-    if not all(applied):
-        return None
-    return book.decode(result)
+    return Rebaser(new_base).rebase(base, proposal)

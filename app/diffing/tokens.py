@@ -124,11 +124,28 @@ class Codebook:
         self._tokens[code] = token
         return code
 
+    def copy(self) -> Codebook:
+        """An independent codebook with the same codes so far (to encode several texts against one)."""
+        other = Codebook.__new__(Codebook)
+        other.capacity = self.capacity
+        other._codes = self._codes.copy()
+        other._tokens = self._tokens.copy()
+        return other
+
     def encode(self, text: str, reserve: int = 0) -> str:
         """Encode ``text``, keeping ``reserve`` codes free for texts still to come."""
         codes = self._codes
-        out: list[str] = []
         tokens = tokenise(text)
+        if len(codes) + len(tokens) + reserve + 1 < self.capacity:
+            # Room for every token even if all are new: known ones are looked up at C speed.
+            out = list(map(codes.get, tokens))
+            if None in out:
+                for i, code in enumerate(out):
+                    if code is None:
+                        token = tokens[i]
+                        out[i] = codes.get(token) or self._allocate(token)
+            return "".join(out)
+        out = []
         for i, token in enumerate(tokens):
             code = codes.get(token)
             if code is None:
@@ -146,8 +163,7 @@ class Codebook:
         return "".join(out)
 
     def decode(self, encoded: str) -> str:
-        tokens = self._tokens
-        return "".join([tokens[c] for c in encoded])
+        return "".join(map(self._tokens.__getitem__, encoded))
 
     def token(self, code: str) -> str:
         return self._tokens[code]

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import defer, joinedload, selectinload
+from sqlalchemy import Integer, func, insert, literal, select, update
+from sqlalchemy.orm import aliased, defer, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
 from app.drafting.text import (
@@ -50,6 +51,16 @@ def live_paragraphs(statement: Statement) -> list[Paragraph]:
 
 def numbered(paragraphs: Sequence[Paragraph]) -> list[tuple[int, Paragraph]]:
     return list(enumerate(paragraphs, start=1))
+
+
+def paragraph_number(statement_id: int, paragraph_id: int | None):
+    """A scalar subquery: the current number of one paragraph (0 if deleted or None), to add as a
+    column to a query that loads something else."""
+    here = aliased(Paragraph)
+    position = select(here.position).where(here.id == paragraph_id, here.deleted_at.is_(None)).scalar_subquery()
+    return (select(func.count()).select_from(Paragraph)
+            .where(Paragraph.statement_id == statement_id, Paragraph.deleted_at.is_(None),
+                   Paragraph.position <= position).scalar_subquery())
 
 
 def get_version(statement: Statement, number: int) -> Version:
@@ -117,19 +128,28 @@ def snapshot(
     statement: Statement, author: User, note: str, *, now: datetime, amendment_id: int | None = None
 ) -> Version:
     """Record the statement's current text as its next Version."""
-    paragraphs = live_paragraphs(statement)
-    text = canonical_text(statement.title, [p.text for p in paragraphs])
     # A conditional update claims the next number, so two concurrent saves cannot both be vN.
     number = statement.version_count + 1
     claimed = db.session.execute(
         update(Statement)
         .where(Statement.id == statement.id, Statement.version_count == statement.version_count)
         .values(version_count=number, updated_at=now)
+        .returning(Statement.version_count, Statement.updated_at)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
+    ).first()
+    if claimed is None:
         raise StaleText("The statement changed while you were saving; reload and try again.")
-    db.session.refresh(statement, ["version_count", "updated_at"])
+    set_committed_value(statement, "version_count", claimed.version_count)
+    set_committed_value(statement, "updated_at", claimed.updated_at)
+    # Read after the claim: its row lock keeps any other change of the text out until we commit.
+    live = (Paragraph.statement_id == statement.id, Paragraph.deleted_at.is_(None))
+    order = (Paragraph.position, Paragraph.id)
+    texts = db.session.scalars(
+        select(Revision.text).select_from(Paragraph)
+        .outerjoin(Revision, Revision.id == Paragraph.current_revision_id)
+        .where(*live).order_by(*order)
+    ).all()
+    text = canonical_text(statement.title, [t or "" for t in texts])
     version = Version(
         statement_id=statement.id,
         number=number,
@@ -143,11 +163,12 @@ def snapshot(
     )
     db.session.add(version)
     db.session.flush()
-    if paragraphs:  # one multi-row INSERT: a long statement has hundreds of entries per version
-        db.session.execute(insert(VersionParagraph), [
-            {"version_id": version.id, "number": n, "paragraph_id": p.id, "revision_id": p.current_revision_id}
-            for n, p in numbered(paragraphs)
-        ])
+    if texts:  # the entries, written by the database from the same rows in the same order: one statement
+        db.session.execute(insert(VersionParagraph.__table__).from_select(
+            ["version_id", "number", "paragraph_id", "revision_id"],
+            select(literal(version.id, Integer), func.row_number().over(order_by=order), Paragraph.id,
+                   Paragraph.current_revision_id).where(*live),
+        ))
     if amendment_id is None:  # an accepted amendment is audited by its own entry
         audit.record(statement.id, "created" if number == 1 else "edited", author, now=now,
                      version=number, sha256=version.sha256, note=version.note)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -33,6 +33,8 @@ class Amendment(db.Model):
     """A proposal to modify, insert, delete a paragraph or retitle the statement."""
 
     __tablename__ = "amendments"
+    # Covers the open-amendment counts per paragraph and the open siblings of one paragraph.
+    __table_args__ = (Index("ix_amendments_statement_id_status", "statement_id", "status", "paragraph_id", "kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), index=True)

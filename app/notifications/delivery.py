@@ -158,6 +158,10 @@ def _settle(rows: list[OutboxMessage], error: Exception | None, now: datetime, r
         row.claim_token = None
         if error is None:
             row.status, row.sent_at = "sent", now
+            if row.notification_id is None:
+                # A direct mail (password reset, invitation to join) carries a personal link: it is
+                # in the recipient's mailbox now, and whoever reads the database must not find it.
+                row.path = ""
         else:
             row.attempts += 1
             row.last_error = f"{type(error).__name__}: {error}"[:2000]

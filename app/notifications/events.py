@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from app.extensions import db
 from app.models import (
@@ -31,13 +31,6 @@ DIGEST_HOUR_UTC = 7  # daily digests leave at 07:00 UTC
 def next_digest_time(now: datetime) -> datetime:
     today = now.replace(hour=DIGEST_HOUR_UTC, minute=0, second=0, microsecond=0)
     return today if now < today else today + timedelta(days=1)
-
-
-def preference(user: User, kind: str) -> str:
-    with db.session.no_autoflush:  # pending notifications are flushed once, by the caller
-        pref = db.session.scalar(select(NotificationPreference.mode).where(
-            NotificationPreference.user_id == user.id, NotificationPreference.kind == kind))
-    return pref or "immediate"
 
 
 def preferences(user: User) -> dict[str, str]:
@@ -66,28 +59,61 @@ def set_preferences(user: User, modes: dict[str, str]) -> None:
 def notify(
     users: Iterable[User], kind: str, *, subject: str, body: str, path: str, now: datetime,
     statement: Statement | None = None, exclude: User | None = None,
-) -> list[Notification]:
-    """Tell each of ``users`` (once each, never the person who acted) about an event."""
+) -> list[int]:
+    """Tell each of ``users`` (once each, never the person who acted) about an event; the new notifications' ids."""
+    return notify_each([(users, subject, body, path)], kind, now=now, statement=statement, exclude=exclude)
+
+
+def notify_each(
+    events: Iterable[tuple[Iterable[User], str, str, str]], kind: str, *, now: datetime,
+    statement: Statement | None = None, exclude: User | None = None,
+) -> list[int]:
+    """Several events of one kind at once, each ``(users, subject, body, path)``, as ``notify`` each.
+
+    Whatever their number: one query for everyone's delivery preferences, one
+    multi-row INSERT of the notifications and one of their e-mails, in the
+    caller's transaction.
+    """
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
-    made = []
-    seen: set[int] = set()
-    for user in users:
-        if user.id in seen or (exclude is not None and user.id == exclude.id) or not user.active:
-            continue
-        seen.add(user.id)
-        note = Notification(user_id=user.id, kind=kind, statement_id=statement.id if statement else None,
-                            subject=subject[:300], body=body, path=path, created_at=now)
-        db.session.add(note)
-        made.append(note)
-        mode = preference(user, kind)
-        if mode != "off":
-            db.session.add(OutboxMessage(
-                notification=note, user_id=user.id, to_email=user.email, mode=mode, created_at=now,
-                due_at=now if mode == "immediate" else next_digest_time(now), kind=kind,
-                statement_id=note.statement_id, subject=note.subject, body=body, path=path,
-            ))
-    return made  # flushed with the rest of the change
+    recipients: list[tuple[User, str, str, str]] = []
+    for users, subject, body, path in events:
+        chosen: set[int] = set()
+        for user in users:
+            if user.id in chosen or (exclude is not None and user.id == exclude.id) or not user.active:
+                continue
+            chosen.add(user.id)
+            recipients.append((user, subject[:300], body, path))
+    if not recipients:
+        return []
+    modes = _modes({user.id for user, *_ in recipients}, kind)
+    statement_id = statement.id if statement else None
+    # Each e-mail is made from its notification, so the order RETURNING gives the rows in does not matter.
+    notes = Notification.__table__
+    made = sorted(db.session.execute(
+        insert(notes).returning(notes.c.id, notes.c.user_id, notes.c.subject, notes.c.body, notes.c.path),
+        [{"user_id": user.id, "kind": kind, "statement_id": statement_id, "subject": subject, "body": body,
+          "path": path, "created_at": now} for user, subject, body, path in recipients],
+    ).all())
+    emails = {user.id: user.email for user, *_ in recipients}
+    mail = [
+        {"notification_id": note_id, "user_id": user_id, "to_email": emails[user_id], "mode": mode,
+         "created_at": now, "due_at": now if mode == "immediate" else next_digest_time(now), "kind": kind,
+         "statement_id": statement_id, "subject": subject, "body": body, "path": path}
+        for note_id, user_id, subject, body, path in made
+        if (mode := modes.get(user_id, "immediate")) != "off"
+    ]
+    if mail:
+        db.session.execute(insert(OutboxMessage.__table__), mail)
+    return [note_id for note_id, *_ in made]
+
+
+def _modes(user_ids: set[int], kind: str) -> dict[int, str]:
+    """Each user's delivery mode for ``kind`` where one is stored (the default is immediate)."""
+    return dict(db.session.execute(
+        select(NotificationPreference.user_id, NotificationPreference.mode).where(
+            NotificationPreference.user_id.in_(user_ids), NotificationPreference.kind == kind)
+    ).all())
 
 
 def mail_contact(email: str, kind: str, *, subject: str, body: str, path: str, now: datetime,

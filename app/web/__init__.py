@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, make_response, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 
-from app.errors import ConcordError
+from app.errors import ConcordError, InvalidInput
 from app.extensions import db
 
 
@@ -41,7 +42,35 @@ def add_error(form: FlaskForm, exc: ConcordError) -> None:
         form.form_errors.append(exc.message)
 
 
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _json_strings(value) -> list[str]:
+    """Every key and string in a parsed JSON value (without recursion: it may be deep)."""
+    found, stack = [], [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            found.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
 def register(app: Flask) -> None:
+    from app.web import fragments
+
+    fragments.init_app(app)
     from app.web import (
         account,
         admin,
@@ -66,11 +95,32 @@ def register(app: Flask) -> None:
         from app.accounts.operations import setup_needed
 
         if not setup_needed():
-            app.extensions["concord_setup_done"] = True  # monotonic: setup never un-happens
+            # Monotonic: setup never un-happens. A new object each time: the per-worker caches of
+            # app/web/public.py are keyed by it, so they never outlive the database they read.
+            app.extensions["concord_setup_done"] = object()
             return None
-        if request.endpoint in ("auth.setup", "static") or request.path.startswith("/api/"):
+        if request.endpoint in ("auth.setup", "static", "main.security_txt") or request.path.startswith("/api/"):
             return None
         return redirect(url_for("auth.setup"))
+
+    @app.before_request
+    def refuse_what_no_database_stores():
+        """NUL characters and unpaired surrogates are not text that a database can hold or compare
+        (PostgreSQL refuses NUL; neither driver encodes a lone surrogate, which JSON's \\ud800 escapes
+        can make): refuse them in the path, the query, a form or a JSON body before any lookup or rule
+        sees them, on both databases alike. JSON nested deeper than the parser follows is refused too."""
+        texts = [request.path, *(t for pair in request.args.items(multi=True) for t in pair)]
+        if request.path.startswith("/api/"):
+            if request.is_json:  # the API reads no forms: parsing one would use up a body it reads
+                try:
+                    texts.extend(_json_strings(request.get_json(silent=True)))
+                except RecursionError:
+                    raise InvalidInput("The JSON is nested too deeply.") from None
+        else:
+            texts.extend(t for pair in request.form.items(multi=True) for t in pair)
+        if any(not _storable(text) for text in texts):
+            raise InvalidInput("What you sent contains a NUL character or half of a surrogate pair, "
+                               "which Concord cannot store. Remove it and send it again.")
 
     @app.after_request
     def security_headers(response):
@@ -132,6 +182,24 @@ def register(app: Flask) -> None:
     @app.errorhandler(400)
     def bad_request(exc):
         return error_page(400, "Bad request", "The request could not be understood.")
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc: OperationalError):
+        """The database could not do the work: its disk is full, the connection was lost, a lock timed out.
+
+        The transaction is rolled back, so nothing was saved; 503 (try again later), not 500. The
+        operator finds the database's own message, with the traceback, in the server log.
+        """
+        db.session.rollback()
+        app.logger.error("Database error on %s %s: %s", request.method, request.path, exc.orig, exc_info=exc)
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            message = "The database is not available just now. Please try again in a few minutes."
+        else:
+            message = ("Your change could not be saved: the database is not available just now (its disk may "
+                       "be full, or it may be restarting). Nothing was changed. Please try again in a few minutes.")
+        response = make_response(error_page(503, "Database unavailable", message))
+        response.headers["Retry-After"] = "60"
+        return response
 
     @app.errorhandler(500)
     def server_error(exc):

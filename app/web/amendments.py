@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC
 from zoneinfo import ZoneInfo
@@ -9,12 +10,13 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from app.amending import operations as amending
 from app.diffing import blame, compare_paragraphs, render_diff, word_diff
 from app.drafting import operations as drafting
+from app.drafting import participation
 from app.extensions import db
 from app.models import (
     Amendment,
@@ -23,7 +25,7 @@ from app.models import (
     Revision,
     Statement,
 )
-from app.web import now, run_rule
+from app.web import fragments, now, run_rule
 from app.web.amendment_forms import (
     AcceptForm,
     CommentForm,
@@ -116,7 +118,7 @@ def _place(statement: Statement, kind: str):
     raw = request.args.get("after" if kind == "insert" else "paragraph", "")
     if kind == "retitle" or (kind == "insert" and raw in ("", "top")):
         return None, 0, numbers
-    if not raw.isdigit() or int(raw) not in numbers:
+    if not raw.isdecimal() or int(raw) not in numbers:  # isdigit() would let "²" through to int()
         abort(404)
     return db.session.get(Paragraph, int(raw)), numbers[int(raw)], numbers
 
@@ -204,50 +206,78 @@ def edit(amendment_id: int):
 # --- the amendment page ------------------------------------------------------------------
 
 
-def _page(amendment: Amendment, statement: Statement, status: int = 200, **forms):
-    user = current_user
-    numbers = amending.paragraph_numbers(statement)
-    paragraph = amendment.paragraph
-    current_text = None
-    if amendment.kind in ("modify", "delete") and paragraph is not None and paragraph.deleted_at is None \
-            and paragraph.current_revision_id != amendment.base_revision_id:
-        current_text = paragraph.text
-    delegate_orgs = _delegate_choices(statement)
-    can_position = amendment.status in ("open", "rebased") and statement.status == "amending"
-    # Only the form that was sent is filled from the request; the others start empty.
-    position_form = forms.get("position_form") or PositionForm(formdata=None)
-    position_form.organisation.choices = delegate_orgs
-    sponsoring = {o.id for o in amendment.organisations}
-    sponsor_form = SponsorForm(formdata=None)
-    sponsor_form.organisation.choices = [c for c in delegate_orgs if c[0] not in sponsoring]
-    accept_form = AcceptForm(formdata=None, text_version=amendment.text_version)
-    replies: dict[int, list] = {}
-    for comment in amendment.comments:
-        if comment.parent_id:
-            replies.setdefault(comment.parent_id, []).append(comment)
-    return render_template(
-        "amendments/show.html", statement=statement, amendment=amendment, numbers=numbers,
-        current_text=current_text, tally=amending.tally(amendment, statement),
-        position_form=position_form if delegate_orgs and can_position else None,
-        sponsor_form=sponsor_form if sponsor_form.organisation.choices and amendment.is_open
-        and statement.status == "amending" else None,
-        comment_form=forms.get("comment_form") or CommentForm(formdata=None),
-        can_comment=amending.can_comment(statement, user) and statement.status not in ("published",
-                                                                                        "withdrawn"),
-        reject_form=forms.get("reject_form") or RejectForm(formdata=None),
-        accept_form=accept_form,
-        can_decide=statement.is_coordinator(user) and amendment.is_open and statement.status == "amending",
-        can_edit=amending.can_edit(amendment, user),
-        can_withdraw=user.id == amendment.proposer_id and amendment.is_open,
-        top_comments=[c for c in amendment.comments if not c.parent_id], replies=replies,
-    ), status
+def _page(amendment: Amendment, statement: Statement, status: int = 200, rights=None, **forms):
+    def body() -> str:
+        user = current_user
+        # Everything the page lists, each collection in one query (the key needed none of them).
+        _, number = db.session.execute(
+            select(Amendment, drafting.paragraph_number(statement.id, amendment.paragraph_id))
+            .where(Amendment.id == amendment.id).options(
+                joinedload(Amendment.statement).joinedload(Statement.memberships),
+                selectinload(Amendment.comments), selectinload(Amendment.history),
+                selectinload(Amendment.sponsors), selectinload(Amendment.positions),
+                joinedload(Amendment.decided_by))).unique().one()
+        numbers = {amendment.paragraph_id: number} if number else {}
+        paragraph = amendment.paragraph
+        current_text = None
+        if amendment.kind in ("modify", "delete") and paragraph is not None and paragraph.deleted_at is None \
+                and paragraph.current_revision_id != amendment.base_revision_id:
+            current_text = paragraph.text
+        delegate_orgs = _delegate_choices(statement)
+        can_position = amendment.status in ("open", "rebased") and statement.status == "amending"
+        # Only the form that was sent is filled from the request; the others start empty.
+        position_form = forms.get("position_form") or PositionForm(formdata=None)
+        position_form.organisation.choices = delegate_orgs
+        sponsoring = {o.id for o in amendment.organisations}
+        sponsor_form = SponsorForm(formdata=None)
+        sponsor_form.organisation.choices = [c for c in delegate_orgs if c[0] not in sponsoring]
+        accept_form = AcceptForm(formdata=None, text_version=amendment.text_version)
+        replies: dict[int, list] = {}
+        for comment in amendment.comments:
+            if comment.parent_id:
+                replies.setdefault(comment.parent_id, []).append(comment)
+        return render_template(
+            "amendments/_show_body.html", statement=statement, amendment=amendment, numbers=numbers,
+            current_text=current_text, tally=amending.tally(amendment, statement),
+            position_form=position_form if delegate_orgs and can_position else None,
+            sponsor_form=sponsor_form if sponsor_form.organisation.choices and amendment.is_open
+            and statement.status == "amending" else None,
+            comment_form=forms.get("comment_form") or CommentForm(formdata=None),
+            can_comment=amending.can_comment(statement, user) and statement.status not in ("published",
+                                                                                            "withdrawn"),
+            reject_form=forms.get("reject_form") or RejectForm(formdata=None),
+            accept_form=accept_form,
+            can_decide=statement.is_coordinator(user) and amendment.is_open and statement.status == "amending",
+            can_edit=amending.can_edit(amendment, user),
+            can_withdraw=user.id == amendment.proposer_id and amendment.is_open,
+            top_comments=[c for c in amendment.comments if not c.parent_id], replies=replies,
+        )
+
+    if forms:  # a form shows what this viewer typed: for them alone, never kept
+        return render_template("amendments/show.html", statement=statement, amendment=amendment,
+                               body=Markup(body())), status
+    # The amendment, its positions, comments and history change only under the statement's lock.
+    rights = rights or participation.viewer_rights(statement, current_user, now=now())
+    key = ("amendment", amendment.id, statement.generation, statement.version_count, rights,
+           current_user.id == amendment.proposer_id)
+    return fragments.page("amendments/show.html", key, body, statement=statement, amendment=amendment), status
+
+
+@functools.cache
+def _amendment_alone():
+    """The amendment and its statement alone (the rest is loaded only if the page is rendered); built once."""
+    return select(Amendment).where(Amendment.id == bindparam("amendment_id")).options(
+        lazyload("*"), joinedload(Amendment.statement).lazyload("*"))
 
 
 @bp.route("/amendments/<int:amendment_id>")
 @login_required
 def show(amendment_id: int):
-    amendment, statement = _amendment(amendment_id)
-    return _page(amendment, statement)
+    amendment = db.session.scalar(_amendment_alone(), {"amendment_id": amendment_id})
+    rights = amendment and participation.viewer_rights(amendment.statement, current_user, now=now())
+    if not rights or not rights.can_view:
+        abort(404)
+    return _page(amendment, amendment.statement, rights=rights)
 
 
 def _back(amendment: Amendment, anchor: str | None = None):
@@ -297,7 +327,7 @@ def comment(amendment_id: int):
     form = CommentForm()
     if form.validate_on_submit():
         parent = form.parent_id.data
-        parent_id = int(parent) if parent and parent.isdigit() and int(parent) < 2**31 else None
+        parent_id = int(parent) if parent and parent.isdecimal() and int(parent) < 2**31 else None
         if parent and parent_id is None:
             abort(404)
         ok, result = run_rule(form, amending.add_comment, amendment, _user(), form.body.data,

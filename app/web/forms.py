@@ -144,11 +144,23 @@ class ParagraphForm(FlaskForm):
     base_revision_id = IntegerField(validators=[Optional()])
 
 
+class ParagraphRefField(HiddenField):
+    """A paragraph id in ASCII digits, "top" or empty; anything else reads as "invalid" (a 404).
+
+    The view checks the value with str.isdigit(), which "²" passes and int() then refuses.
+    """
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data and self.data != "top" and not (self.data.isascii() and self.data.isdigit()):
+            self.data = "invalid"
+
+
 class NewParagraphForm(FlaskForm):
     text = TextAreaField("Text of the new paragraph",
                          validators=[DataRequired(message="A paragraph cannot be empty."),
                                      _PARAGRAPH_LENGTH])
-    after = HiddenField()
+    after = ParagraphRefField()
 
 
 class DeleteParagraphForm(FlaskForm):

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import timedelta
+
+from flask import Blueprint, Response, abort, current_app, render_template
 from flask_login import current_user
 
 from app.drafting.operations import statements_for
 from app.notifications.waiting import waiting_for
+from app.web import now
 
 bp = Blueprint("main", __name__)
 
@@ -19,3 +22,16 @@ def home():
         organisations=current_user.organisations(),
         waiting=waiting_for(current_user),
     )
+
+
+@bp.route("/.well-known/security.txt")
+def security_txt():
+    """Where to report a vulnerability (RFC 9116), from SECURITY_CONTACT; 404 until it is set."""
+    contact = current_app.config.get("SECURITY_CONTACT")
+    if not contact:
+        abort(404)
+    expires = (now() + timedelta(days=180)).replace(microsecond=0)
+    base = current_app.config["BASE_URL"]
+    body = (f"Contact: {contact}\nExpires: {expires.isoformat().replace('+00:00', 'Z')}\n"
+            f"Preferred-Languages: en\nCanonical: {base}/.well-known/security.txt\n")
+    return Response(body, mimetype="text/plain")

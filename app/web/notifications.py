@@ -36,7 +36,9 @@ JOIN_SALT = "concord-statement-invitation"
 def unread():
     # E-mails are rendered by `flask notifications send-due`, outside any request: no current user there.
     if has_request_context() and current_user.is_authenticated:
-        return {"unread_notifications": unread_count(current_user)}
+        # Counted with the user when the request loaded them (accounts.load_for_request).
+        counted = getattr(current_user, "unread_notifications", None)
+        return {"unread_notifications": unread_count(current_user) if counted is None else counted}
     return {"unread_notifications": 0}
 
 

@@ -15,11 +15,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.web.amendment_forms import TIMEZONES
+from app.web.amendment_forms import TIMEZONES, in_utc
 
 
 class FreezeForm(FlaskForm):
-    signing_deadline = DateTimeLocalField("Signing deadline (optional)", validators=[Optional()],
+    signing_deadline = DateTimeLocalField("Signing deadline (optional)", validators=[Optional(), in_utc],
                                           format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
     timezone = SelectField("Time zone of the deadline", default="UTC",
                            choices=[("UTC", "UTC")] + [(t, t) for t in TIMEZONES])

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import defer, joinedload, lazyload, selectinload
 
 from app.amending import operations as amending
 from app.drafting import operations as drafting
@@ -13,7 +15,7 @@ from app.errors import ConcordError, InvalidInput
 from app.extensions import db
 from app.models import AuditEntry, Organisation, Statement, Version
 from app.signing import operations as signing
-from app.web import add_error, now, run_rule
+from app.web import add_error, fragments, now, run_rule
 from app.web.forms import (
     DeleteParagraphForm,
     ImportForm,
@@ -37,8 +39,14 @@ MILESTONES = {
 }
 
 
+def _with_people():
+    """Loader options: the coordinator and the participants with their organisations, in the same query."""
+    return [joinedload(Statement.coordinator), joinedload(Statement.coordinator_organisation),
+            joinedload(Statement.memberships)]
+
+
 def _visible(statement_id: int) -> Statement:
-    statement = db.session.get(Statement, statement_id)
+    statement = db.session.get(Statement, statement_id, options=_with_people())
     # Someone who may not see a statement is not told that it exists.
     if statement is None or not statement.can_view(current_user):
         abort(404)
@@ -151,26 +159,41 @@ def _mentioned(signatories: str) -> list[int]:
     ]
 
 
+@functools.cache
+def _statement_alone():
+    """The statement row alone (participants are loaded only if a page is rendered); built once."""
+    return select(Statement).where(Statement.id == bindparam("statement_id")).options(
+        lazyload(Statement.memberships))
+
+
 @bp.route("/<int:statement_id>")
 @login_required
 def show(statement_id: int):
-    statement = _visible(statement_id)
-    paragraphs = drafting.numbered(drafting.live_paragraphs(statement))
-    return render_template(
-        "statements/show.html",
-        statement=statement,
-        paragraphs=paragraphs,
-        numbers={p.id: n for n, p in paragraphs},
-        version=drafting.current_version(statement),
-        can_edit=statement.can_edit_draft(current_user),
-        can_propose=statement.amendments_open(now()) and bool(statement.delegate_organisations(current_user)),
-        open_counts=amending.open_counts(statement) if statement.status != "draft" else {},
-        progress=signing.progress(statement) if statement.status == "signing" else None,
-        invited=participation.pending_invitations(statement) if statement.is_coordinator(current_user) else [],
-        can_sign=bool(signing.can_sign_for(statement, current_user)),
-        can_withdraw_organisation=bool(signing.can_withdraw_for(statement, current_user)),
-        move_form=MoveParagraphForm(),
-    )
+    statement = db.session.scalar(_statement_alone(), {"statement_id": statement_id})
+    rights = statement and participation.viewer_rights(statement, current_user, now=now())
+    if not rights or not rights.can_view:
+        abort(404)
+
+    def body() -> str:
+        # The header's people and organisations in one query (the key needed none of them).
+        db.session.execute(select(Statement).where(Statement.id == statement.id)
+                           .options(*_with_people())).unique().one()
+        return render_template(
+            "statements/_show_body.html",
+            statement=statement,
+            rights=rights,
+            paragraphs=drafting.numbered(drafting.live_paragraphs(statement)),
+            version=drafting.current_version(statement),
+            open_counts=amending.open_counts(statement) if statement.status != "draft" else {},
+            progress=signing.progress(statement) if statement.status == "signing" else None,
+            invited=participation.pending_invitations(statement) if rights.is_coordinator else [],
+            move_form=MoveParagraphForm(),
+        )
+
+    # What the page shows changes only with a new version or under the statement's lock
+    # (which counts in generation); what it offers, only with the viewer's rights.
+    key = ("statement", statement.id, statement.generation, statement.version_count, rights)
+    return fragments.page("statements/show.html", key, body, statement=statement)
 
 
 @bp.route("/<int:statement_id>/title", methods=["GET", "POST"])
@@ -230,7 +253,7 @@ def new_paragraph(statement_id: int):
     after_id = None
     after_number = 0
     if after_raw not in (None, "", "top"):
-        if not str(after_raw).isdigit():
+        if not str(after_raw).isdecimal():
             abort(404)
         after_number, after = _paragraph_or_404(statement, int(after_raw))
         after_id = after.id
