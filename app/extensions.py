@@ -113,6 +113,13 @@ class AppLimiter(Limiter):
             enabled=enabled, swallow_errors=bool(app.config.get("RATELIMIT_SWALLOW_ERRORS", False)),
             storage=self._storage if enabled else None, strategy=self._limiter if enabled else None)
 
+    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
+        # Every limit counts POSTs (tests/test_rate_limits.py checks it): pages, most of the traffic,
+        # skip the bookkeeping the limiter does before each request.
+        if in_middleware and request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        super()._check_request_limit(callable_name, in_middleware)
+
     def _state(self) -> _AppLimits | None:
         return current_app.extensions.get("concord_limits") if has_app_context() else None
 

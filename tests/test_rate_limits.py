@@ -385,3 +385,14 @@ def test_redis_sign_attempts_are_shared_between_apps(app, make_app, redis_prefix
     assert response.status_code == 429
     assert response.get_json()["error"]["code"] == "rate_limited"
     assert world.signatures() == 0
+
+
+def test_every_limit_counts_posts_only(app):
+    """Safe requests skip the limiter's check before each request (app/extensions.py); that is right only while
+    no limit is meant for them. A limit on GET, or one without methods, fails here."""
+    manager = limiter.limit_manager
+    groups = [*manager._decorated_limits.values(), *manager._blueprint_limits.values()]
+    limits = [limit for group in groups for limit in group]
+    assert len(limits) >= 6  # login, reset and signing, per account and per address
+    assert all(limit.methods is not None and set(limit.methods) == {"post"} for limit in limits), limits
+    assert not manager._application_limits and not manager._default_limits

@@ -55,16 +55,27 @@ def _participant_ids_query():
         Participant.statement_id == bindparam("statement_id"))
 
 
-def viewer_rights(statement: Statement, user: User | None, *, now: datetime) -> Rights:
+def participant_ids(statement_id: int) -> tuple[tuple[int, bool], ...]:
+    """(organisation id, still taking part) for each participant, in one small query, nothing loaded.
+
+    Changes only under the statement's lock, so a caller may keep it per ``Statement.generation``."""
+    rows = db.session.execute(_participant_ids_query(), {"statement_id": statement_id})
+    return tuple((org_id, withdrawn_at is None) for org_id, withdrawn_at in rows)
+
+
+def viewer_rights(statement: Statement, user: User | None, *, now: datetime,
+                  participants: tuple[tuple[int, bool], ...] | None = None) -> Rights:
     """The answers of ``Statement.can_view``, ``is_participant_member``, ``can_edit_draft``,
-    ``delegate_organisations``, ``signing.can_sign_for`` and ``can_withdraw_for`` in one small
-    query (participant ids; no organisation loaded): pages cached per set of rights need them on
-    every request. tests/test_participation.py checks both ways agree for every kind of viewer."""
+    ``delegate_organisations``, ``signing.can_sign_for`` and ``can_withdraw_for`` from ids alone:
+    pages cached per set of rights need them on every request. ``participants`` is
+    ``participant_ids(statement.id)``, read here if not given. tests/test_participation.py checks
+    both ways agree for every kind of viewer."""
     if user is None or not getattr(user, "is_authenticated", False):
         return NO_RIGHTS
-    rows = db.session.execute(_participant_ids_query(), {"statement_id": statement.id}).all()
-    live = {org_id for org_id, withdrawn_at in rows if withdrawn_at is None}
-    ever = {org_id for org_id, _ in rows}
+    if participants is None:
+        participants = participant_ids(statement.id)
+    live = {org_id for org_id, taking_part in participants if taking_part}
+    ever = {org_id for org_id, _ in participants}
     roles = {(m.organisation_id, m.role) for m in user.memberships}
 
     def speaks_for(*wanted: str, exclude: int | None = None) -> list[int]:

@@ -16,7 +16,6 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 from app.amending import operations as amending
 from app.diffing import blame, compare_paragraphs, render_diff, word_diff
 from app.drafting import operations as drafting
-from app.drafting import participation
 from app.extensions import db
 from app.models import (
     Amendment,
@@ -257,7 +256,7 @@ def _page(amendment: Amendment, statement: Statement, status: int = 200, rights=
         return render_template("amendments/show.html", statement=statement, amendment=amendment,
                                body=Markup(body())), status
     # The amendment, its positions, comments and history change only under the statement's lock.
-    rights = rights or participation.viewer_rights(statement, current_user, now=now())
+    rights = rights or fragments.viewer_rights(statement)
     key = ("amendment", amendment.id, statement.generation, statement.version_count, rights,
            current_user.id == amendment.proposer_id)
     return fragments.page("amendments/show.html", key, body, statement=statement, amendment=amendment), status
@@ -274,7 +273,7 @@ def _amendment_alone():
 @login_required
 def show(amendment_id: int):
     amendment = db.session.scalar(_amendment_alone(), {"amendment_id": amendment_id})
-    rights = amendment and participation.viewer_rights(amendment.statement, current_user, now=now())
+    rights = amendment and fragments.viewer_rights(amendment.statement)
     if not rights or not rights.can_view:
         abort(404)
     return _page(amendment, amendment.statement, rights=rights)

@@ -170,7 +170,7 @@ def _statement_alone():
 @login_required
 def show(statement_id: int):
     statement = db.session.scalar(_statement_alone(), {"statement_id": statement_id})
-    rights = statement and participation.viewer_rights(statement, current_user, now=now())
+    rights = statement and fragments.viewer_rights(statement)
     if not rights or not rights.can_view:
         abort(404)
 
