@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask
+from flask import Flask, g, has_request_context, request
 from flask_limiter import RateLimitExceeded
 from sqlalchemy import event
 from werkzeug.routing import IntegerConverter
@@ -78,7 +78,13 @@ def register_extensions(app: Flask) -> None:
         user_id, _, token = identity.partition(":")
         if not user_id.isdigit():
             return None
-        user = load_for_request(int(user_id))
+        # A read-only page about one statement or amendment gets its row in the same query.
+        subject = None
+        if has_request_context() and getattr(app.view_functions.get(request.endpoint), "concord_reads_only", False):
+            args = request.view_args or {}
+            subject = next(((kind, args[f"{kind}_id"]) for kind in ("amendment", "statement")
+                            if f"{kind}_id" in args), None)
+        user, g.concord_page_rows = load_for_request(int(user_id), subject=subject)  # held: session.get finds them
         # The token changes with the password, which ends every older session.
         if user is None or not token or user.session_token != token:
             return None

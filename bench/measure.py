@@ -42,6 +42,8 @@ class Timing:
     runs: int
     queries: int  # SQL statements of one request (the last one)
     size: int = 0  # bytes of the response
+    reference: float = 0.0  # seconds of the reference, when measured against one (``paired``)
+    ratio: float = 0.0
 
 
 def repeat(fn, *, min_runs: int = 3, max_runs: int = 15, budget: float = 6.0, before=None) -> tuple[float, int]:
@@ -70,8 +72,12 @@ def login(client, email: str) -> None:
     assert response.status_code == 302, f"login failed: {response.status_code}"
 
 
-def page(client, counter: QueryCounter, path: str, clear=None, **repeat_kw) -> Timing:
-    """Median time of GET ``path``; ``clear()`` (e.g. emptying a cache) runs untimed before each request."""
+def page(client, counter: QueryCounter, path: str, clear=None, reference=None, cold=None,
+         **repeat_kw) -> Timing:
+    """Median time of GET ``path``; ``clear()`` (e.g. emptying a cache) runs untimed before each request.
+
+    With a ``reference`` function, the page and the reference are measured in alternation (``paired``).
+    ``cold()`` runs before the request whose queries are counted, so that they are all counted."""
     size = 0
 
     def get():
@@ -82,11 +88,22 @@ def page(client, counter: QueryCounter, path: str, clear=None, **repeat_kw) -> T
             raise RuntimeError(f"GET {path}: {response.status_code}\n{body[:500]!r}")
         size = len(body)
 
-    before = counter.count
-    get()
-    queries = counter.count - before
+    queries = count_queries(counter, get, cold)
+    if reference is not None:
+        assert clear is None
+        p = paired(get, reference)
+        return Timing(p.median, p.runs, queries, size, p.reference, p.ratio)
     median, runs = repeat(get, before=clear, **repeat_kw)
     return Timing(median, runs, queries, size)
+
+
+def count_queries(counter: QueryCounter, fn, cold=None) -> int:
+    """SQL statements run by one ``fn()``, after ``cold()`` if given."""
+    if cold:
+        cold()
+    before = counter.count
+    fn()
+    return counter.count - before
 
 
 def client_for(app, email: str | None):
@@ -108,14 +125,47 @@ BARE_TEMPLATE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 {% endfor %}</ol></article></main></body></html>"""
 
 
-def bare_render_reference(title: str, texts: list[str], **repeat_kw) -> float:
-    """Render the same paragraphs from a Python list with a bare, autoescaping Jinja template."""
+def bare_render(title: str, texts: list[str]):
+    """A function rendering the same paragraphs from a Python list with a bare, autoescaping Jinja template."""
     from jinja2 import Environment
 
     template = Environment(autoescape=True).from_string(BARE_TEMPLATE)
     rows = [(n, 1000 + n, t) for n, t in enumerate(texts, start=1)]
-    median, _ = repeat(lambda: template.render(title=title, paragraphs=rows), **repeat_kw)
-    return median
+    return lambda: template.render(title=title, paragraphs=rows)
+
+
+@dataclass
+class Paired:
+    median: float  # seconds, of the measured function
+    reference: float  # seconds, of the reference
+    ratio: float  # median of the per-block ratios
+    runs: int
+
+
+def paired(fn, reference, *, blocks: int = 40, per_block: int = 10) -> Paired:
+    """``fn`` against ``reference``, in alternating short blocks.
+
+    A shared machine's speed drifts by up to 2x within seconds (docs/performance.md): a
+    reference measured once, before or after, can make the same code pass or fail. Here
+    each block of ``fn`` is compared with the block of the reference right after it (a few
+    milliseconds apart), and the ratio is the median of those per-block ratios.
+    """
+    fn(), reference()
+    ratios: list[float] = []
+    mine: list[float] = []
+    theirs: list[float] = []
+    for _ in range(blocks):
+        block = []
+        for f, out in ((fn, mine), (reference, theirs)):
+            times = []
+            for _ in range(per_block):
+                t = time.perf_counter()
+                f()
+                times.append(time.perf_counter() - t)
+            out += times
+            block.append(statistics.median(times))
+        ratios.append(block[0] / block[1])
+    return Paired(statistics.median(mine), statistics.median(theirs), statistics.median(ratios), len(mine))
 
 
 def diff_main_reference(old: str, new: str, **repeat_kw) -> float:

@@ -76,7 +76,7 @@ def viewer_rights(statement: Statement, user: User | None, *, now: datetime,
         participants = participant_ids(statement.id)
     live = {org_id for org_id, taking_part in participants if taking_part}
     ever = {org_id for org_id, _ in participants}
-    roles = {(m.organisation_id, m.role) for m in user.memberships}
+    roles = user.role_pairs()
 
     def speaks_for(*wanted: str, exclude: int | None = None) -> list[int]:
         return sorted({org_id for org_id, role in roles if org_id in live and org_id != exclude and role in wanted})

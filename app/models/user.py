@@ -46,6 +46,14 @@ class User(UserMixin, db.Model):
     def renew_session_token(self) -> None:
         self.session_token = _new_session_token()
 
+    def role_pairs(self) -> frozenset[tuple[int, str]]:
+        """(organisation id, role) for each membership: as the request's user query counted them
+        (accounts.load_for_request), without loading the memberships, else from the memberships."""
+        counted = self.__dict__.get("counted_roles")
+        if counted is not None:
+            return counted
+        return frozenset((m.organisation_id, m.role) for m in self.memberships)
+
     def roles_in(self, organisation: Organisation) -> set[str]:
         return {m.role for m in self.memberships if m.organisation_id == organisation.id}
 

@@ -17,6 +17,17 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def reads_only(view):
+    """Mark a view that never writes: its queries run without a transaction (``autocommit``).
+
+    On PostgreSQL this saves the BEGIN and ROLLBACK round trips around a page that only reads;
+    each query still sees committed data only (READ COMMITTED gives a transaction no more than that),
+    and the cached pages' keys are read in the same request as what they key. SQLite's driver
+    opens no transaction for reads either. A write in such a view would commit at once: don't."""
+    view.concord_reads_only = True
+    return view
+
+
 def run_rule(form: FlaskForm | None, action, *args, **kwargs):
     """Run a rule and commit once; on a domain error roll back and show it on the form.
 
@@ -102,6 +113,15 @@ def register(app: Flask) -> None:
         if request.endpoint in ("auth.setup", "static", "main.security_txt") or request.path.startswith("/api/"):
             return None
         return redirect(url_for("auth.setup"))
+
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+
+    @app.before_request
+    def read_without_transaction():
+        view = app.view_functions.get(request.endpoint)
+        if request.method in ("GET", "HEAD") and getattr(view, "concord_reads_only", False) and postgres:
+            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
     @app.before_request
     def refuse_what_no_database_stores():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from datetime import UTC
 from zoneinfo import ZoneInfo
@@ -10,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from app.amending import operations as amending
@@ -24,7 +23,7 @@ from app.models import (
     Revision,
     Statement,
 )
-from app.web import fragments, now, run_rule
+from app.web import fragments, now, reads_only, run_rule
 from app.web.amendment_forms import (
     AcceptForm,
     CommentForm,
@@ -215,7 +214,9 @@ def _page(amendment: Amendment, statement: Statement, status: int = 200, rights=
                 joinedload(Amendment.statement).joinedload(Statement.memberships),
                 selectinload(Amendment.comments), selectinload(Amendment.history),
                 selectinload(Amendment.sponsors), selectinload(Amendment.positions),
-                joinedload(Amendment.decided_by))).unique().one()
+                joinedload(Amendment.decided_by), joinedload(Amendment.result_version),
+                # The paragraph's text now, shown when it moved on from the amendment's base.
+                joinedload(Amendment.paragraph).joinedload(Paragraph.current_revision))).unique().one()
         numbers = {amendment.paragraph_id: number} if number else {}
         paragraph = amendment.paragraph
         current_text = None
@@ -262,17 +263,13 @@ def _page(amendment: Amendment, statement: Statement, status: int = 200, rights=
     return fragments.page("amendments/show.html", key, body, statement=statement, amendment=amendment), status
 
 
-@functools.cache
-def _amendment_alone():
-    """The amendment and its statement alone (the rest is loaded only if the page is rendered); built once."""
-    return select(Amendment).where(Amendment.id == bindparam("amendment_id")).options(
-        lazyload("*"), joinedload(Amendment.statement).lazyload("*"))
-
-
 @bp.route("/amendments/<int:amendment_id>")
 @login_required
+@reads_only
 def show(amendment_id: int):
-    amendment = db.session.scalar(_amendment_alone(), {"amendment_id": amendment_id})
+    # Usually loaded already, with the user (accounts.load_for_request): then no query.
+    amendment = db.session.get(Amendment, amendment_id,
+                               options=[lazyload("*"), joinedload(Amendment.statement).lazyload("*")])
     rights = amendment and fragments.viewer_rights(amendment.statement)
     if not rights or not rights.can_view:
         abort(404)

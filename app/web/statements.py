@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import functools
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import defer, joinedload, lazyload, selectinload
 
 from app.amending import operations as amending
@@ -15,7 +13,7 @@ from app.errors import ConcordError, InvalidInput
 from app.extensions import db
 from app.models import AuditEntry, Organisation, Statement, Version
 from app.signing import operations as signing
-from app.web import add_error, fragments, now, run_rule
+from app.web import add_error, fragments, now, reads_only, run_rule
 from app.web.forms import (
     DeleteParagraphForm,
     ImportForm,
@@ -159,17 +157,12 @@ def _mentioned(signatories: str) -> list[int]:
     ]
 
 
-@functools.cache
-def _statement_alone():
-    """The statement row alone (participants are loaded only if a page is rendered); built once."""
-    return select(Statement).where(Statement.id == bindparam("statement_id")).options(
-        lazyload(Statement.memberships))
-
-
 @bp.route("/<int:statement_id>")
 @login_required
+@reads_only
 def show(statement_id: int):
-    statement = db.session.scalar(_statement_alone(), {"statement_id": statement_id})
+    # Usually loaded already, with the user (accounts.load_for_request): then no query.
+    statement = db.session.get(Statement, statement_id, options=[lazyload(Statement.memberships)])
     rights = statement and fragments.viewer_rights(statement)
     if not rights or not rights.can_view:
         abort(404)
