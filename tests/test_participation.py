@@ -278,5 +278,10 @@ def test_viewer_rights_agree_with_the_model_for_every_viewer_and_phase(app):
             for actor, user in people.items():
                 fast = participation.viewer_rights(statement, user, now=when)
                 assert fast == _rights_by_the_model(statement, user, when), (phase, actor)
+                if user is not None:  # as a page's request loads the viewer: roles counted in its query
+                    loaded, _ = accounts.load_for_request(user.id)
+                    assert loaded.__dict__["counted_roles"] == {(m.organisation_id, m.role) for m in user.memberships}
+                    assert participation.viewer_rights(statement, loaded, now=when) == fast, (phase, actor)
+                    del loaded.counted_roles
                 seen.add(fast)
     assert len(seen) >= 8  # the cases above really differ

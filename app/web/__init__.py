@@ -80,8 +80,10 @@ def _json_strings(value) -> list[str]:
 
 def register(app: Flask) -> None:
     from app.web import fragments
+    from app.web.session_cookies import RememberingSessionInterface
 
     fragments.init_app(app)
+    app.session_interface = RememberingSessionInterface()
     from app.web import (
         account,
         admin,
