@@ -98,3 +98,30 @@ def test_the_cache_is_bounded_and_forgets_the_least_recently_used():
     cache.get("c", lambda: b"cccc")
     assert list(cache.items) == ["a", "c"] and cache.size == 8
     assert cache.get("big", lambda: b"x" * 11) == b"x" * 11 and "big" not in cache.items
+
+
+def test_a_warm_page_costs_one_query_and_still_sees_a_change_made_elsewhere(opened):
+    """On a warm cache the statement and amendment pages read only the user with the page's row
+    (accounts.load_for_request); the participants and the frame are kept. A change made meanwhile
+    (here: a position, through the rule, as another worker would) still shows on the next view."""
+    from sqlalchemy import event
+
+    amendment_id = opened.propose(opened.tenant, opened.tnn, paragraph_id=opened.pids[1], text="Shade.")
+    partner = opened.browser(opened.partner)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    for path in (f"/statements/{opened.sid}", f"/amendments/{amendment_id}"):
+        assert partner.get(path).status_code == 200  # cold: renders and fills the caches
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            page = page_text(partner.get(path))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert len(statements) == 1 and "FROM users" in statements[0], (path, statements)
+        assert opened.partner.name in page
+        statements.clear()
+    opened.position(amendment_id, opened.partner, opened.gva, "oppose")
+    assert "oppose" in page_text(partner.get(f"/amendments/{amendment_id}")).lower()
