@@ -125,3 +125,19 @@ def test_a_warm_page_costs_one_query_and_still_sees_a_change_made_elsewhere(open
         statements.clear()
     opened.position(amendment_id, opened.partner, opened.gva, "oppose")
     assert "oppose" in page_text(partner.get(f"/amendments/{amendment_id}")).lower()
+
+
+def test_a_workers_first_request_can_be_a_cached_page(opened):
+    """A worker's first request checks that setup is done (a query) before the page's own hooks run:
+    the page must not mind a transaction already begun (PostgreSQL's autocommit for @reads_only)."""
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    partner = opened.browser(opened.partner)
+    amendment_id = opened.propose(opened.tenant, opened.tnn, paragraph_id=opened.pids[0], text="Hot.")
+    for path in (f"/statements/{opened.sid}", f"/amendments/{amendment_id}"):
+        opened.app.extensions.pop("concord_setup_done", None)  # as in a fresh worker
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", SAWarning)  # e.g. execution options ignored on a begun transaction
+            assert partner.get(path).status_code == 200, path

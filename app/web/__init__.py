@@ -122,7 +122,8 @@ def register(app: Flask) -> None:
     @app.before_request
     def read_without_transaction():
         view = app.view_functions.get(request.endpoint)
-        if request.method in ("GET", "HEAD") and getattr(view, "concord_reads_only", False) and postgres:
+        if request.method in ("GET", "HEAD") and getattr(view, "concord_reads_only", False) and postgres \
+                and not db.session().in_transaction():  # a worker's first request has checked the setup already
             db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
     @app.before_request
