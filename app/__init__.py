@@ -74,13 +74,14 @@ def register_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(identity: str):
         from app.accounts.operations import load_for_request
+        from app.web import reading_only
 
         user_id, _, token = identity.partition(":")
         if not user_id.isdigit():
             return None
         # A read-only page about one statement or amendment gets its row in the same query.
         subject = None
-        if has_request_context() and getattr(app.view_functions.get(request.endpoint), "concord_reads_only", False):
+        if has_request_context() and reading_only():
             args = request.view_args or {}
             subject = next(((kind, args[f"{kind}_id"]) for kind in ("amendment", "statement")
                             if f"{kind}_id" in args), None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, make_response, redirect, render_template, request, url_for
+from flask import Flask, current_app, make_response, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -26,6 +26,12 @@ def reads_only(view):
     opens no transaction for reads either. A write in such a view would commit at once: don't."""
     view.concord_reads_only = True
     return view
+
+
+def reading_only() -> bool:
+    """Whether this request is a GET or HEAD of a view marked ``@reads_only``."""
+    view = current_app.view_functions.get(request.endpoint)
+    return request.method in ("GET", "HEAD") and getattr(view, "concord_reads_only", False)
 
 
 def run_rule(form: FlaskForm | None, action, *args, **kwargs):
@@ -121,9 +127,8 @@ def register(app: Flask) -> None:
 
     @app.before_request
     def read_without_transaction():
-        view = app.view_functions.get(request.endpoint)
-        if request.method in ("GET", "HEAD") and getattr(view, "concord_reads_only", False) and postgres \
-                and not db.session().in_transaction():  # a worker's first request has checked the setup already
+        # Not if a transaction has begun already: a worker's first request has checked the setup.
+        if postgres and reading_only() and not db.session().in_transaction():
             db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
     @app.before_request

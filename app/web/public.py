@@ -8,7 +8,6 @@ import json
 import os
 import threading
 import time
-from collections import OrderedDict
 from datetime import datetime
 from select import POLLIN
 from select import poll as _poll
@@ -27,26 +26,18 @@ from app.organisations import operations as orgs
 from app.publishing import formats, sealing
 from app.publishing.text import format_date
 from app.signing.operations import get_publication
+from app.web import fragments
 
 bp = Blueprint("public", __name__)
 
-class _BoundedCache:
-    """A small per-process LRU: published bytes never change, so they are built once per worker."""
-
-    def __init__(self, size: int):
-        self.size, self.items = size, OrderedDict()
-
-    def get(self, key, build):
-        if key in self.items:
-            self.items.move_to_end(key)
-            return self.items[key]
-        value = self.items[key] = build()
-        if len(self.items) > self.size:
-            self.items.popitem(last=False)
-        return value
-
-
-_bodies = _BoundedCache(64)
+def _kept(key, build):
+    """Built once per worker and kept in its fragment cache (app/web/fragments.py): published bytes
+    never change. Values are file bytes, a page's (title, content, head) strings, or a ``_Head``."""
+    def size(value) -> int:
+        if isinstance(value, bytes):
+            return len(value)
+        return sum(map(len, value)) if isinstance(value, tuple) else 256
+    return current_app.extensions[fragments.EXTENSION].get(key, build, size=size)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -375,7 +366,7 @@ def _respond(head: _Head, kind: str, build, *, mimetype: str, filename: str | No
         response = Response(status=304)
     else:
         key = (_epoch(), head.slug, head.sha256, kind, request.host_url)
-        response = Response(_bodies.get(key, build), mimetype=mimetype)
+        response = Response(_kept(key, build), mimetype=mimetype)
         if mimetype.startswith("text/") or mimetype == "application/json":
             response.headers["Content-Type"] = f"{mimetype}; charset=utf-8"
         if filename:
@@ -412,7 +403,7 @@ def _page(slug: str, template: str, **extra_for):
     if anonymous and request.if_none_match.contains(etag) and not flashes:
         response = Response(status=304)
     else:
-        title, content, extra_head = _bodies.get(key, build)
+        title, content, extra_head = _kept(key, build)
         response = Response(render_template("public/page.html", page_title=title, page_content=content,
                                             head=extra_head), mimetype="text/html")
     if anonymous:
@@ -445,7 +436,7 @@ def certificate(slug: str):
 def _file_head(slug: str) -> _Head:
     """The files of a publication never change and ignore endorsements: after the first request
     a worker answers them without asking the database (a missing slug is never cached)."""
-    return _bodies.get((_epoch(), "head", slug),
+    return _kept((_epoch(), "head", slug),
                        lambda: dataclasses.replace(_head(slug), endorsements=0))
 
 
