@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from app.amending import operations as amending
 from app.drafting import operations as drafting
 from app.extensions import db
+from app.locking import lock_statement
 from app.models import (
     Amendment,
     Comment,
@@ -401,7 +402,7 @@ def test_amendment_page_shows_renumbering_and_the_diff_against_the_current_text(
     db.session.add(revision)
     db.session.flush()
     paragraph.current_revision = revision
-    amending.lock_statement(paragraph.statement_id)  # as every rule that changes a statement does
+    lock_statement(paragraph.statement_id)  # as every rule that changes a statement does
     db.session.commit()
     page = page_text(opened.browser(opened.tenant).get(f"/amendments/{target}"))
     change, against = page.split("Against the current text")

@@ -22,6 +22,7 @@ from app.drafting.operations import live_paragraphs, place_paragraph, snapshot
 from app.drafting.text import normalise_paragraph, normalise_title
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
+from app.locking import lock_statement
 from app.models import (
     DECISION_RULES,
     KINDS,
@@ -44,31 +45,6 @@ from app.notifications.events import participants_people
 
 MAX_RATIONALE = 5_000
 MAX_COMMENT = 10_000
-
-
-# --- locking -------------------------------------------------------------------
-
-
-def lock_statement(statement_id: int) -> Statement:
-    """Serialise changes to one statement, then read it fresh.
-
-    The UPDATE takes the row lock on PostgreSQL and the write lock on SQLite (it is
-    the first write of the transaction, so SQLite waits for the lock instead of
-    failing on a stale snapshot). Everything read after it is current. It also
-    counts the change in ``Statement.generation``, which keys the pages' cached
-    fragments (app/web/fragments.py): every change a page shows goes through here.
-    """
-    locked = db.session.execute(
-        update(Statement)
-        .where(Statement.id == statement_id)
-        .values(generation=Statement.generation + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if locked != 1:
-        raise NotFound("There is no such statement.")
-    return db.session.execute(
-        select(Statement).where(Statement.id == statement_id).execution_options(populate_existing=True)
-    ).scalar_one()
 
 
 def _fresh_amendment(amendment_id: int) -> Amendment:

@@ -17,9 +17,9 @@ from sqlalchemy import bindparam, select
 
 from app import audit
 from app.accounts import operations as accounts
-from app.amending.operations import lock_statement
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
+from app.locking import lock_statement
 from app.models import Organisation, Participant, Statement, StatementInvitation, User
 from app.notifications import events
 from app.organisations import operations as orgs

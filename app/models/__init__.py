@@ -11,6 +11,7 @@ from app.models.amendment import (
     Position,
     Sponsor,
 )
+from app.models.audit_entry import AuditEntry
 from app.models.notification import (
     DELIVERY_MODES,
     EVENT_KINDS,
@@ -21,7 +22,7 @@ from app.models.notification import (
     StatementInvitation,
 )
 from app.models.organisation import ROLE_LABELS, ROLES, Membership, Organisation
-from app.models.signing import AuditEntry, Endorsement, Publication, Signature
+from app.models.signing import Endorsement, Publication, Signature
 from app.models.statement import (
     PHASES,
     Paragraph,

@@ -30,7 +30,7 @@ class Statement(db.Model):
     # Number of the newest version; versions are 1..version_count.
     version_count: Mapped[int] = mapped_column(Integer, default=0)
     # Counts the changes made under the statement's lock (amendments, positions, comments,
-    # participants, signatures, phases; see amending.operations.lock_statement). Pages key
+    # participants, signatures, phases; see locking.lock_statement). Pages key
     # their cached fragments by it (app/web/fragments.py); nothing else reads it.
     generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     decision_rule: Mapped[str | None] = mapped_column(String(20))

@@ -18,11 +18,12 @@ from sqlalchemy import select
 
 from app import audit
 from app.accounts.passwords import verify_password
-from app.amending.operations import OPEN_STATUSES, lock_statement
 from app.drafting.operations import current_version, version_texts
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
+from app.locking import lock_statement
 from app.models import (
+    OPEN_STATUSES,
     Amendment,
     Endorsement,
     Organisation,
