@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask
 from flask_limiter import RateLimitExceeded
 from sqlalchemy import event
 from werkzeug.routing import IntegerConverter
@@ -23,6 +23,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.config.from_object(config or Config)
     app.config.update(overrides)
     Config.finalise(app.config)
+    app.config.setdefault("CONCORD_RELEASE", _release())
     os.makedirs(app.instance_path, exist_ok=True)
     from app.web.public import PublishedResponses
 
@@ -42,6 +43,21 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     register_templates(app)
     register_cli(app)
     return app
+
+
+def _release() -> str:
+    """A hash of the code and templates that render pages: part of every page's ETag, so that a
+    browser never keeps a page rendered by an older release."""
+    import hashlib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for folder, pattern in ((root / "app", "**/*.py"), (root / "templates", "**/*"), (root / "app" / "static", "*")):
+        for path in sorted(folder.glob(pattern)):
+            if path.is_file():
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -74,18 +90,11 @@ def register_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(identity: str):
         from app.accounts.operations import load_for_request
-        from app.web import reading_only
 
         user_id, _, token = identity.partition(":")
-        if not user_id.isdigit():
+        if not user_id.isdecimal() or int(user_id) >= 2**31:
             return None
-        # A read-only page about one statement or amendment gets its row in the same query.
-        subject = None
-        if has_request_context() and reading_only():
-            args = request.view_args or {}
-            subject = next(((kind, args[f"{kind}_id"]) for kind in ("amendment", "statement")
-                            if f"{kind}_id" in args), None)
-        user, g.concord_page_rows = load_for_request(int(user_id), subject=subject)  # held: session.get finds them
+        user = load_for_request(int(user_id))
         # The token changes with the password, which ends every older session.
         if user is None or not token or user.session_token != token:
             return None

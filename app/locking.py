@@ -7,7 +7,7 @@ another.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from app.errors import NotFound
 from app.extensions import db
@@ -15,22 +15,16 @@ from app.models import Statement
 
 
 def lock_statement(statement_id: int) -> Statement:
-    """Serialise changes to one statement, then read it fresh.
+    """Serialise changes to one statement, and read it fresh, in one statement.
 
-    The UPDATE takes the row lock on PostgreSQL and the write lock on SQLite (it is
-    the first write of the transaction, so SQLite waits for the lock instead of
-    failing on a stale snapshot). Everything read after it is current. It also
-    counts the change in ``Statement.generation``, which keys the pages' cached
-    fragments (app/web/fragments.py): every change a page shows goes through here.
+    A no-op UPDATE takes the row lock on PostgreSQL and the write lock on SQLite (it is the
+    first write of the transaction, so SQLite waits for the lock instead of failing on a stale
+    snapshot); RETURNING reads the row under that lock. Everything read after it is current.
     """
-    locked = db.session.execute(
-        update(Statement)
-        .where(Statement.id == statement_id)
-        .values(generation=Statement.generation + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if locked != 1:
+    statement = db.session.execute(
+        update(Statement).where(Statement.id == statement_id).values(status=Statement.status)
+        .returning(Statement).execution_options(populate_existing=True, synchronize_session=False)
+    ).scalar_one_or_none()
+    if statement is None:
         raise NotFound("There is no such statement.")
-    return db.session.execute(
-        select(Statement).where(Statement.id == statement_id).execution_options(populate_existing=True)
-    ).scalar_one()
+    return statement

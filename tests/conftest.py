@@ -106,9 +106,6 @@ def app(_app):
     with _app.app_context():
         yield _app
         _empty_tables()
-    # Emptied tables hand out the same ids again: a fragment kept for one test's statement 1
-    # must not be served for the next test's.
-    _app.extensions["concord_fragments"].clear()
     _app.extensions.pop("concord_setup_done", None)
 
 

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select, text
 
 from app.amending import operations as amending
+from app.diffing import load_ops
 from app.drafting import operations as drafting
 from app.drafting.text import canonical_text, sha256_hex
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
@@ -1017,13 +1018,18 @@ def test_conflicted_amendment_revised_goes_back_to_open_and_can_be_accepted(w):
 
 
 def test_conflicted_amendment_stays_conflicted_through_further_accepts(w):
-    """A later accept on the same paragraph leaves an already conflicted amendment as it was."""
+    """A later accept on the same paragraph leaves an already conflicted amendment as it was, but for
+    its stored diff against the paragraph's text now."""
     sibling = _modify(w, 1, P1_EACH, w.del_c, w.c)
     _accept(w, _modify(w, 1, P1_SINGLE))
-    query = select(Amendment.__table__).where(Amendment.id == sibling.id)
+    columns = [c for c in Amendment.__table__.c if c.name != "current_diff"]
+    query = select(*columns).where(Amendment.id == sibling.id)
     before = [tuple(r) for r in db.session.execute(query)]
-    _accept(w, _modify(w, 1, P1_SINGLE.replace("each month", "every month")), minutes=2)
+    newer = P1_SINGLE.replace("each month", "every month")
+    _accept(w, _modify(w, 1, newer), minutes=2)
     assert [tuple(r) for r in db.session.execute(query)] == before
+    current = db.session.scalar(select(Amendment.current_diff).where(Amendment.id == sibling.id))
+    assert "".join(t for op, t in load_ops(current) if op <= 0) == newer
 
 
 def test_revision_of_conflicted_modify_on_deleted_paragraph_is_refused(w):

@@ -928,8 +928,6 @@ def world(_app):
     with _app.app_context():
         yield World(_app).build()
         _empty_tables()
-    # Emptied tables hand out the same ids again: no page fragment kept here may outlive them.
-    _app.extensions.get("concord_fragments", {}).clear()
     _app.extensions.pop("concord_setup_done", None)
 
 

@@ -13,13 +13,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import String, bindparam, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Load, lazyload
 
 from app.accounts.passwords import hash_password, needs_rehash, verify_password
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from app.extensions import db
 from app.models import (
-    Amendment,
     ApiToken,
     Invitation,
     Membership,
@@ -27,7 +25,6 @@ from app.models import (
     Organisation,
     OutboxMessage,
     SiteSetting,
-    Statement,
     User,
 )
 from app.models.organisation import ROLES
@@ -59,45 +56,28 @@ def find_user_by_email(email: str) -> User | None:
 
 
 @functools.cache
-def _request_user_query(subject: str | None = None):
-    # Built once per subject: constructing this select costs more than running it.
+def _request_user_query():
+    # Built once: constructing this select costs more than running it.
     unread = (select(func.count()).where(Notification.user_id == User.id, Notification.read_at.is_(None))
               .correlate(User).scalar_subquery())
     # Roles as "organisation id:role" pairs in one string: loading the memberships as objects
-    # (joined, with their organisations) cost more than the rest of a cached page.
+    # (joined, with their organisations) costs more than the rest of the query.
     roles = (select(func.aggregate_strings(cast(Membership.organisation_id, String) + ":" + Membership.role, " "))
              .where(Membership.user_id == User.id).correlate(User).scalar_subquery())
-    query = select(User, unread, roles).select_from(User).where(User.id == bindparam("user_id"))
-    if subject == "statement":
-        query = query.add_columns(Statement).outerjoin(Statement, Statement.id == bindparam("subject_id")) \
-            .options(lazyload(Statement.memberships))
-    elif subject == "amendment":
-        query = (query.add_columns(Amendment, Statement)
-                 .outerjoin(Amendment, Amendment.id == bindparam("subject_id"))
-                 .outerjoin_from(Amendment, Statement, Statement.id == Amendment.statement_id)
-                 .options(Load(Amendment).lazyload("*"), Load(Statement).lazyload("*")))
-    return query
+    return select(User, unread, roles).where(User.id == bindparam("user_id"))
 
 
-def load_for_request(user_id: int, *, subject: tuple[str, int] | None = None) -> tuple[User | None, tuple]:
+def load_for_request(user_id: int) -> User | None:
     """The signed-in user for one request, in one query: with their roles, as
     ``user.role_pairs()`` answers them (the memberships are loaded only if used), and their
-    unread notification count as ``user.unread_notifications`` (read by the page frame on every
-    page).
-
-    ``subject`` names what the page is about, ``("statement", id)`` or ``("amendment", id)``: its
-    row (and an amendment's statement's) comes in the same query, none of their collections, as
-    the second value. One round trip to the database instead of two: while the caller holds
-    them, ``db.session.get`` finds them without a query."""
-    kind, subject_id = subject or (None, None)
-    row = db.session.execute(_request_user_query(kind), {"user_id": user_id, "subject_id": subject_id}) \
-        .unique().first()
+    unread notification count as ``user.unread_notifications`` (shown in every page's header)."""
+    row = db.session.execute(_request_user_query(), {"user_id": user_id}).first()
     if row is None:
-        return None, ()
+        return None
     user, user.unread_notifications = row[0], row[1]
     user.counted_roles = frozenset((int(org_id), role) for org_id, _, role in
                                    (pair.partition(":") for pair in (row[2] or "").split()))
-    return user, tuple(row[3:])
+    return user
 
 
 def create_user(email: str, name: str, password: str, *, is_admin: bool = False) -> User:

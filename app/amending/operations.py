@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import audit
 from app.amending.rules import Decision, rule_met
 from app.diffing import Rebaser
+from app.diffing.stored import text_change
 from app.drafting.operations import live_paragraphs, place_paragraph, snapshot
 from app.drafting.text import normalise_paragraph, normalise_title
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
@@ -42,6 +43,7 @@ from app.models import (
 from app.models.amendment import compromise_targets
 from app.notifications import events
 from app.notifications.events import participants_people
+from app.permissions import amendment_rights
 
 MAX_RATIONALE = 5_000
 MAX_COMMENT = 10_000
@@ -154,11 +156,20 @@ def paragraph_numbers(statement: Statement) -> dict[int, int]:
     return {paragraph_id: n for n, paragraph_id in enumerate(ids, start=1)}
 
 
+def _diff_of(kind: str, base_text: str, proposed_text: str) -> str:
+    """An amendment's stored diff: what it would do to the text it is based on."""
+    if kind == "insert":
+        return text_change("", proposed_text)
+    if kind == "delete":
+        return text_change(base_text, "")
+    return text_change(base_text, proposed_text)
+
+
 def _record(amendment: Amendment, reason: str, author: User | None, now: datetime) -> None:
     # Added on its own rather than through amendment.history, which would load every earlier entry.
     db.session.add(AmendmentRevision(
         amendment=amendment, reason=reason, base_revision_id=amendment.base_revision_id,
-        base_text=amendment.base_text, proposed_text=amendment.proposed_text,
+        base_text=amendment.base_text, proposed_text=amendment.proposed_text, diff=amendment.diff,
         rationale=amendment.rationale, author_id=author.id if author else None, created_at=now,
     ))
 
@@ -217,6 +228,7 @@ def propose(
             raise InvalidInput("The proposed title is the same as the current title.", field="text")
     if supersedes:
         amendment.targets = _compromise_targets(statement, amendment, supersedes)
+    amendment.diff = _diff_of(amendment.kind, amendment.base_text, amendment.proposed_text)
     db.session.add(amendment)
     _record(amendment, "proposed", user, now)
     db.session.flush()
@@ -258,12 +270,7 @@ def _compromise_targets(statement: Statement, compromise: Amendment, ids) -> lis
 
 def can_edit(amendment: Amendment, user: User | None) -> bool:
     """The proposer edits while nobody has taken a position, or revises it after a conflict."""
-    if user is None or user.id != amendment.proposer_id:
-        return False
-    if amendment.status == "conflicted":
-        return True
-    return amendment.status in ("open", "rebased") and not amendment.current_positions() and \
-        amendment.kind != "delete"
+    return amendment_rights(amendment, amendment.statement, user).can_edit
 
 
 def edit_amendment(
@@ -301,6 +308,8 @@ def edit_amendment(
         if amendment.proposed_text == amendment.base_text:
             raise InvalidInput("The proposed title is the same as the current title.", field="text")
     amendment.rationale = _clean_rationale(rationale)
+    amendment.diff = _diff_of(amendment.kind, amendment.base_text, amendment.proposed_text)
+    amendment.current_diff = None  # written against the paragraph's text now
     amendment.text_version += 1
     if revising:
         amendment.status = "open"
@@ -387,7 +396,7 @@ def take_position(
 
 
 def can_comment(statement: Statement, user: User | None) -> bool:
-    return statement.is_coordinator(user) or statement.is_participant_member(user)
+    return statement.rights(user).can_comment
 
 
 def add_comment(
@@ -495,7 +504,7 @@ def accept(amendment: Amendment, user: User, *, text_version: int | None, now: d
         if paragraph.current_revision_id != amendment.base_revision_id:
             raise Conflict("The paragraph changed and this amendment was not rebased; reload and try again.")
         new_revision = Revision(paragraph_id=paragraph.id, parent_id=paragraph.current_revision_id,
-                                text=amendment.proposed_text, author_id=amendment.proposer_id,
+                                text=amendment.proposed_text, diff=amendment.diff, author_id=amendment.proposer_id,
                                 amendment_id=amendment.id, created_at=now)
         db.session.add(new_revision)
         db.session.flush()
@@ -619,6 +628,9 @@ def _rebase_siblings(
         else:
             continue
         changes.append((sibling, values, recorded))
+    new_text = statement.title if accepted.kind == "retitle" else new_revision.text if new_revision else ""
+    for sibling, values, _recorded in changes:
+        _store_diffs(sibling, values, new_text)
     _write_siblings(changes, now)
     return [(sibling, sibling.status) for sibling, _values, _recorded in changes]
 
@@ -647,6 +659,19 @@ def _rebased_text(
     return values, True
 
 
+def _store_diffs(sibling: Amendment, values: dict, new_text: str) -> None:
+    """Add a sibling's stored diffs to its new values: its own, if its texts change, and, while it
+    conflicts, the one against the paragraph's (or title's) new text."""
+    base_text = values.get("base_text", sibling.base_text)
+    proposed_text = values.get("proposed_text", sibling.proposed_text)
+    if base_text != sibling.base_text or proposed_text != sibling.proposed_text:
+        values["diff"] = _diff_of(sibling.kind, base_text, proposed_text)
+    if values.get("status", sibling.status) == "conflicted":
+        values["current_diff"] = _diff_of(sibling.kind, new_text, proposed_text)
+    elif sibling.current_diff is not None:
+        values["current_diff"] = None
+
+
 def _write_siblings(changes: list[tuple[Amendment, dict, bool]], now: datetime) -> None:
     """Write the siblings' new values and history rows in bulk, and give the loaded objects the same values."""
     rows, recorded = [], []
@@ -668,9 +693,11 @@ def _write_siblings(changes: list[tuple[Amendment, dict, bool]], now: datetime) 
     if recorded:  # copied by the database from the rows just updated: no texts sent twice
         history = AmendmentRevision.__table__
         db.session.execute(history.insert().from_select(
-            ["amendment_id", "reason", "base_revision_id", "base_text", "proposed_text", "rationale", "created_at"],
+            ["amendment_id", "reason", "base_revision_id", "base_text", "proposed_text", "diff", "rationale",
+             "created_at"],
             select(Amendment.id, _HISTORY_REASON, Amendment.base_revision_id, Amendment.base_text,
-                   Amendment.proposed_text, Amendment.rationale, literal(now, history.c.created_at.type))
+                   Amendment.proposed_text, Amendment.diff, Amendment.rationale,
+                   literal(now, history.c.created_at.type))
             .where(Amendment.id.in_(recorded)).order_by(Amendment.id),
         ))
 

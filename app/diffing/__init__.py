@@ -10,11 +10,13 @@ Pure functions, no Flask and no database:
   does the same for many proposals onto one new text, tokenising the shared texts once.
 * ``compare_paragraphs(old, new)``: two versions of a statement, paragraphs matched by id.
 * ``blame(revisions)``: the final text in runs attributed to the revision that introduced them.
+* ``text_change(old, new)``, ``load_ops``, ``dump_ops``: diffs stored with what they describe.
 """
 
 from app.diffing.blame import blame
 from app.diffing.paragraphs import ParagraphChange, compare_paragraphs
 from app.diffing.patching import Rebaser, rebase
+from app.diffing.stored import dump_ops, load_ops, text_change
 from app.diffing.tokens import tokenise
 from app.diffing.words import DELETE, EQUAL, INSERT, render_diff, word_diff
 
@@ -26,8 +28,11 @@ __all__ = [
     "Rebaser",
     "blame",
     "compare_paragraphs",
+    "dump_ops",
+    "load_ops",
     "rebase",
     "render_diff",
+    "text_change",
     "tokenise",
     "word_diff",
 ]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased, defer, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
+from app.diffing.stored import text_change
 from app.drafting.text import (
     canonical_text,
     check_paragraph_count,
@@ -47,6 +48,14 @@ def live_paragraphs(statement: Statement) -> list[Paragraph]:
             .order_by(Paragraph.position)
         )
     )
+
+
+def live_texts(statement_id: int) -> list[tuple[int, str]]:
+    """(paragraph id, current text) of the live paragraphs in order: one query, no objects built."""
+    return list(db.session.execute(
+        select(Paragraph.id, Revision.text).join(Revision, Revision.id == Paragraph.current_revision_id)
+        .where(Paragraph.statement_id == statement_id, Paragraph.deleted_at.is_(None))
+        .order_by(Paragraph.position)))
 
 
 def numbered(paragraphs: Sequence[Paragraph]) -> list[tuple[int, Paragraph]]:
@@ -290,6 +299,7 @@ def edit_paragraph(
         paragraph_id=paragraph.id,
         parent_id=paragraph.current_revision_id,
         text=text,
+        diff=text_change(paragraph.text, text),
         author_id=user.id,
         created_at=now,
     )

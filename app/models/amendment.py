@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.diffing.stored import load_ops
 from app.extensions import db
 from app.models.base import UTCDateTime, utcnow
 
@@ -46,6 +47,11 @@ class Amendment(db.Model):
     base_revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"), index=True)
     base_text: Mapped[str] = mapped_column(Text, default="")
     proposed_text: Mapped[str] = mapped_column(Text, default="")
+    # The word diff of base_text becoming proposed_text (app.diffing.stored), written with the texts.
+    diff: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    # While the paragraph has moved on from base_text (a conflicted amendment): the word diff of
+    # the paragraph's text now becoming proposed_text, written whenever the paragraph changes.
+    current_diff: Mapped[str | None] = mapped_column(Text)
     base_number: Mapped[int | None] = mapped_column(Integer)  # ¶ number when proposed
     rationale: Mapped[str] = mapped_column(Text, default="")
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -108,6 +114,14 @@ class Amendment(db.Model):
     def label(self) -> str:
         return f"#{self.id}"
 
+    @property
+    def ops(self):
+        return load_ops(self.diff)
+
+    @property
+    def current_ops(self):
+        return load_ops(self.current_diff)
+
 
 class AmendmentRevision(db.Model):
     """Every text an amendment has had: proposed, edited, rebased, revised. Append-only."""
@@ -120,12 +134,17 @@ class AmendmentRevision(db.Model):
     base_revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"), index=True)
     base_text: Mapped[str] = mapped_column(Text, default="")
     proposed_text: Mapped[str] = mapped_column(Text, default="")
+    diff: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")  # as Amendment.diff
     rationale: Mapped[str] = mapped_column(Text, default="")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     amendment: Mapped[Amendment] = relationship(back_populates="history")
     author: Mapped[User | None] = relationship(lazy="joined")
+
+    @property
+    def ops(self):
+        return load_ops(self.diff)
 
 
 class Sponsor(db.Model):

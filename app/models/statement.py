@@ -29,10 +29,6 @@ class Statement(db.Model):
     )
     # Number of the newest version; versions are 1..version_count.
     version_count: Mapped[int] = mapped_column(Integer, default=0)
-    # Counts the changes made under the statement's lock (amendments, positions, comments,
-    # participants, signatures, phases; see locking.lock_statement). Pages key
-    # their cached fragments by it (app/web/fragments.py); nothing else reads it.
-    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     decision_rule: Mapped[str | None] = mapped_column(String(20))
     amendment_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -61,49 +57,48 @@ class Statement(db.Model):
         back_populates="statement", order_by="Paragraph.position", viewonly=True
     )
 
-    # --- permission questions: routes, the API and templates all ask these ---
+    # --- permission questions: answered by app.permissions, which routes, rules, the API and
+    # templates all ask (these helpers are shorthands for it) ---
+
+    def rights(self, user: User | None, *, now: datetime | None = None):
+        from app.permissions import statement_rights
+
+        return statement_rights(self, user, now=now)
 
     def is_participant_member(self, user: User | None) -> bool:
-        if user is None or not getattr(user, "is_authenticated", False):
-            return False
-        # Members of an organisation that withdrew still see the statement's history.
-        org_ids = {p.organisation_id for p in self.memberships}
-        return any(m.organisation_id in org_ids for m in user.memberships)
+        return self.rights(user).is_member
 
     def can_view(self, user: User | None) -> bool:
-        if user is None or not getattr(user, "is_authenticated", False):
-            return False
-        return user.is_admin or user.id == self.coordinator_id or self.is_participant_member(user)
+        return self.rights(user).can_view
 
     def can_edit_draft(self, user: User | None) -> bool:
-        return (
-            self.status == "draft"
-            and user is not None
-            and getattr(user, "is_authenticated", False)
-            and user.id == self.coordinator_id
-        )
+        return self.rights(user).can_edit
 
     def is_coordinator(self, user: User | None) -> bool:
-        return bool(user is not None and getattr(user, "is_authenticated", False)
-                    and user.id == self.coordinator_id)
+        from app.permissions import is_coordinator
+
+        return is_coordinator(self, user)
 
     def can_open(self, user: User | None) -> bool:
-        return self.status == "draft" and self.is_coordinator(user)
+        return self.rights(user).can_open
 
     def participates(self, organisation: Organisation) -> bool:
         return any(p.organisation_id == organisation.id for p in self.participants)
 
     def delegate_organisations(self, user: User | None) -> list[Organisation]:
         """The participating organisations ``user`` may speak for as a delegate."""
-        if user is None or not getattr(user, "is_authenticated", False):
-            return []
-        return [o for o in self.participant_organisations if user.has_role(o, "delegate")]
+        return self.organisations_by_id(self.rights(user).delegate_for)
+
+    def organisations_by_id(self, ids) -> list[Organisation]:
+        """Participating organisations with these ids, in the participants' order."""
+        wanted = set(ids)
+        return [o for o in self.participant_organisations if o.id in wanted]
 
     def amendments_open(self, now: datetime) -> bool:
         """Whether new amendments are accepted now (phase and deadline)."""
-        return self.status == "amending" and (
-            self.amendment_deadline is None or now < self.amendment_deadline
-        )
+        from app.permissions import amendments_open
+
+        return amendments_open(self, now)
 
     @property
     def participants(self) -> list[Participant]:
@@ -175,6 +170,8 @@ class Revision(db.Model):
     paragraph_id: Mapped[int] = mapped_column(ForeignKey("paragraphs.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
+    # The word diff of the parent's text becoming this one (app.diffing.stored); None for a first text.
+    diff: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     # The accepted amendment that produced this text (None for direct draft edits).
     amendment_id: Mapped[int | None] = mapped_column(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from app.extensions import db
-from app.models import Membership, Organisation, Participant, Statement, User
+from app.models import Membership, Organisation, User
 from app.models.organisation import ROLES
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -70,11 +70,6 @@ def update_organisation(
     org.name = _clean(name, field="name", label="name", max_length=200, required=True)
     org.short_name = _clean(short_name, field="short_name", label="short name", max_length=32, required=False)
     org.country = _clean(country, field="country", label="country", max_length=100, required=False)
-    # Statement pages show the names and are cached by the statement's change counter.
-    db.session.execute(
-        update(Statement).where(Statement.id.in_(
-            select(Participant.statement_id).where(Participant.organisation_id == org.id)))
-        .values(generation=Statement.generation + 1).execution_options(synchronize_session=False))
     db.session.flush()
     return org
 

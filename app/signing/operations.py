@@ -166,9 +166,7 @@ def _clean(value: str | None, label: str, field: str) -> str:
 
 def can_sign_for(statement: Statement, user: User | None) -> list[Organisation]:
     """Participating organisations ``user`` is a signatory of."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return []
-    return [o for o in statement.participant_organisations if user.has_role(o, "signatory")]
+    return statement.organisations_by_id(statement.rights(user).signatory_for)
 
 
 def sign(
@@ -237,11 +235,7 @@ def revoke(signature: Signature, user: User, *, now: datetime) -> Signature:
 
 def can_withdraw_for(statement: Statement, user: User | None) -> list[Organisation]:
     """Participating organisations ``user`` may withdraw (as their admin or signatory)."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return []
-    return [o for o in statement.participant_organisations
-            if o.id != statement.coordinator_organisation_id
-            and (user.has_role(o, "admin") or user.has_role(o, "signatory"))]
+    return statement.organisations_by_id(statement.rights(user).withdraw_for)
 
 
 def _participant(statement: Statement, organisation: Organisation) -> Participant:

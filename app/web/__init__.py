@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, make_response, redirect, render_template, request, url_for
+from flask import Flask, current_app, make_response, redirect, render_template, request, session, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError
 
 from app.errors import ConcordError, InvalidInput
@@ -17,21 +20,53 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def reads_only(view):
-    """Mark a view that never writes: its queries run without a transaction (``autocommit``).
-
-    On PostgreSQL this saves the BEGIN and ROLLBACK round trips around a page that only reads;
-    each query still sees committed data only (READ COMMITTED gives a transaction no more than that),
-    and the cached pages' keys are read in the same request as what they key. SQLite's driver
-    opens no transaction for reads either. A write in such a view would commit at once: don't."""
-    view.concord_reads_only = True
-    return view
+# --- conditional GETs: an ETag made of what a page shows --------------------------------------
 
 
-def reading_only() -> bool:
-    """Whether this request is a GET or HEAD of a view marked ``@reads_only``."""
-    view = current_app.view_functions.get(request.endpoint)
-    return request.method in ("GET", "HEAD") and getattr(view, "concord_reads_only", False)
+def page_etag(*shown) -> str:
+    """A page's ETag: a hash of everything it shows, as the caller read it from the database in this
+    request, plus the viewer (who they are, their unread count, their session's CSRF token, which the
+    page's forms carry) and the release (templates and code). Nothing is kept between requests: the
+    tag is only as fresh as the data read to build it, which is the data the page would show."""
+    user = current_user
+    viewer = (user.id, user.name, user.is_admin, getattr(user, "unread_notifications", None),
+              session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))) \
+        if user.is_authenticated else None
+    data = repr((current_app.config["CONCORD_RELEASE"], viewer, shown))
+    return '"' + hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest()[:40] + '"'
+
+
+_UNSHOWN = frozenset({"password_hash", "session_token", "canonical_text", "nonce", "token_hash"})
+
+
+def shown(*rows) -> tuple:
+    """Every loaded column of these rows (None for a missing row), to build a page's ETag from: a
+    page that shows a row changes with any of its columns, and nobody has to list them."""
+    out = []
+    for row in rows:
+        if row is None:
+            out.append(None)
+            continue
+        loaded = row.__dict__
+        out.append((type(row).__name__, tuple(
+            (key, loaded[key]) for key in inspect(type(row)).column_attrs.keys()
+            if key in loaded and key not in _UNSHOWN)))
+    return tuple(out)
+
+
+def not_modified(etag: str):
+    """A 304 if the browser already has this exact page (and no message is waiting to be shown)."""
+    if session.get("_flashes") or not request.if_none_match.contains(etag.strip('"')):
+        return None
+    return conditional(make_response("", 304), etag)
+
+
+def conditional(response, etag: str):
+    """Mark a private page with its ETag: the browser keeps it and asks again every time."""
+    response.set_etag(etag.strip('"'))
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.vary.add("Cookie")
+    return response
 
 
 def run_rule(form: FlaskForm | None, action, *args, **kwargs):
@@ -85,11 +120,6 @@ def _json_strings(value) -> list[str]:
 
 
 def register(app: Flask) -> None:
-    from app.web import fragments
-    from app.web.session_cookies import RememberingSessionInterface
-
-    fragments.init_app(app)
-    app.session_interface = RememberingSessionInterface()
     from app.web import (
         account,
         admin,
@@ -114,22 +144,12 @@ def register(app: Flask) -> None:
         from app.accounts.operations import setup_needed
 
         if not setup_needed():
-            # Monotonic: setup never un-happens. A new object each time: the per-worker caches of
-            # app/web/public.py are keyed by it, so they never outlive the database they read.
+            # Monotonic: setup never un-happens.
             app.extensions["concord_setup_done"] = object()
             return None
         if request.endpoint in ("auth.setup", "static", "main.security_txt") or request.path.startswith("/api/"):
             return None
         return redirect(url_for("auth.setup"))
-
-    with app.app_context():
-        postgres = db.engine.dialect.name == "postgresql"
-
-    @app.before_request
-    def read_without_transaction():
-        # Not if a transaction has begun already: a worker's first request has checked the setup.
-        if postgres and reading_only() and not db.session().in_transaction():
-            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
     @app.before_request
     def refuse_what_no_database_stores():

@@ -6,14 +6,14 @@ import re
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, lazyload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.amending import operations as amending
-from app.diffing import blame, compare_paragraphs, render_diff, word_diff
+from app.diffing import blame, compare_paragraphs, load_ops, render_diff, word_diff
 from app.drafting import operations as drafting
 from app.extensions import db
 from app.models import (
@@ -22,8 +22,10 @@ from app.models import (
     Paragraph,
     Revision,
     Statement,
+    Version,
 )
-from app.web import fragments, now, reads_only, run_rule
+from app.permissions import amendment_rights
+from app.web import conditional, not_modified, now, page_etag, run_rule, shown
 from app.web.amendment_forms import (
     AcceptForm,
     CommentForm,
@@ -59,8 +61,12 @@ def linkify(text: str) -> Markup:
 
 @bp.app_template_filter("diff")
 def diff_filter(pair) -> Markup:
+    """A diff computed while rendering: only for what the viewer chose to compare (two versions)."""
     old, new = pair
     return render_diff(word_diff(old or "", new or ""))
+
+
+bp.add_app_template_filter(load_ops, "load_ops")
 
 
 @bp.app_context_processor
@@ -204,76 +210,81 @@ def edit(amendment_id: int):
 # --- the amendment page ------------------------------------------------------------------
 
 
-def _page(amendment: Amendment, statement: Statement, status: int = 200, rights=None, **forms):
-    def body() -> str:
-        user = current_user
-        # Everything the page lists, each collection in one query (the key needed none of them).
-        _, number = db.session.execute(
-            select(Amendment, drafting.paragraph_number(statement.id, amendment.paragraph_id))
-            .where(Amendment.id == amendment.id).options(
-                joinedload(Amendment.statement).joinedload(Statement.memberships),
-                selectinload(Amendment.comments), selectinload(Amendment.history),
-                selectinload(Amendment.sponsors), selectinload(Amendment.positions),
-                joinedload(Amendment.decided_by), joinedload(Amendment.result_version),
-                # The paragraph's text now, shown when it moved on from the amendment's base.
-                joinedload(Amendment.paragraph).joinedload(Paragraph.current_revision))).unique().one()
-        numbers = {amendment.paragraph_id: number} if number else {}
-        paragraph = amendment.paragraph
-        current_text = None
-        if amendment.kind in ("modify", "delete") and paragraph is not None and paragraph.deleted_at is None \
-                and paragraph.current_revision_id != amendment.base_revision_id:
-            current_text = paragraph.text
-        delegate_orgs = _delegate_choices(statement)
-        can_position = amendment.status in ("open", "rebased") and statement.status == "amending"
-        # Only the form that was sent is filled from the request; the others start empty.
-        position_form = forms.get("position_form") or PositionForm(formdata=None)
-        position_form.organisation.choices = delegate_orgs
-        sponsoring = {o.id for o in amendment.organisations}
-        sponsor_form = SponsorForm(formdata=None)
-        sponsor_form.organisation.choices = [c for c in delegate_orgs if c[0] not in sponsoring]
-        accept_form = AcceptForm(formdata=None, text_version=amendment.text_version)
-        replies: dict[int, list] = {}
-        for comment in amendment.comments:
-            if comment.parent_id:
-                replies.setdefault(comment.parent_id, []).append(comment)
-        return render_template(
-            "amendments/_show_body.html", statement=statement, amendment=amendment, numbers=numbers,
-            current_text=current_text, tally=amending.tally(amendment, statement),
-            position_form=position_form if delegate_orgs and can_position else None,
-            sponsor_form=sponsor_form if sponsor_form.organisation.choices and amendment.is_open
-            and statement.status == "amending" else None,
-            comment_form=forms.get("comment_form") or CommentForm(formdata=None),
-            can_comment=amending.can_comment(statement, user) and statement.status not in ("published",
-                                                                                            "withdrawn"),
-            reject_form=forms.get("reject_form") or RejectForm(formdata=None),
-            accept_form=accept_form,
-            can_decide=statement.is_coordinator(user) and amendment.is_open and statement.status == "amending",
-            can_edit=amending.can_edit(amendment, user),
-            can_withdraw=user.id == amendment.proposer_id and amendment.is_open,
-            top_comments=[c for c in amendment.comments if not c.parent_id], replies=replies,
-        )
+def _load_page(amendment_id: int) -> tuple[Amendment, int]:
+    """The amendment with everything its page lists, each collection in one query, and its paragraph's
+    current number (0: none, or deleted)."""
+    row = db.session.execute(
+        select(Amendment, drafting.paragraph_number(Amendment.statement_id, Amendment.paragraph_id))
+        .where(Amendment.id == amendment_id).options(
+            joinedload(Amendment.statement).options(
+                joinedload(Statement.memberships), joinedload(Statement.coordinator),
+                joinedload(Statement.coordinator_organisation)),
+            selectinload(Amendment.comments), selectinload(Amendment.positions),
+            joinedload(Amendment.sponsors), joinedload(Amendment.decided_by),
+            joinedload(Amendment.result_version).defer(Version.canonical_text))
+    ).unique().first()
+    if row is None:
+        abort(404)
+    return row[0], row[1]
 
-    if forms:  # a form shows what this viewer typed: for them alone, never kept
-        return render_template("amendments/show.html", statement=statement, amendment=amendment,
-                               body=Markup(body())), status
-    # The amendment, its positions, comments and history change only under the statement's lock.
-    rights = rights or fragments.viewer_rights(statement)
-    key = ("amendment", amendment.id, statement.generation, statement.version_count, rights,
-           current_user.id == amendment.proposer_id)
-    return fragments.page("amendments/show.html", key, body, statement=statement, amendment=amendment), status
+
+def _page(amendment: Amendment, statement: Statement, number: int, status: int = 200, **forms):
+    user = current_user._get_current_object()
+    rights = statement.rights(user, now=now())
+    if not rights.can_view:
+        abort(404)
+    allowed = amendment_rights(amendment, statement, user, rights)
+    history = amendment.history if amendment.text_version > 1 else []  # only a proposal: nothing to list
+    etag = page_etag("amendment", number, rights, allowed, shown(
+        amendment, statement, statement.coordinator, statement.coordinator_organisation,
+        amendment.decided_by, amendment.result_version, amendment.proposer, amendment.organisation,
+        *statement.memberships, *(p.organisation for p in statement.memberships),
+        *amendment.sponsors, *(s.organisation for s in amendment.sponsors),
+        *amendment.positions, *(p.user for p in amendment.positions), *(p.organisation for p in amendment.positions),
+        *amendment.comments, *(c.author for c in amendment.comments), *history, *(h.author for h in history)))
+    if not forms and (response := not_modified(etag)) is not None:
+        return response
+    choices = [(o.id, o.display_name) for o in statement.organisations_by_id(rights.delegate_for)]
+    # Only the form that was sent is filled from the request; the others start empty.
+    position_form = forms.get("position_form") or PositionForm(formdata=None)
+    position_form.organisation.choices = [c for c in choices if c[0] in allowed.position_for]
+    sponsor_form = SponsorForm(formdata=None)
+    sponsor_form.organisation.choices = [c for c in choices if c[0] in allowed.sponsor_for]
+    replies: dict[int, list] = {}
+    for comment in amendment.comments:
+        if comment.parent_id:
+            replies.setdefault(comment.parent_id, []).append(comment)
+    response = make_response(render_template(
+        "amendments/show.html", statement=statement, amendment=amendment,
+        numbers={amendment.paragraph_id: number} if number else {}, history=history,
+        tally=amending.tally(amendment, statement),
+        position_form=position_form if allowed.position_for else None,
+        sponsor_form=sponsor_form if allowed.sponsor_for else None,
+        comment_form=forms.get("comment_form") or CommentForm(formdata=None),
+        can_comment=rights.can_comment and statement.status not in ("published", "withdrawn"),
+        reject_form=forms.get("reject_form") or RejectForm(formdata=None),
+        accept_form=AcceptForm(formdata=None, text_version=amendment.text_version),
+        can_decide=allowed.can_decide, can_edit=allowed.can_edit, can_withdraw=allowed.can_withdraw,
+        top_comments=[c for c in amendment.comments if not c.parent_id], replies=replies,
+    ), status)
+    # A page showing what this viewer typed into a form is theirs alone, for this response only.
+    return response if forms else conditional(response, etag)
 
 
 @bp.route("/amendments/<int:amendment_id>")
 @login_required
-@reads_only
 def show(amendment_id: int):
-    # Usually loaded already, with the user (accounts.load_for_request): then no query.
-    amendment = db.session.get(Amendment, amendment_id,
-                               options=[lazyload("*"), joinedload(Amendment.statement).lazyload("*")])
-    rights = amendment and fragments.viewer_rights(amendment.statement)
-    if not rights or not rights.can_view:
-        abort(404)
-    return _page(amendment, amendment.statement, rights=rights)
+    return _page(*_with_statement(*_load_page(amendment_id)))
+
+
+def _with_statement(amendment: Amendment, number: int) -> tuple[Amendment, Statement, int]:
+    return amendment, amendment.statement, number
+
+
+def _form_page(amendment: Amendment, **forms):
+    """The amendment's page again, with the form that was sent and its errors (422)."""
+    loaded, number = _load_page(amendment.id)
+    return _page(loaded, loaded.statement, number, 422, **forms)
 
 
 def _back(amendment: Amendment, anchor: str | None = None):
@@ -295,7 +306,7 @@ def position(amendment_id: int):
             return _back(amendment, "positions")
     if not form.organisation.choices:
         abort(403)
-    return _page(amendment, statement, 422, position_form=form)
+    return _form_page(amendment, position_form=form)
 
 
 @bp.route("/amendments/<int:amendment_id>/sponsor", methods=["POST"])
@@ -332,7 +343,7 @@ def comment(amendment_id: int):
             return _back(amendment, f"c-{result.id}")
     # The parent id is a hidden field: show its error above the form.
     form.form_errors.extend(form.parent_id.errors)
-    return _page(amendment, statement, 422, comment_form=form)
+    return _form_page(amendment, comment_form=form)
 
 
 @bp.route("/amendments/<int:amendment_id>/withdraw", methods=["POST"])
@@ -377,7 +388,7 @@ def reject(amendment_id: int):
             # Not the coordinator, or no longer open: the reject form is not shown, so say it above.
             flash(result.message, "error")
             return _back(amendment)
-    return _page(amendment, statement, 422, reject_form=form)
+    return _form_page(amendment, reject_form=form)
 
 
 # --- lists, comparison, history, blame -------------------------------------------------------
@@ -426,8 +437,7 @@ def paragraph_history(statement_id: int, paragraph_id: int):
     ).all()
     amendments = {a.id: a for a in db.session.scalars(
         select(Amendment).where(Amendment.id.in_([r.amendment_id for r in revisions if r.amendment_id])))}
-    rows = [(r, revisions[i - 1].text if i else "", amendments.get(r.amendment_id))
-            for i, r in enumerate(revisions)]
+    rows = [(r, amendments.get(r.amendment_id)) for r in revisions]
     numbers = amending.paragraph_numbers(statement)
     return render_template("amendments/paragraph_history.html", statement=statement, paragraph=paragraph,
                            number=numbers.get(paragraph.id), rows=list(reversed(rows)))

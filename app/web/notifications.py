@@ -20,7 +20,6 @@ from app.drafting import participation
 from app.extensions import db
 from app.models import EVENT_KINDS, Notification, Organisation, StatementInvitation
 from app.notifications import events
-from app.notifications.waiting import unread_count
 from app.web import now, run_rule
 from app.web.auth import _start_session
 from app.web.forms import EmptyForm
@@ -37,8 +36,7 @@ def unread():
     # E-mails are rendered by `flask notifications send-due`, outside any request: no current user there.
     if has_request_context() and current_user.is_authenticated:
         # Counted with the user when the request loaded them (accounts.load_for_request).
-        counted = getattr(current_user, "unread_notifications", None)
-        return {"unread_notifications": unread_count(current_user) if counted is None else counted}
+        return {"unread_notifications": current_user.unread_notifications}
     return {"unread_notifications": 0}
 
 

@@ -26,18 +26,12 @@ from app.organisations import operations as orgs
 from app.publishing import formats, sealing
 from app.publishing.text import format_date
 from app.signing.operations import get_publication
-from app.web import fragments
 
 bp = Blueprint("public", __name__)
 
 def _kept(key, build):
-    """Built once per worker and kept in its fragment cache (app/web/fragments.py): published bytes
-    never change. Values are file bytes, a page's (title, content, head) strings, or a ``_Head``."""
-    def size(value) -> int:
-        if isinstance(value, bytes):
-            return len(value)
-        return sum(map(len, value)) if isinstance(value, tuple) else 256
-    return current_app.extensions[fragments.EXTENSION].get(key, build, size=size)
+    """Built on every request (the per-worker cache is gone; publication artefacts will be stored)."""
+    return build()
 
 
 @dataclasses.dataclass(frozen=True)

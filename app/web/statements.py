@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import defer, joinedload, lazyload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from app.amending import operations as amending
 from app.drafting import operations as drafting
@@ -13,7 +13,7 @@ from app.errors import ConcordError, InvalidInput
 from app.extensions import db
 from app.models import AuditEntry, Organisation, Statement, Version
 from app.signing import operations as signing
-from app.web import add_error, fragments, now, reads_only, run_rule
+from app.web import add_error, conditional, not_modified, now, page_etag, run_rule, shown
 from app.web.forms import (
     DeleteParagraphForm,
     ImportForm,
@@ -159,34 +159,39 @@ def _mentioned(signatories: str) -> list[int]:
 
 @bp.route("/<int:statement_id>")
 @login_required
-@reads_only
 def show(statement_id: int):
-    # Usually loaded already, with the user (accounts.load_for_request): then no query.
-    statement = db.session.get(Statement, statement_id, options=[lazyload(Statement.memberships)])
-    rights = statement and fragments.viewer_rights(statement)
+    # The statement, its people and its current version (without its text) in one query.
+    row = db.session.execute(
+        select(Statement, Version)
+        .outerjoin(Version, (Version.statement_id == Statement.id) & (Version.number == Statement.version_count))
+        .where(Statement.id == statement_id)
+        .options(*_with_people(), joinedload(Statement.frozen_version).defer(Version.canonical_text),
+                 defer(Version.canonical_text))
+    ).unique().first()
+    statement, version = row if row else (None, None)
+    rights = statement.rights(current_user, now=now()) if statement else None
     if not rights or not rights.can_view:
         abort(404)
+    open_counts = amending.open_counts(statement) if statement.status != "draft" else {}
+    progress = signing.progress(statement) if statement.status == "signing" else None
+    invited = participation.pending_invitations(statement) if rights.is_coordinator else []
+    # The paragraphs are those of the current version: its number and hash stand for them.
+    signatures = [signature for _, signature in progress.signed] if progress else []
+    etag = page_etag("statement", shown(statement, version, *_people(statement), *signatures), rights,
+                     sorted(open_counts.items(), key=repr), shown(*invited, *(i.organisation for i in invited)))
+    response = not_modified(etag)
+    if response is None:
+        response = make_response(render_template(
+            "statements/show.html", statement=statement, rights=rights, version=version,
+            paragraphs=drafting.live_texts(statement.id), open_counts=open_counts, progress=progress,
+            invited=invited))
+    return conditional(response, etag)
 
-    def body() -> str:
-        # The header's people and organisations in one query (the key needed none of them).
-        db.session.execute(select(Statement).where(Statement.id == statement.id)
-                           .options(*_with_people())).unique().one()
-        return render_template(
-            "statements/_show_body.html",
-            statement=statement,
-            rights=rights,
-            paragraphs=drafting.numbered(drafting.live_paragraphs(statement)),
-            version=drafting.current_version(statement),
-            open_counts=amending.open_counts(statement) if statement.status != "draft" else {},
-            progress=signing.progress(statement) if statement.status == "signing" else None,
-            invited=participation.pending_invitations(statement) if rights.is_coordinator else [],
-            move_form=MoveParagraphForm(),
-        )
 
-    # What the page shows changes only with a new version or under the statement's lock
-    # (which counts in generation); what it offers, only with the viewer's rights.
-    key = ("statement", statement.id, statement.generation, statement.version_count, rights)
-    return fragments.page("statements/show.html", key, body, statement=statement)
+def _people(statement: Statement) -> list:
+    """The rows a statement's header shows besides the statement itself."""
+    return [statement.coordinator, statement.coordinator_organisation, statement.frozen_version,
+            *statement.memberships, *(p.organisation for p in statement.memberships)]
 
 
 @bp.route("/<int:statement_id>/title", methods=["GET", "POST"])
