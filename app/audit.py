@@ -77,26 +77,46 @@ def record(
 ) -> AuditEntry:
     if action not in ACTION_LABELS:
         raise ValueError(f"unknown audit action {action!r}")
+    seq, prev_hash = _head(statement_id)
+    entry = AuditEntry(
+        statement_id=statement_id,
+        seq=seq + 1,
+        action=action,
+        actor_id=actor.id if actor else None,
+        organisation_id=organisation.id if organisation else None,
+        details=canonical(details),
+        created_at=now.astimezone(UTC),
+        prev_hash=prev_hash,
+    )
+    entry.hash = entry_hash(entry)
+    db.session.add(entry)
+    db.session.flush()
+    continue_from(statement_id, entry.seq, entry.hash)
+    return entry
+
+
+_HEADS = "concord_audit_heads"
+
+
+def continue_from(statement_id: int, seq: int | None, last_hash: str | None) -> None:
+    """The newest entry of ``statement_id``'s chain, as read under the statement's lock
+    (``locking.lock_statement``): this transaction's entries follow it without reading it again."""
+    heads = db.session.info.setdefault(_HEADS, {})
+    heads[statement_id] = (db.session().get_transaction(), seq or 0, last_hash or GENESIS)
+
+
+def _head(statement_id: int) -> tuple[int, str]:
+    """(seq, hash) of the newest entry: as this transaction last saw it under the lock, else read."""
+    known = db.session.info.get(_HEADS, {}).get(statement_id)
+    if known is not None and known[0] is db.session().get_transaction():
+        return known[1], known[2]
     last = db.session.execute(
         select(AuditEntry.seq, AuditEntry.hash)
         .where(AuditEntry.statement_id == statement_id)
         .order_by(AuditEntry.seq.desc())
         .limit(1)
     ).first()
-    entry = AuditEntry(
-        statement_id=statement_id,
-        seq=(last.seq + 1) if last else 1,
-        action=action,
-        actor_id=actor.id if actor else None,
-        organisation_id=organisation.id if organisation else None,
-        details=canonical(details),
-        created_at=now.astimezone(UTC),
-        prev_hash=last.hash if last else GENESIS,
-    )
-    entry.hash = entry_hash(entry)
-    db.session.add(entry)
-    db.session.flush()
-    return entry
+    return (last.seq, last.hash) if last else (0, GENESIS)
 
 
 @dataclass

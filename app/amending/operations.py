@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, exists, func, literal, select, update
-from sqlalchemy.orm import aliased, lazyload, selectinload
+from sqlalchemy.orm import aliased, joinedload, lazyload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
@@ -42,16 +42,25 @@ from app.models import (
 )
 from app.models.amendment import compromise_targets
 from app.notifications import events
-from app.notifications.events import participants_people
 from app.permissions import amendment_rights
 
 MAX_RATIONALE = 5_000
 MAX_COMMENT = 10_000
 
 
-def _fresh_amendment(amendment_id: int) -> Amendment:
+def _id(thing) -> int:
+    """A rule's statement, amendment or organisation, given as a row or by its id."""
+    return thing if isinstance(thing, int) else thing.id
+
+
+def _fresh_amendment(amendment_id: int, *collections: str) -> Amendment:
+    """The amendment read again under the statement's lock, with its proposer and organisation and
+    only those of its collections the rule needs ("positions", "sponsors")."""
+    wanted = [selectinload(getattr(Amendment, name)) for name in collections]
+    skipped = [lazyload(getattr(Amendment, name)) for name in ("positions", "sponsors") if name not in collections]
     amendment = db.session.execute(
-        select(Amendment).where(Amendment.id == amendment_id).execution_options(populate_existing=True)
+        select(Amendment).where(Amendment.id == amendment_id).options(*wanted, *skipped)
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if amendment is None:
         raise NotFound("There is no such amendment.")
@@ -121,13 +130,18 @@ def _clean_rationale(rationale: str | None) -> str:
     return text
 
 
-def _require_delegate(statement: Statement, user: User, organisation: Organisation) -> None:
-    if not statement.participates(organisation):
-        raise NotAllowed(f"{organisation.name} does not take part in this statement.",
-                         field="organisation")
-    if not user.has_role(organisation, "delegate"):
-        raise NotAllowed(f"Only a delegate of {organisation.name} can speak for it.",
-                         field="organisation")
+def _speaking_for(statement: Statement, user: User, organisation: Organisation | int) -> Organisation:
+    """The participating organisation (a row or its id) ``user`` speaks for as its delegate."""
+    wanted = _id(organisation) if isinstance(organisation, (int, Organisation)) else None
+    found = next((o for o in statement.participant_organisations if o.id == wanted), None)
+    if found is None:
+        known = organisation if isinstance(organisation, Organisation) else \
+            db.session.get(Organisation, wanted) if isinstance(wanted, int) else None
+        name = known.name if known is not None else "That organisation"
+        raise NotAllowed(f"{name} does not take part in this statement.", field="organisation")
+    if not user.has_role(found, "delegate"):
+        raise NotAllowed(f"Only a delegate of {found.name} can speak for it.", field="organisation")
+    return found
 
 
 def _require_open_for_proposals(statement: Statement, now: datetime) -> None:
@@ -138,12 +152,25 @@ def _require_open_for_proposals(statement: Statement, now: datetime) -> None:
 
 
 def _live_paragraph(statement: Statement, paragraph_id: int | None) -> Paragraph:
-    paragraph = db.session.get(Paragraph, paragraph_id) if isinstance(paragraph_id, int) else None
-    if paragraph is None or paragraph.statement_id != statement.id:
+    return _numbered_paragraph(statement, paragraph_id)[0]
+
+
+def _numbered_paragraph(statement: Statement, paragraph_id: int | None) -> tuple[Paragraph, int]:
+    """A live paragraph of the statement, with its text, and its current number: one query."""
+    before = aliased(Paragraph)
+    number = (select(func.count()).select_from(before)
+              .where(before.statement_id == statement.id, before.deleted_at.is_(None),
+                     before.position <= Paragraph.position)
+              .correlate(Paragraph).scalar_subquery())
+    row = db.session.execute(
+        select(Paragraph, number).where(Paragraph.id == paragraph_id)
+        .options(joinedload(Paragraph.current_revision))
+    ).first() if isinstance(paragraph_id, int) and 0 < paragraph_id < 2**31 else None
+    if row is None or row[0].statement_id != statement.id:
         raise NotFound("That paragraph is not part of this statement.", field="paragraph_id")
-    if paragraph.deleted_at is not None:
+    if row[0].deleted_at is not None:
         raise Conflict("That paragraph has been deleted from the text.", field="paragraph_id")
-    return paragraph
+    return row[0], row[1]
 
 
 def paragraph_numbers(statement: Statement) -> dict[int, int]:
@@ -192,32 +219,29 @@ def propose(
     (None: at the top); retitle proposes a new title. ``supersedes`` makes it a
     compromise replacing those open amendments when it is accepted.
     """
-    statement = lock_statement(statement.id)
+    statement = lock_statement(_id(statement))
     _require_open_for_proposals(statement, now)
-    _require_delegate(statement, user, organisation)
+    organisation = _speaking_for(statement, user, organisation)
     if kind not in KINDS:
         raise InvalidInput("An amendment modifies, inserts or deletes a paragraph, or retitles.",
                            field="kind")
-    numbers = paragraph_numbers(statement)
     amendment = Amendment(
         statement_id=statement.id, kind=kind, organisation_id=organisation.id, proposer_id=user.id,
         rationale=_clean_rationale(rationale), created_at=now, updated_at=now,
     )
     if kind in ("modify", "delete"):
-        paragraph = _live_paragraph(statement, paragraph_id)
+        paragraph, amendment.base_number = _numbered_paragraph(statement, paragraph_id)
         amendment.paragraph_id = paragraph.id
         amendment.base_revision_id = paragraph.current_revision_id
         amendment.base_text = paragraph.text
-        amendment.base_number = numbers[paragraph.id]
         if kind == "modify":
             amendment.proposed_text = normalise_paragraph(text)
             if amendment.proposed_text == paragraph.text:
                 raise InvalidInput("The proposed text is the same as the current text.", field="text")
     elif kind == "insert":
         if paragraph_id is not None:
-            after = _live_paragraph(statement, paragraph_id)
+            after, amendment.base_number = _numbered_paragraph(statement, paragraph_id)
             amendment.paragraph_id = after.id
-            amendment.base_number = numbers[after.id]
         else:
             amendment.base_number = 0
         amendment.proposed_text = normalise_paragraph(text)
@@ -237,7 +261,7 @@ def propose(
                  text=amendment.proposed_text)
     where = "the title" if kind == "retitle" else (
         f"¶ {amendment.base_number}" if kind != "insert" else "a new paragraph")
-    events.notify(participants_people(statement, "delegate"), "amendment_new", statement=statement,
+    events.notify(events.participants_people(statement, "delegate"), "amendment_new", statement=statement,
                   exclude=user, now=now, path=events.amendment_path(amendment),
                   subject=f"New amendment #{amendment.id} on {where}: {statement.title}",
                   body=f"{organisation.name} proposes to {kind} {where}. Read it and record your "
@@ -351,8 +375,8 @@ def _close(amendment: Amendment, status: str, user: User | None, now: datetime, 
 
 def cosponsor(amendment: Amendment, user: User, organisation: Organisation, *, now: datetime) -> Sponsor:
     statement = lock_statement(amendment.statement_id)
-    amendment = _fresh_amendment(amendment.id)
-    _require_delegate(statement, user, organisation)
+    amendment = _fresh_amendment(amendment.id, "sponsors")
+    organisation = _speaking_for(statement, user, organisation)
     if not amendment.is_open:
         raise Conflict("Only an open amendment can be co-sponsored.")
     if organisation.id in {o.id for o in amendment.organisations}:
@@ -374,16 +398,16 @@ def take_position(
     amendment = _fresh_amendment(amendment.id)
     if statement.status != "amending":
         raise WrongPhase("Positions can be taken only while the statement is open for amendments.")
-    _require_delegate(statement, user, organisation)
+    organisation = _speaking_for(statement, user, organisation)
     if stance not in STANCES:
         raise InvalidInput("A position is support, oppose or abstain.", field="stance")
     if amendment.status == "conflicted":
         raise Conflict("This amendment conflicts with the current text; wait until its proposer revises it.")
     if not amendment.is_open:
         raise Conflict("This amendment is no longer open.")
-    position = Position(organisation_id=organisation.id, user_id=user.id, stance=stance,
-                        reason=_clean_rationale(reason), round=amendment.round, created_at=now)
-    amendment.positions.append(position)
+    position = Position(amendment_id=amendment.id, organisation_id=organisation.id, user_id=user.id,
+                        stance=stance, reason=_clean_rationale(reason), round=amendment.round, created_at=now)
+    db.session.add(position)  # not through amendment.positions, which would load every earlier one
     audit.record(statement.id, "position", user, now=now, organisation=organisation,
                  amendment=amendment.id, stance=stance, reason=position.reason)
     events.notify([amendment.proposer], "amendment_activity", statement=statement, exclude=user, now=now,

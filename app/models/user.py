@@ -47,15 +47,15 @@ class User(UserMixin, db.Model):
         self.session_token = _new_session_token()
 
     def role_pairs(self) -> frozenset[tuple[int, str]]:
-        """(organisation id, role) for each membership: as the request's user query counted them
-        (accounts.load_for_request), without loading the memberships, else from the memberships."""
+        """(organisation id, role) for each membership: from the memberships if they are loaded, else
+        as the request's user query counted them (accounts.load_for_request), else loaded now."""
         counted = self.__dict__.get("counted_roles")
-        if counted is not None:
+        if counted is not None and "memberships" not in self.__dict__:
             return counted
         return frozenset((m.organisation_id, m.role) for m in self.memberships)
 
     def roles_in(self, organisation: Organisation) -> set[str]:
-        return {m.role for m in self.memberships if m.organisation_id == organisation.id}
+        return {role for org_id, role in self.role_pairs() if org_id == organisation.id}
 
     def has_role(self, organisation: Organisation, role: str) -> bool:
         return role in self.roles_in(organisation)

@@ -8,15 +8,17 @@ rolled-back change sends nothing. Plain functions; no Flask.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, case, func, insert, literal, select
 
 from app.extensions import db
 from app.models import (
     EVENT_KINDS,
     Amendment,
+    Membership,
     Notification,
     NotificationPreference,
     Organisation,
@@ -70,9 +72,9 @@ def notify_each(
 ) -> list[int]:
     """Several events of one kind at once, each ``(users, subject, body, path)``, as ``notify`` each.
 
-    Whatever their number: one query for everyone's delivery preferences, one
-    multi-row INSERT of the notifications and one of their e-mails, in the
-    caller's transaction.
+    Whatever their number: one multi-row INSERT of the notifications, and one
+    INSERT ... SELECT that makes their e-mails from them, with each person's address
+    and delivery preference, in the caller's transaction.
     """
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
@@ -86,34 +88,37 @@ def notify_each(
             recipients.append((user, subject[:300], body, path))
     if not recipients:
         return []
-    modes = _modes({user.id for user, *_ in recipients}, kind)
     statement_id = statement.id if statement else None
-    # Each e-mail is made from its notification, so the order RETURNING gives the rows in does not matter.
     notes = Notification.__table__
-    made = sorted(db.session.execute(
-        insert(notes).returning(notes.c.id, notes.c.user_id, notes.c.subject, notes.c.body, notes.c.path),
+    made = sorted(db.session.scalars(
+        insert(notes).returning(notes.c.id),
         [{"user_id": user.id, "kind": kind, "statement_id": statement_id, "subject": subject, "body": body,
           "path": path, "created_at": now} for user, subject, body, path in recipients],
     ).all())
-    emails = {user.id: user.email for user, *_ in recipients}
-    mail = [
-        {"notification_id": note_id, "user_id": user_id, "to_email": emails[user_id], "mode": mode,
-         "created_at": now, "due_at": now if mode == "immediate" else next_digest_time(now), "kind": kind,
-         "statement_id": statement_id, "subject": subject, "body": body, "path": path}
-        for note_id, user_id, subject, body, path in made
-        if (mode := modes.get(user_id, "immediate")) != "off"
-    ]
-    if mail:
-        db.session.execute(insert(OutboxMessage.__table__), mail)
-    return [note_id for note_id, *_ in made]
+    db.session.execute(_mail_from_notifications(), {"ids": made, "now": now, "digest_at": next_digest_time(now)})
+    return made
 
 
-def _modes(user_ids: set[int], kind: str) -> dict[int, str]:
-    """Each user's delivery mode for ``kind`` where one is stored (the default is immediate)."""
-    return dict(db.session.execute(
-        select(NotificationPreference.user_id, NotificationPreference.mode).where(
-            NotificationPreference.user_id.in_(user_ids), NotificationPreference.kind == kind)
-    ).all())
+@functools.cache
+def _mail_from_notifications():
+    """INSERT ... SELECT: an e-mail for each new notification whose person has not turned its kind off,
+    due now or at the next digest as they chose (immediately, unless they chose otherwise)."""
+    note, person, outbox = Notification.__table__, User.__table__, OutboxMessage.__table__
+    chosen = NotificationPreference.__table__
+    mode = func.coalesce(chosen.c.mode, "immediate")
+    now = bindparam("now", type_=outbox.c.due_at.type)
+    columns = {
+        "notification_id": note.c.id, "user_id": note.c.user_id, "to_email": person.c.email, "kind": note.c.kind,
+        "statement_id": note.c.statement_id, "subject": note.c.subject, "body": note.c.body, "path": note.c.path,
+        "mode": mode, "status": literal("pending"), "attempts": literal(0), "last_error": literal(""),
+        "created_at": now,
+        "due_at": case((mode == "immediate", now), else_=bindparam("digest_at", type_=outbox.c.due_at.type)),
+    }
+    return insert(outbox).from_select(list(columns), select(*columns.values())
+        .select_from(note.join(person, person.c.id == note.c.user_id)
+                     .outerjoin(chosen, (chosen.c.user_id == note.c.user_id) & (chosen.c.kind == note.c.kind)))
+        .where(note.c.id.in_(bindparam("ids", expanding=True)), mode != "off")
+        .order_by(note.c.id))
 
 
 def mail_contact(email: str, kind: str, *, subject: str, body: str, path: str, now: datetime,
@@ -141,10 +146,12 @@ def members(organisations: Iterable[Organisation], *roles: str) -> list[User]:
 
 
 def participants_people(statement: Statement, *roles: str) -> list[User]:
-    people = members(statement.participant_organisations, *roles)
-    if statement.coordinator not in people:
-        people.append(statement.coordinator)
-    return people
+    """The people with one of ``roles`` in the participating organisations, and the coordinator: one query."""
+    in_participants = select(Membership.user_id).where(
+        Membership.organisation_id.in_([o.id for o in statement.participant_organisations]),
+        Membership.role.in_(roles))
+    return list(db.session.scalars(select(User).where(
+        (User.id == statement.coordinator_id) | User.id.in_(in_participants)).order_by(User.id)))
 
 
 def amendment_path(amendment: Amendment) -> str:

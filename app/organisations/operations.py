@@ -92,8 +92,10 @@ def set_member_roles(actor: User | None, org: Organisation, user: User, roles: l
         if role in wanted and role not in current:
             org.memberships.append(Membership(user=user, role=role))
     db.session.flush()
-    # Removals went through org.memberships only; reload the user's side so it shows them too.
+    # Removals went through org.memberships only; reload the user's side so it shows them too, and
+    # forget the roles counted when the request loaded them.
     db.session.expire(user, ["memberships"])
+    user.__dict__.pop("counted_roles", None)
 
 
 def add_member(actor: User | None, org: Organisation, email: str, roles: list[str]) -> User:

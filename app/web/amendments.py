@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from app.amending import operations as amending
 from app.diffing import blame, compare_paragraphs, load_ops, render_diff, word_diff
@@ -85,6 +85,22 @@ def _user():
     return current_user._get_current_object()
 
 
+def _amendment_row(amendment_id: int) -> Amendment:
+    """The amendment's own row, nothing more: a rule reads what it needs again under the statement's
+    lock, and refuses those who may not act (the page shown with its error then answers 404 to those
+    who may not even see it)."""
+    amendment = db.session.get(Amendment, amendment_id, options=[lazyload("*")])
+    if amendment is None:
+        abort(404)
+    return amendment
+
+
+def _delegate_ids() -> list[tuple[int, str]]:
+    """Choices for a form's organisation, as far as validating a POST needs them: the organisations the
+    user is a delegate of (whether each takes part in the statement, the rule checks)."""
+    return [(org_id, "") for org_id, role in sorted(_user().role_pairs()) if role == "delegate"]
+
+
 def _delegate_choices(statement: Statement) -> list[tuple[int, str]]:
     return [(o.id, o.display_name) for o in statement.delegate_organisations(current_user)]
 
@@ -127,13 +143,45 @@ def _place(statement: Statement, kind: str):
     return db.session.get(Paragraph, int(raw)), numbers[int(raw)], numbers
 
 
+def _place_id(kind: str) -> int | None:
+    """The id of the paragraph an amendment is about (or follows), from the query string (None: the title,
+    or the top); what it names, the rule or the page checks."""
+    raw = request.args.get("after" if kind == "insert" else "paragraph", "")
+    if kind == "retitle" or (kind == "insert" and raw in ("", "top")):
+        return None
+    if not raw.isdecimal() or not 0 < int(raw) < 2**31:  # isdigit() would let "²" through to int()
+        abort(404)
+    return int(raw)
+
+
+def _propose_directly(statement_id: int, kind: str):
+    """A proposal sent, not previewed: straight to the rule, which reads under the statement's lock all it
+    needs. None when the form or the rule refuses it: the page is then shown again with the errors."""
+    form = ProposeForm()
+    form.organisation.choices = _delegate_ids()
+    chosen = request.form.getlist(form.supersedes.name)
+    form.supersedes.choices = [(int(i), "") for i in chosen if i.isdecimal() and int(i) < 2**31]
+    if form.preview.data or not form.validate_on_submit():
+        return None
+    ok, result = run_rule(None, amending.propose, statement_id, _user(), form.organisation.data, kind=kind,
+                          paragraph_id=_place_id(kind), text=form.text.data or "",
+                          rationale=form.rationale.data, supersedes=form.supersedes.data or [], now=now())
+    if not ok:
+        return None
+    flash(f"Amendment #{result.id} is proposed. The other organisations can now "
+          "discuss it and take positions.", "success")
+    return redirect(url_for("amendments.show", amendment_id=result.id))
+
+
 @bp.route("/statements/<int:statement_id>/amendments/new", methods=["GET", "POST"])
 @login_required
 def propose(statement_id: int):
-    statement = visible_statement(statement_id)
     kind = request.args.get("kind", "modify")
     if kind not in KIND_LABELS:
         abort(404)
+    if request.method == "POST" and (done := _propose_directly(statement_id, kind)) is not None:
+        return done
+    statement = visible_statement(statement_id)
     organisations = statement.delegate_organisations(current_user)
     if not organisations:
         return render_template("amendments/not_delegate.html", statement=statement), 403
@@ -233,6 +281,8 @@ def _page(amendment: Amendment, statement: Statement, number: int, status: int =
     rights = statement.rights(user, now=now())
     if not rights.can_view:
         abort(404)
+    if forms.get("position_form") is not None and not rights.delegate_for:
+        abort(403)  # a position sent by someone who speaks for no participant
     allowed = amendment_rights(amendment, statement, user, rights)
     history = amendment.history if amendment.text_version > 1 else []  # only a proposal: nothing to list
     etag = page_etag("amendment", number, rights, allowed, shown(
@@ -294,18 +344,15 @@ def _back(amendment: Amendment, anchor: str | None = None):
 @bp.route("/amendments/<int:amendment_id>/positions", methods=["POST"])
 @login_required
 def position(amendment_id: int):
-    amendment, statement = _amendment(amendment_id)
+    amendment = _amendment_row(amendment_id)
     form = PositionForm()
-    form.organisation.choices = _delegate_choices(statement)
+    form.organisation.choices = _delegate_ids()
     if form.validate_on_submit():
-        organisation = db.session.get(Organisation, form.organisation.data)
-        ok, _ = run_rule(form, amending.take_position, amendment, _user(), organisation, form.stance.data,
-                         form.reason.data or "", now=now())
+        ok, result = run_rule(form, amending.take_position, amendment, _user(), form.organisation.data,
+                              form.stance.data, form.reason.data or "", now=now())
         if ok:
-            flash(f"Position recorded for {organisation.display_name}: {form.stance.data}.", "success")
+            flash(f"Position recorded for {result.organisation.display_name}: {form.stance.data}.", "success")
             return _back(amendment, "positions")
-    if not form.organisation.choices:
-        abort(403)
     return _form_page(amendment, position_form=form)
 
 
@@ -318,9 +365,8 @@ def sponsor(amendment_id: int):
     if not form.organisation.choices:
         abort(403)
     if form.validate_on_submit():
-        organisation = db.session.get(Organisation, form.organisation.data)
-        ok, result = run_rule(None, amending.cosponsor, amendment, _user(), organisation, now=now())
-        flash(f"{organisation.display_name} now co-sponsors this amendment." if ok else result.message,
+        ok, result = run_rule(None, amending.cosponsor, amendment, _user(), form.organisation.data, now=now())
+        flash(f"{result.organisation.display_name} now co-sponsors this amendment." if ok else result.message,
               "success" if ok else "error")
     else:
         flash("Choose an organisation to co-sponsor for.", "error")
@@ -330,7 +376,7 @@ def sponsor(amendment_id: int):
 @bp.route("/amendments/<int:amendment_id>/comments", methods=["POST"])
 @login_required
 def comment(amendment_id: int):
-    amendment, statement = _amendment(amendment_id)
+    amendment = _amendment_row(amendment_id)
     form = CommentForm()
     if form.validate_on_submit():
         parent = form.parent_id.data

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from flask import Flask, url_for
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.web.forms import EmptyForm
 
@@ -24,24 +25,22 @@ def format_date(value) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
-_SLOT = 2_147_483_646  # an id that never occurs: where link_builder's links take their id
+_SLUG_SLOT = "concordslugslot"  # letters only: url_for leaves it as it is
 
 
-def link_builder(endpoint: str, slot: str, **values):
-    """``url_for(endpoint, **values)`` with ``values[slot] = id``, as a function of ``id``, built once.
+def slug_link_builder(endpoint: str, slot: str, **values):
+    """``url_for(endpoint, **values)`` with ``values[slot] = slug``, as a function of ``slug``, built once.
 
-    A page with hundreds of paragraphs links each of them several times; building every
-    link through the URL map costs more than rendering the page. The link is built once
-    with a stand-in id and the real id is put in its place (ids are integers, so nothing
-    needs escaping beyond what url_for did).
-    """
-    head, tail = url_for(endpoint, **{**values, slot: _SLOT}).split(str(_SLOT))
+    A page that links dozens of organisations would spend more on the URL map than on the rest of
+    its header: the link is built once with a stand-in and each slug is put in its place (slugs are
+    made of URL-safe characters, quoted all the same)."""
+    head, tail = url_for(endpoint, **{**values, slot: _SLUG_SLOT}).split(_SLUG_SLOT)
     head, tail = Markup.escape(head), Markup.escape(tail)
-    return lambda id_: Markup(f"{head}{int(id_)}{tail}")
+    return lambda slug: Markup(f"{head}{escape(quote(slug, safe=''))}{tail}")
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.globals["link_builder"] = link_builder
+    app.jinja_env.globals["slug_link_builder"] = slug_link_builder
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["short_hash"] = lambda h: (h or "")[:12]

@@ -23,6 +23,7 @@ from app.web.forms import (
     StatementForm,
     TitleForm,
 )
+from app.web.stamps import Stamp
 
 bp = Blueprint("statements", __name__, url_prefix="/statements")
 
@@ -183,9 +184,18 @@ def show(statement_id: int):
     if response is None:
         response = make_response(render_template(
             "statements/show.html", statement=statement, rights=rights, version=version,
-            paragraphs=drafting.live_texts(statement.id), open_counts=open_counts, progress=progress,
-            invited=invited))
+            rows=_paragraph_rows(statement, rights, drafting.live_texts(statement.id), open_counts),
+            open_counts=open_counts, progress=progress, invited=invited))
     return conditional(response, etag)
+
+
+def _paragraph_rows(statement: Statement, rights, paragraphs: list[tuple[int, str]], open_counts: dict):
+    stamp = Stamp("statements/_paragraph.html", statement=statement, rights=rights)
+    last = len(paragraphs)
+    return stamp.rows(
+        ((bool(open_counts.get(pid)), open_counts.get(pid) == 1, number == 1, number == last),
+         {"pid": pid, "number": number, "text": text, "count": open_counts.get(pid, 0)})
+        for number, (pid, text) in enumerate(paragraphs, start=1))
 
 
 def _people(statement: Statement) -> list:
