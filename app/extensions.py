@@ -29,6 +29,20 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def commit_keeping_state() -> None:
+    """Commit the request's one transaction without expiring what it loaded and wrote.
+
+    A request commits once, at its end: what it then shows (a message naming the organisation, the
+    new row's id, the JSON of what it made) is what it has just written, and reading all of it
+    again would cost a query per row."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

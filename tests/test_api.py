@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -193,7 +193,7 @@ def test_session_cookie_alone_does_not_authenticate(world, browser):
 
 
 def test_token_use_records_last_used_at(world):
-    """Each authenticated request stamps the token's last_used_at."""
+    """An authenticated request stamps the token's last_used_at, at most once a minute."""
     token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == world.coordinator.id))
     assert token.last_used_at is None
     started = datetime.now(UTC)
@@ -201,6 +201,15 @@ def test_token_use_records_last_used_at(world):
     db.session.expire_all()
     token = db.session.get(ApiToken, token.id)
     assert token.last_used_at is not None and token.last_used_at >= started.replace(microsecond=0)
+    first = token.last_used_at
+    assert world.as_coordinator.get("/organisations").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(ApiToken, token.id).last_used_at == first  # within the minute: not written again
+    db.session.get(ApiToken, token.id).last_used_at = first - timedelta(minutes=2)
+    db.session.commit()
+    assert world.as_coordinator.get("/organisations").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(ApiToken, token.id).last_used_at >= started.replace(microsecond=0)
 
 
 # --- routing errors ---------------------------------------------------------------------

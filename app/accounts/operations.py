@@ -55,16 +55,31 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-@functools.cache
-def _request_user_query():
-    # Built once: constructing this select costs more than running it.
+def _user_with_counts():
+    """The user, their unread notifications counted and their roles as one string."""
     unread = (select(func.count()).where(Notification.user_id == User.id, Notification.read_at.is_(None))
               .correlate(User).scalar_subquery())
     # Roles as "organisation id:role" pairs in one string: loading the memberships as objects
     # (joined, with their organisations) costs more than the rest of the query.
     roles = (select(func.aggregate_strings(cast(Membership.organisation_id, String) + ":" + Membership.role, " "))
              .where(Membership.user_id == User.id).correlate(User).scalar_subquery())
-    return select(User, unread, roles).where(User.id == bindparam("user_id"))
+    return select(User, unread, roles)
+
+
+@functools.cache
+def _request_user_query():
+    # Built once: constructing this select costs more than running it.
+    return _user_with_counts().where(User.id == bindparam("user_id"))
+
+
+@functools.cache
+def _token_user_query():
+    return _user_with_counts().add_columns(ApiToken).join(ApiToken, ApiToken.user_id == User.id) \
+        .where(ApiToken.token_hash == bindparam("token_hash"))
+
+
+# How often a token's last use is written down: reading it is not worth a write on every request.
+TOKEN_USE_PRECISION = timedelta(minutes=1)
 
 
 def load_for_request(user_id: int) -> User | None:
@@ -72,12 +87,16 @@ def load_for_request(user_id: int) -> User | None:
     ``user.role_pairs()`` answers them (the memberships are loaded only if used), and their
     unread notification count as ``user.unread_notifications`` (shown in every page's header)."""
     row = db.session.execute(_request_user_query(), {"user_id": user_id}).first()
-    if row is None:
-        return None
+    return _with_counts(row) if row is not None else None
+
+
+def _with_counts(row) -> User:
     user, user.unread_notifications = row[0], row[1]
     user.counted_roles = frozenset((int(org_id), role) for org_id, _, role in
                                    (pair.partition(":") for pair in (row[2] or "").split()))
     return user
+
+
 
 
 def create_user(email: str, name: str, password: str, *, is_admin: bool = False) -> User:
@@ -337,11 +356,16 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
 def user_for_token(clear: str, *, now: datetime) -> User | None:
     if not clear or not clear.startswith(TOKEN_PREFIX) or len(clear) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(clear)))
-    if token is None or token.revoked_at is not None or not token.user.active:
+    row = db.session.execute(_token_user_query(), {"token_hash": _token_hash(clear)}).first()
+    if row is None:
         return None
-    token.last_used_at = now
-    return token.user
+    token = row[3]
+    user = _with_counts(row)
+    if token.revoked_at is not None or not user.active:
+        return None
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_PRECISION:
+        token.last_used_at = now
+    return user
 
 
 def revoke_api_token(actor: User, token_id: int, *, now: datetime) -> ApiToken:

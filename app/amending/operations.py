@@ -130,15 +130,17 @@ def _clean_rationale(rationale: str | None) -> str:
     return text
 
 
-def _speaking_for(statement: Statement, user: User, organisation: Organisation | int) -> Organisation:
-    """The participating organisation (a row or its id) ``user`` speaks for as its delegate."""
-    wanted = _id(organisation) if isinstance(organisation, (int, Organisation)) else None
-    found = next((o for o in statement.participant_organisations if o.id == wanted), None)
+def _speaking_for(statement: Statement, user: User, organisation: Organisation | int | str) -> Organisation:
+    """The participating organisation (a row, its id or its slug) ``user`` speaks for as its delegate."""
+    key = "slug" if isinstance(organisation, str) else "id"
+    wanted = organisation.id if isinstance(organisation, Organisation) else organisation
+    found = next((o for o in statement.participant_organisations if getattr(o, key) == wanted), None)
     if found is None:
-        known = organisation if isinstance(organisation, Organisation) else \
-            db.session.get(Organisation, wanted) if isinstance(wanted, int) else None
-        name = known.name if known is not None else "That organisation"
-        raise NotAllowed(f"{name} does not take part in this statement.", field="organisation")
+        known = organisation if isinstance(organisation, Organisation) else db.session.scalar(
+            select(Organisation).where(getattr(Organisation, key) == wanted)) if wanted else None
+        if known is None:
+            raise NotFound("There is no such organisation.", field="organisation")
+        raise NotAllowed(f"{known.name} does not take part in this statement.", field="organisation")
     if not user.has_role(found, "delegate"):
         raise NotAllowed(f"Only a delegate of {found.name} can speak for it.", field="organisation")
     return found
@@ -226,8 +228,10 @@ def propose(
         raise InvalidInput("An amendment modifies, inserts or deletes a paragraph, or retitles.",
                            field="kind")
     amendment = Amendment(
-        statement_id=statement.id, kind=kind, organisation_id=organisation.id, proposer_id=user.id,
+        statement=statement, kind=kind, organisation=organisation, proposer=user,
         rationale=_clean_rationale(rationale), created_at=now, updated_at=now,
+        # A new amendment has none of these: set, so that reading them later asks the database nothing.
+        sponsors=[], positions=[], comments=[], targets=[],
     )
     if kind in ("modify", "delete"):
         paragraph, amendment.base_number = _numbered_paragraph(statement, paragraph_id)
@@ -261,11 +265,11 @@ def propose(
                  text=amendment.proposed_text)
     where = "the title" if kind == "retitle" else (
         f"¶ {amendment.base_number}" if kind != "insert" else "a new paragraph")
-    events.notify(events.participants_people(statement, "delegate"), "amendment_new", statement=statement,
-                  exclude=user, now=now, path=events.amendment_path(amendment),
-                  subject=f"New amendment #{amendment.id} on {where}: {statement.title}",
-                  body=f"{organisation.name} proposes to {kind} {where}. Read it and record your "
-                       "organisation's position.")
+    events.notify_participants(statement, ("delegate",), "amendment_new", exclude=user, now=now,
+                               path=events.amendment_path(amendment),
+                               subject=f"New amendment #{amendment.id} on {where}: {statement.title}",
+                               body=f"{organisation.name} proposes to {kind} {where}. Read it and record your "
+                                    "organisation's position.")
     return amendment
 
 
@@ -381,7 +385,7 @@ def cosponsor(amendment: Amendment, user: User, organisation: Organisation, *, n
         raise Conflict("Only an open amendment can be co-sponsored.")
     if organisation.id in {o.id for o in amendment.organisations}:
         raise Conflict(f"{organisation.name} already sponsors this amendment.")
-    sponsor = Sponsor(organisation_id=organisation.id, user_id=user.id, created_at=now)
+    sponsor = Sponsor(organisation=organisation, user=user, created_at=now)
     amendment.sponsors.append(sponsor)
     audit.record(statement.id, "cosponsored", user, now=now, organisation=organisation,
                  amendment=amendment.id)
@@ -405,7 +409,7 @@ def take_position(
         raise Conflict("This amendment conflicts with the current text; wait until its proposer revises it.")
     if not amendment.is_open:
         raise Conflict("This amendment is no longer open.")
-    position = Position(amendment_id=amendment.id, organisation_id=organisation.id, user_id=user.id,
+    position = Position(amendment_id=amendment.id, organisation=organisation, user=user,
                         stance=stance, reason=_clean_rationale(reason), round=amendment.round, created_at=now)
     db.session.add(position)  # not through amendment.positions, which would load every earlier one
     audit.record(statement.id, "position", user, now=now, organisation=organisation,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask import g, jsonify, request
+from sqlalchemy.orm import joinedload, lazyload
 
 from app.amending import operations as amending
 from app.api import bp
@@ -19,7 +21,7 @@ from app.api.routes import (
 )
 from app.diffing import compare_paragraphs, word_diff
 from app.drafting import operations as drafting
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
 from app.models import Amendment
 from app.organisations import operations as orgs
@@ -32,10 +34,25 @@ def _amendment(amendment_id: int) -> Amendment:
     return amendment
 
 
-def _diff_ops(amendment: Amendment) -> list[list]:
-    old = "" if amendment.kind == "insert" else amendment.base_text
-    new = "" if amendment.kind == "delete" else amendment.proposed_text
-    return [[op, text] for op, text in word_diff(old, new)]
+def _acting_on(amendment_id: int) -> Amendment:
+    """The amendment's row and its proposer, for a rule that reads the rest under the statement's lock.
+    Who may not see the amendment is told it does not exist, as by ``_amendment``."""
+    amendment = db.session.get(Amendment, amendment_id,
+                               options=[lazyload("*"), joinedload(Amendment.proposer)])
+    if amendment is None:
+        raise NotFound("There is no such amendment.")
+    return amendment
+
+
+@contextmanager
+def _hidden_from_outsiders(amendment_id: int):
+    """A refusal of someone who may not see the amendment becomes the 404 of an amendment that is not there."""
+    try:
+        yield
+    except NotAllowed:
+        db.session.rollback()
+        _amendment(amendment_id)
+        raise
 
 
 def amendment_json(
@@ -68,7 +85,7 @@ def amendment_json(
     }
     if full:
         tally = amending.tally(amendment, amendment.statement)
-        payload["diff"] = _diff_ops(amendment)
+        payload["diff"] = [[op, text] for op, text in amendment.ops]
         payload["positions"] = [
             {"organisation": org.slug, "stance": p.stance, "reason": p.reason, "by": p.user.name,
              "at": p.created_at.isoformat()}
@@ -138,17 +155,22 @@ def list_amendments(statement_id: int):
 
 @bp.post("/statements/<int:statement_id>/amendments")
 def propose(statement_id: int):
-    statement = _visible_statement(statement_id)
     data = _body()
     kind = _string(data, "kind")
     place = _optional_int(data, "after_paragraph_id" if kind == "insert" else "paragraph_id")
-    amendment = amending.propose(
-        statement, g.api_user, orgs.get_organisation(_string(data, "organisation")), kind=kind,
-        paragraph_id=place, text=_string(data, "text", required=kind != "delete"),
-        rationale=_string(data, "rationale", required=False),
-        supersedes=_int_list(data, "supersedes"), now=_now(),
-    )
-    return _commit(amendment_json(amendment, full=True), 201)
+    try:  # the rule reads the statement under its lock; who may not see it is told it does not exist
+        amendment = amending.propose(
+            statement_id, g.api_user, _string(data, "organisation"), kind=kind,
+            paragraph_id=place, text=_string(data, "text", required=kind != "delete"),
+            rationale=_string(data, "rationale", required=False),
+            supersedes=_int_list(data, "supersedes"), now=_now(),
+        )
+    except (NotAllowed, WrongPhase):
+        db.session.rollback()
+        _visible_statement(statement_id)
+        raise
+    # Everything the answer shows was read or written by the rule: no more queries.
+    return _commit(amendment_json(amendment, {amendment.paragraph_id: amendment.base_number}, full=True), 201)
 
 
 @bp.get("/amendments/<int:amendment_id>")
@@ -177,19 +199,24 @@ def cosponsor(amendment_id: int):
 
 @bp.post("/amendments/<int:amendment_id>/positions")
 def take_position(amendment_id: int):
-    amendment = _amendment(amendment_id)
+    amendment = _acting_on(amendment_id)
     data = _body()
-    amending.take_position(amendment, g.api_user, orgs.get_organisation(_string(data, "organisation")),
-                           _string(data, "stance"), _string(data, "reason", required=False), now=_now())
-    return _commit(amendment_json(amendment, full=True), 201)
+    with _hidden_from_outsiders(amendment_id):
+        position = amending.take_position(amendment, g.api_user, _string(data, "organisation"),
+                                          _string(data, "stance"), _string(data, "reason", required=False),
+                                          now=_now())
+    return _commit({"id": position.id, "amendment_id": amendment.id, "organisation": position.organisation.slug,
+                    "stance": position.stance, "reason": position.reason, "round": position.round,
+                    "by": g.api_user.name, "created_at": position.created_at.isoformat()}, 201)
 
 
 @bp.post("/amendments/<int:amendment_id>/comments")
 def comment(amendment_id: int):
-    amendment = _amendment(amendment_id)
+    amendment = _acting_on(amendment_id)
     data = _body()
-    created = amending.add_comment(amendment, g.api_user, _string(data, "body"),
-                                   parent_id=_optional_int(data, "parent_id"), now=_now())
+    with _hidden_from_outsiders(amendment_id):
+        created = amending.add_comment(amendment, g.api_user, _string(data, "body"),
+                                       parent_id=_optional_int(data, "parent_id"), now=_now())
     return _commit({"id": created.id, "parent_id": created.parent_id, "author": g.api_user.name,
                     "body": created.body, "created_at": created.created_at.isoformat()}, 201)
 

@@ -76,6 +76,8 @@ SCHEMAS: dict[str, Any] = {
     }),
     "Comment": _obj({"id": INT, "parent_id": _nullable(INT), "author": STR, "body": STR,
                      "created_at": DATETIME}),
+    "Position": _obj({"id": INT, "amendment_id": INT, "organisation": STR, "stance": STR, "reason": STR,
+                      "round": INT, "by": STR, "created_at": DATETIME}),
     "AmendmentDetail": {"allOf": [_ref("Amendment"), _obj({
         "diff": DIFF,
         "positions": _list(_obj({"organisation": STR, "stance": STR, "reason": _nullable(STR),
@@ -278,7 +280,7 @@ PATHS: dict[str, dict[str, Any]] = {
                     body=_body({"organisation": STR}, ["organisation"])),
     },
     "/amendments/{amendment_id}/positions": {
-        "post": _op("Take an organisation's position on an amendment.", 201, _ref("AmendmentDetail"),
+        "post": _op("Take an organisation's position on an amendment.", 201, _ref("Position"),
                     403, 404, 409, 422, op_id="take_position", params=A,
                     body=_body({"organisation": STR,
                                 "stance": {"type": "string", "enum": ["support", "oppose", "abstain"]},

@@ -11,7 +11,7 @@ from app.api import bp, json_error
 from app.drafting import operations as drafting
 from app.drafting.importer import parse_statement
 from app.errors import ConcordError, InvalidInput, NotAllowed, NotFound
-from app.extensions import db
+from app.extensions import commit_keeping_state, db
 from app.models import Organisation, Statement, Version, VersionParagraph
 from app.organisations import operations as orgs
 
@@ -31,7 +31,8 @@ def authenticate():
         db.session.rollback()
         return json_error(401, "unauthorized",
                           "Send a valid personal token as “Authorization: Bearer <token>”.")
-    db.session.commit()  # records last_used_at
+    if db.session.dirty:
+        commit_keeping_state()  # records last_used_at, at most once a minute
     g.api_user = user
     return None
 
@@ -81,7 +82,7 @@ def _optional_int(data: dict, key: str) -> int | None:
 
 
 def _commit(payload, status: int = 200):
-    db.session.commit()
+    commit_keeping_state()
     response = jsonify(payload)
     response.status_code = status
     return response

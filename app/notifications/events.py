@@ -100,6 +100,32 @@ def notify_each(
 
 
 @functools.cache
+def notify_participants(
+    statement: Statement, roles: tuple[str, ...], kind: str, *, subject: str, body: str, path: str,
+    now: datetime, exclude: User | None = None,
+) -> list[int]:
+    """``notify`` everyone with one of ``roles`` in a participating organisation, and the coordinator:
+    the notifications made by one INSERT ... SELECT from the memberships, their e-mails by a second."""
+    if kind not in EVENT_KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    notes = Notification.__table__
+    in_participants = select(Membership.user_id).where(
+        Membership.organisation_id.in_([o.id for o in statement.participant_organisations]),
+        Membership.role.in_(roles))
+    people = select(User.id, literal(kind), literal(statement.id), literal(subject[:300]), literal(body),
+                    literal(path), literal(now, notes.c.created_at.type)).where(
+        User.active.is_(True), User.id != (exclude.id if exclude is not None else 0),
+        (User.id == statement.coordinator_id) | User.id.in_(in_participants))
+    made = sorted(db.session.scalars(
+        insert(notes).from_select(["user_id", "kind", "statement_id", "subject", "body", "path", "created_at"],
+                                  people.order_by(User.id)).returning(notes.c.id)).all())
+    if made:
+        db.session.execute(_mail_from_notifications(),
+                           {"ids": made, "now": now, "digest_at": next_digest_time(now)})
+    return made
+
+
+@functools.cache
 def _mail_from_notifications():
     """INSERT ... SELECT: an e-mail for each new notification whose person has not turned its kind off,
     due now or at the next digest as they chose (immediately, unless they chose otherwise)."""
@@ -143,15 +169,6 @@ def members(organisations: Iterable[Organisation], *roles: str) -> list[User]:
             if membership.role in wanted:
                 people.setdefault(membership.user_id, membership.user)
     return list(people.values())
-
-
-def participants_people(statement: Statement, *roles: str) -> list[User]:
-    """The people with one of ``roles`` in the participating organisations, and the coordinator: one query."""
-    in_participants = select(Membership.user_id).where(
-        Membership.organisation_id.in_([o.id for o in statement.participant_organisations]),
-        Membership.role.in_(roles))
-    return list(db.session.scalars(select(User).where(
-        (User.id == statement.coordinator_id) | User.id.in_(in_participants)).order_by(User.id)))
 
 
 def amendment_path(amendment: Amendment) -> str:

@@ -354,10 +354,10 @@ def publish(
     db.session.flush()
     audit.record(statement.id, "published", user, now=now, publication_date=publication_date.isoformat(),
                  sha256=sha256, version=version.number, automatic=automatic)
-    events.notify(events.participants_people(statement, "delegate", "signatory", "admin"), "published",
-                  statement=statement, now=now, path=f"/p/{publication.slug}", exclude=None if automatic else user,
-                  subject=f"Published: {version.title}",
-                  body=f"{plain_text_line(text)}. It now has its permanent public address.")
+    events.notify_participants(statement, ("delegate", "signatory", "admin"), "published", now=now,
+                               path=f"/p/{publication.slug}", exclude=None if automatic else user,
+                               subject=f"Published: {version.title}",
+                               body=f"{plain_text_line(text)}. It now has its permanent public address.")
     return publication
 
 

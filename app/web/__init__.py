@@ -13,7 +13,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError
 
 from app.errors import ConcordError, InvalidInput
-from app.extensions import db
+from app.extensions import commit_keeping_state, db
 
 
 def now() -> datetime:
@@ -76,7 +76,7 @@ def run_rule(form: FlaskForm | None, action, *args, **kwargs):
     """
     try:
         result = action(*args, **kwargs)
-        db.session.commit()
+        commit_keeping_state()
         return True, result
     except ConcordError as exc:
         db.session.rollback()

@@ -89,7 +89,7 @@ def _amendment_row(amendment_id: int) -> Amendment:
     """The amendment's own row, nothing more: a rule reads what it needs again under the statement's
     lock, and refuses those who may not act (the page shown with its error then answers 404 to those
     who may not even see it)."""
-    amendment = db.session.get(Amendment, amendment_id, options=[lazyload("*")])
+    amendment = db.session.get(Amendment, amendment_id, options=[lazyload("*"), joinedload(Amendment.proposer)])
     if amendment is None:
         abort(404)
     return amendment
