@@ -135,6 +135,17 @@ def _hash_or_none(entry: AuditEntry) -> str | None:
         return None
 
 
+def _problem(entry: AuditEntry, expected_seq: int, expected_prev: str) -> str | None:
+    """What is wrong with ``entry`` as the one after (expected_seq - 1, expected_prev), if anything."""
+    if entry.seq != expected_seq:
+        return f"entry {expected_seq} is missing (found {entry.seq} next)"
+    if entry.prev_hash != expected_prev:
+        return "it does not point at the hash of the entry before it"
+    if _hash_or_none(entry) != entry.hash:
+        return "its contents do not match its hash (it was changed)"
+    return None
+
+
 def verify(statement_id: int | None = None) -> tuple[int, list[Break]]:
     """Check every chain (or one). Returns (entries checked, first break of each broken chain)."""
     query = select(AuditEntry).order_by(AuditEntry.statement_id, AuditEntry.seq)
@@ -148,13 +159,7 @@ def verify(statement_id: int | None = None) -> tuple[int, list[Break]]:
         checked += 1
         if broken:
             continue
-        problem = None
-        if entry.seq != expected_seq:
-            problem = f"entry {expected_seq} is missing (found {entry.seq} next)"
-        elif entry.prev_hash != expected_prev:
-            problem = "it does not point at the hash of the entry before it"
-        elif _hash_or_none(entry) != entry.hash:
-            problem = "its contents do not match its hash (it was changed)"
+        problem = _problem(entry, expected_seq, expected_prev)
         if problem:
             breaks.append(Break(entry.statement_id, entry.seq, entry.id, problem))
             broken = True
@@ -162,8 +167,28 @@ def verify(statement_id: int | None = None) -> tuple[int, list[Break]]:
     return checked, breaks
 
 
+def verify_stretch(entries: list[AuditEntry], before: AuditEntry | None) -> Break | None:
+    """Check consecutive entries of one chain and their link to the entry ``before`` them (None: they
+    start the chain): the first break among them, if any. A page of the trail checks what it shows."""
+    expected_seq, expected_prev = (before.seq + 1, before.hash) if before is not None else (1, GENESIS)
+    for entry in entries:
+        problem = _problem(entry, expected_seq, expected_prev)
+        if problem:
+            return Break(entry.statement_id, entry.seq, entry.id, problem)
+        expected_seq, expected_prev = entry.seq + 1, entry.hash
+    return None
+
+
 def trail(statement_id: int) -> list[AuditEntry]:
-    return list(db.session.scalars(
-        select(AuditEntry).where(AuditEntry.statement_id == statement_id).order_by(AuditEntry.seq)
-        .options(selectinload(AuditEntry.actor), selectinload(AuditEntry.organisation))
-    ))
+    return list(db.session.scalars(trail_query(statement_id)))
+
+
+def trail_query(statement_id: int):
+    """A statement's entries in order, with who acted: a select, for the caller to page through."""
+    return (select(AuditEntry).where(AuditEntry.statement_id == statement_id).order_by(AuditEntry.seq)
+            .options(selectinload(AuditEntry.actor), selectinload(AuditEntry.organisation)))
+
+
+def entry_before(statement_id: int, seq: int) -> AuditEntry | None:
+    return db.session.scalar(select(AuditEntry).where(AuditEntry.statement_id == statement_id,
+                                                      AuditEntry.seq == seq - 1))

@@ -590,8 +590,32 @@ def test_audit_trail_lists_the_entries_and_says_intact(frozen):
     assert page.count("</strong> (GVA)") >= 1
     reload()
     entries = audit.trail(frozen.sid)
-    assert f"the chain of {len(entries)} entries checks out" in page
+    assert f"entries 1 to {len(entries)} of {len(entries)} check out" in page
     assert [e.action for e in entries].count("signed") == 3
+
+
+def test_a_long_audit_trail_is_shown_and_checked_a_page_at_a_time(frozen):
+    """Past 100 entries the trail has pages; each checks its own entries and their link to the entry
+    before the page, so an edited entry is reported on the page that shows it."""
+    user, _ = frozen.signers["gva"]
+    for _ in range(60):  # 120 entries: signed, revoked, signed again...
+        signature = db.session.get(Signature, frozen.sign("gva"))
+        signing.revoke(signature, user, now=datetime.now(UTC))
+        db.session.commit()
+    total = len(audit.trail(frozen.sid))
+    viewer = frozen.browser(frozen.sig_gva)
+    first, second = (page_text(viewer.get(f"/statements/{frozen.sid}/audit?page={n}")) for n in (1, 2))
+    assert f"entries 1 to 100 of {total} check out" in first and 'rel="next"' in first
+    assert f"entries 101 to {total} of {total} check out, each linked to the entry before it" in second
+    assert ">#1 ·" not in second and f">#{total} ·" in second
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.statement_id == frozen.sid,
+                                                       AuditEntry.seq == 110))
+    entry.details = entry.details.replace('"signature"', '"signatures"')
+    db.session.commit()
+    assert "Intact</span>" in page_text(viewer.get(f"/statements/{frozen.sid}/audit?page=1"))
+    second = page_text(viewer.get(f"/statements/{frozen.sid}/audit?page=2"))
+    assert "Broken</span>" in second and "Entry 110:" in second
+    assert viewer.get(f"/statements/{frozen.sid}/audit?page=9").status_code == 404
 
 
 def test_audit_trail_says_broken_after_an_edited_row(frozen):

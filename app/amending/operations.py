@@ -774,6 +774,15 @@ def list_amendments(
     statement: Statement, *, paragraph_id: int | None = None, organisation_id: int | None = None,
     status: str | None = None,
 ) -> list[Amendment]:
+    return list(db.session.scalars(amendments_query(statement, paragraph_id=paragraph_id,
+                                                    organisation_id=organisation_id, status=status)))
+
+
+def amendments_query(
+    statement: Statement, *, paragraph_id: int | None = None, organisation_id: int | None = None,
+    status: str | None = None,
+):
+    """The statement's amendments, filtered, oldest first: a select, for the caller to page through."""
     query = select(Amendment).where(Amendment.statement_id == statement.id)
     if paragraph_id is not None:
         query = query.where(Amendment.paragraph_id == paragraph_id)
@@ -786,4 +795,4 @@ def list_amendments(
         query = query.where(Amendment.status.in_(OPEN_STATUSES))
     elif status:
         query = query.where(Amendment.status == status)
-    return list(db.session.scalars(query.order_by(Amendment.id)))
+    return query.order_by(Amendment.id)

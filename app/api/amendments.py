@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask import g, jsonify, request
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from app.amending import operations as amending
 from app.api import bp
@@ -17,13 +17,14 @@ from app.api.routes import (
     _optional_int,
     _string,
     _visible_statement,
+    paging,
     statement_json,
 )
 from app.diffing import compare_paragraphs, word_diff
 from app.drafting import operations as drafting
 from app.errors import InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
-from app.models import Amendment
+from app.models import Amendment, Version
 from app.organisations import operations as orgs
 
 
@@ -144,13 +145,15 @@ def open_statement(statement_id: int):
 def list_amendments(statement_id: int):
     statement = _visible_statement(statement_id)
     organisation = request.args.get("organisation")
-    amendments = amending.list_amendments(
+    query = amending.amendments_query(
         statement, paragraph_id=request.args.get("paragraph", type=int),
         organisation_id=orgs.get_organisation(organisation).id if organisation else None,
         status=request.args.get("status") or None,
-    )
+    ).options(selectinload(Amendment.sponsors), selectinload(Amendment.targets), joinedload(Amendment.proposer),
+              joinedload(Amendment.result_version).defer(Version.canonical_text))
+    page = db.paginate(query, per_page=50, max_per_page=200)
     numbers = amending.paragraph_numbers(statement)
-    return jsonify({"amendments": [amendment_json(a, numbers) for a in amendments]})
+    return jsonify({"amendments": [amendment_json(a, numbers) for a in page.items], **paging(page)})
 
 
 @bp.post("/statements/<int:statement_id>/amendments")

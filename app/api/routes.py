@@ -5,6 +5,7 @@ from typing import Any
 
 from flask import g, jsonify, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import defer, joinedload
 
 from app.accounts.operations import user_for_token
 from app.api import bp, json_error
@@ -168,10 +169,15 @@ def _participants(slugs: list[str]) -> list[Organisation]:
 
 @bp.get("/statements")
 def list_statements():
+    page = db.paginate(drafting.statements_query(g.api_user), per_page=50, max_per_page=200)
     return jsonify({"statements": [
-        {"id": s.id, "title": s.title, "status": s.status, "version": s.version_count}
-        for s in drafting.statements_for(g.api_user)
-    ]})
+        {"id": s.id, "title": s.title, "status": s.status, "version": s.version_count} for s in page.items
+    ], **paging(page)})
+
+
+def paging(page) -> dict:
+    """Where a page of a list is: ?page=N&per_page=M choose it (404 past the last page)."""
+    return {"page": page.page, "pages": page.pages, "per_page": page.per_page, "total": page.total}
 
 
 @bp.post("/statements")
@@ -250,10 +256,10 @@ def delete_paragraph(statement_id: int, paragraph_id: int):
 @bp.get("/statements/<int:statement_id>/versions")
 def list_versions(statement_id: int):
     statement = _visible_statement(statement_id)
-    versions = db.session.scalars(
-        select(Version).where(Version.statement_id == statement.id).order_by(Version.number)
-    )
-    return jsonify({"versions": [version_summary_json(v) for v in versions]})
+    page = db.paginate(select(Version).where(Version.statement_id == statement.id).order_by(Version.number)
+                       .options(defer(Version.canonical_text), joinedload(Version.author)),
+                       per_page=50, max_per_page=200)
+    return jsonify({"versions": [version_summary_json(v) for v in page.items], **paging(page)})
 
 
 @bp.get("/statements/<int:statement_id>/versions/<int:number>")

@@ -399,8 +399,13 @@ def retitle(statement: Statement, user: User, title: str, *, now: datetime) -> V
     return snapshot(statement, user, "Changed the title", now=now)
 
 
-def statements_for(user: User) -> list[Statement]:
-    """The statements a user can see, newest activity first."""
+def statements_for(user: User, limit: int | None = None) -> list[Statement]:
+    """The statements a user can see, newest activity first (the first ``limit`` of them)."""
+    return list(db.session.scalars(statements_query(user).limit(limit)))
+
+
+def statements_query(user: User):
+    """The statements a user can see, newest activity first: a select, for the caller to page through."""
     query = select(Statement).order_by(Statement.updated_at.desc(), Statement.id.desc())
     if not user.is_admin:
         org_ids = [m.organisation_id for m in user.memberships]
@@ -410,4 +415,4 @@ def statements_for(user: User) -> list[Statement]:
                 select(Participant.statement_id).where(Participant.organisation_id.in_(org_ids))
             )
         )
-    return list(db.session.scalars(query.options(selectinload(Statement.memberships))))
+    return query.options(selectinload(Statement.memberships))

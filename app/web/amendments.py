@@ -42,6 +42,7 @@ from app.web.statements import _visible as visible_statement
 bp = Blueprint("amendments", __name__)
 
 KIND_LABELS = {"modify": "Modify", "insert": "Insert", "delete": "Delete", "retitle": "New title"}
+PER_PAGE = 50  # amendments in one page of a list
 FILTER_STATUSES = ("open", "conflicted", "accepted", "rejected", "withdrawn", "obsolete", "superseded")
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 
@@ -448,11 +449,15 @@ def index(statement_id: int):
     paragraph = request.args.get("paragraph", type=int)
     organisation = request.args.get("organisation", type=int)
     status = request.args.get("status") or None
-    amendments = amending.list_amendments(statement, paragraph_id=paragraph, organisation_id=organisation,
-                                          status=status)
+    # Each one's organisation (joined) and stored diff, nothing of its collections.
+    query = amending.amendments_query(statement, paragraph_id=paragraph, organisation_id=organisation,
+                                      status=status).options(
+        lazyload(Amendment.sponsors), lazyload(Amendment.positions), lazyload(Amendment.proposer),
+        lazyload(Amendment.paragraph))
+    amendments = db.paginate(query, per_page=PER_PAGE, max_per_page=PER_PAGE)
     return render_template("amendments/index.html", statement=statement, amendments=amendments,
-                           numbers=numbers, selected={"paragraph": paragraph, "organisation": organisation,
-                                                      "status": status},
+                           numbers=numbers, selected={key: value for key, value in (
+                               ("paragraph", paragraph), ("organisation", organisation), ("status", status)) if value},
                            statuses=FILTER_STATUSES)
 
 

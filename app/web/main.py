@@ -10,6 +10,7 @@ from app.notifications.waiting import waiting_for
 from app.web import now
 
 bp = Blueprint("main", __name__)
+HOME_STATEMENTS = 20  # the newest; the rest are a click away, on the statements' own pages
 
 
 @bp.route("/")
@@ -18,7 +19,7 @@ def home():
         return render_template("main/welcome.html")
     return render_template(
         "main/home.html",
-        statements=statements_for(current_user),
+        statements=statements_for(current_user, limit=HOME_STATEMENTS), home_statements=HOME_STATEMENTS,
         organisations=current_user.organisations(),
         waiting=waiting_for(current_user),
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import defer, joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload
 
 from app.amending import operations as amending
 from app.drafting import operations as drafting
@@ -27,6 +27,8 @@ from app.web.stamps import Stamp
 
 bp = Blueprint("statements", __name__, url_prefix="/statements")
 
+VERSIONS_PER_PAGE = 50
+STATEMENTS_PER_PAGE = 50
 # The steps of a statement's life drawn on its history page, from its audit trail.
 MILESTONES = {
     "created": "Draft started",
@@ -98,8 +100,8 @@ def _create(form, title: str, paragraphs: list[str], note: str):
 @bp.route("/")
 @login_required
 def index():
-    return render_template("statements/index.html",
-                           statements=drafting.statements_for(current_user))
+    return render_template("statements/index.html", statements=db.paginate(
+        drafting.statements_query(current_user), per_page=STATEMENTS_PER_PAGE, max_per_page=STATEMENTS_PER_PAGE))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -322,17 +324,18 @@ def move_paragraph(statement_id: int, paragraph_id: int):
 @login_required
 def history(statement_id: int):
     statement = _visible(statement_id)
-    versions = db.session.scalars(
+    versions = db.paginate(
         select(Version)
         .where(Version.statement_id == statement.id)
-        .options(selectinload(Version.author), defer(Version.canonical_text))
-        .order_by(Version.number.desc())
-    ).all()
+        .options(joinedload(Version.author), defer(Version.canonical_text))
+        .order_by(Version.number.desc()), per_page=VERSIONS_PER_PAGE, max_per_page=VERSIONS_PER_PAGE)
     milestones = db.session.scalars(
         select(AuditEntry).where(AuditEntry.statement_id == statement.id, AuditEntry.action.in_(MILESTONES))
         .order_by(AuditEntry.seq)
     ).all()
     return render_template("statements/history.html", statement=statement, versions=versions,
+                           current=versions.items[0] if versions.page == 1 and versions.items
+                           else drafting.current_version(statement),
                            milestones=milestones, milestone_labels=MILESTONES)
 
 
