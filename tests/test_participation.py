@@ -5,7 +5,7 @@ Runs on SQLite and PostgreSQL through the ``app`` fixture, without the client.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from app.amending import operations as amending
 from app.drafting import participation
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
-from app.models import Notification, Organisation, OutboxMessage, Statement, StatementInvitation, User
+from app.models import Notification, Organisation, OutboxMessage, StatementInvitation, User
 from app.signing import operations as signing
 from tests import factories
 from tests.test_notifications import make_world, notes
