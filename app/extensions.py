@@ -40,7 +40,7 @@ def commit_keeping_state() -> None:
     session = db.session()
     session.expire_on_commit = False
     try:
-        session.commit()
+        db.session.commit()
     finally:
         session.expire_on_commit = True
 migrate = Migrate()

@@ -65,11 +65,13 @@ def numbered(paragraphs: Sequence[Paragraph]) -> list[tuple[int, Paragraph]]:
 def paragraph_number(statement_id: int, paragraph_id: int | None):
     """A scalar subquery: the current number of one paragraph (0 if deleted or None), to add as a
     column to a query that loads something else."""
-    here = aliased(Paragraph)
-    position = select(here.position).where(here.id == paragraph_id, here.deleted_at.is_(None)).scalar_subquery()
-    return (select(func.count()).select_from(Paragraph)
-            .where(Paragraph.statement_id == statement_id, Paragraph.deleted_at.is_(None),
-                   Paragraph.position <= position).scalar_subquery())
+    here, before = aliased(Paragraph), aliased(Paragraph)
+    # Correlated with whatever the outer query names (an amendment's columns), never with its own tables.
+    position = (select(here.position).where(here.id == paragraph_id, here.deleted_at.is_(None))
+                .correlate_except(here).scalar_subquery())
+    return (select(func.count()).select_from(before)
+            .where(before.statement_id == statement_id, before.deleted_at.is_(None), before.position <= position)
+            .correlate_except(before).scalar_subquery())
 
 
 def get_version(statement: Statement, number: int) -> Version:

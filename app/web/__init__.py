@@ -32,6 +32,8 @@ def page_etag(*shown) -> str:
     viewer = (user.id, user.name, user.is_admin, getattr(user, "unread_notifications", None),
               session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))) \
         if user.is_authenticated else None
+    # A page that showed messages (shown once) is a different page from the same one without them.
+    viewer = (viewer, session.get("_flashes"))
     data = repr((current_app.config["CONCORD_RELEASE"], viewer, shown))
     return '"' + hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest()[:40] + '"'
 
