@@ -14,7 +14,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.diffing import CONFLICTED, DELETE, EQUAL, INSERT, OBSOLETE, REBASED, Merger, tokenise, word_diff
+from app.diffing import (
+    CONFLICTED,
+    DELETE,
+    EQUAL,
+    INSERT,
+    OBSOLETE,
+    REBASED,
+    Merger,
+    SiblingMerges,
+    tokenise,
+    word_diff,
+)
 from app.diffing import merge as merge_module
 from app.diffing.merge import merge
 from app.diffing.words import TokenDMP
@@ -281,6 +292,20 @@ def test_an_unrelated_ten_thousand_character_rewrite_is_conflicted_within_its_bu
     accepted = base.replace(" ", " and ", 1)
     result = merge(base, accepted, flood, budget=0.02)
     assert (result.outcome, result.timed_out) == (CONFLICTED, True)
+
+
+def test_the_siblings_of_one_accept_share_its_budget():
+    """Out of budget, siblings needing a diff are conflicted; those apart, or on their own base, still merge."""
+    accepted = BASE.replace("peace", "a ceasefire").replace("valley", "river valley")
+    spent = SiblingMerges(accepted, 2, budget=0)
+    assert spent(BASE, BASE.replace("justice", "full justice")).timed_out
+    assert spent(BASE, BASE.replace("We call", "We all call")).text == accepted.replace("We call", "We all call")
+    roomy = SiblingMerges(accepted, 2, budget=ROOMY)
+    assert roomy(BASE, BASE.replace("justice", "full justice")).text == accepted.replace("justice", "full justice")
+    # A sibling written on another text is merged against that text.
+    older = BASE.replace("We seek", "We want")
+    result = roomy(older, older.replace("justice", "full justice"))
+    assert (result.outcome, result.text) == (REBASED, accepted.replace("justice", "full justice"))
 
 
 # --- encoding only what changed ---------------------------------------------------------------------
