@@ -23,18 +23,24 @@ The rules
 * A region changed by one side only is taken from that side.
 * A region changed by both sides is taken once if both made the same change
   there (the same text deleted on both sides, or the same words put in). If one
-  side's version of the region contains the other's change, the fuller version
-  is taken: the diff from the lesser version to the fuller one leaves every
-  token the lesser side put in where it was and puts nothing back where the
-  lesser side deleted. So an amendment changing "two" to "three" and "percent"
-  to "per cent" keeps only the second change once "two" -> "three" is accepted,
-  and a deletion inside a longer deletion of the other side gives the longer
-  one. Anything else is a conflict: the amendment is *conflicted* and its
-  proposer revises it by hand.
+  side's version of the region holds the other's change, the fuller version is
+  taken (if each holds the other, they conflict). "Holds" is checked on the diff from the lesser version to the fuller
+  one, its pieces grouped by the touching rule above: a group touching one of the
+  lesser side's hunks must leave the tokens that hunk put in as they are, and
+  must put back none of the tokens (whitespace aside) that it took out. So an
+  amendment changing "two" to "three" and "percent" to "per cent" keeps only the
+  second change once "two" -> "three" is accepted; a deletion inside the other
+  side's longer deletion, or inside a passage the other side rewrote, gives the
+  other side's text; partly overlapping deletions conflict. Anything else is a
+  conflict: the amendment is *conflicted* and its proposer revises it by hand.
+* Whitespace is a token like any other: a change of whitespace alone is a hunk,
+  and whitespace never separates two hunks.
 * The outcome does not depend on which of two amendments was accepted first:
   ``Merger(base, a).rebase(b)`` and ``Merger(base, b).rebase(a)`` both conflict
   or give the same text (only the outcome's name differs: whichever is left
-  over is rebased, or obsolete).
+  over is rebased, or obsolete): hunks come from each side's own diff against
+  the base, and every rule above treats the two sides alike. (A merge that runs
+  out of time is the exception: it is conflicted, see below.)
 * An amendment whose merged text is the new text itself is *obsolete*: its
   whole change is already in the text. It is never rebased to a no-op.
 
@@ -47,8 +53,10 @@ it. Of a proposal only the words between its common prefix and suffix with the
 base are tokenised. When the span it changed and the span the accepted change
 changed are separated by an unchanged word, the merge is a splice and no diff
 is made at all. Otherwise the diffs of one ``rebase`` run under a time budget:
-when it runs out, the outcome is *conflicted* (revise by hand), never a
-guessed merge.
+when it runs out (or a diff comes in too many pieces to clean up in time), the
+outcome is *conflicted* (revise by hand), never a guessed merge.
+``SiblingMerges`` does all the merges of one accept within ``ACCEPT_BUDGET``,
+shared fairly, so an accept's cost does not depend on what others proposed.
 """
 
 from __future__ import annotations
@@ -271,9 +279,10 @@ class Merger:
             if collisions:
                 offsets = self._offsets
                 return MergeResult(CONFLICTED, None, tuple((offsets[s], offsets[e]) for s, e in collisions))
-        if merged == self._accepted:
+        text = book.decode(merged)
+        if text == self.accepted:
             return MergeResult(OBSOLETE, self.accepted)
-        return MergeResult(REBASED, book.decode(merged))
+        return MergeResult(REBASED, text)
 
     def _encode(self, book: Codebook, proposal: str, dmp: TokenDMP) -> str:
         """``book.encode(proposal)``, tokenising only what lies between its common prefix and suffix with the base.
@@ -355,7 +364,7 @@ class Merger:
         """A region both sides changed: the one version that holds both changes, or None (a conflict)."""
         a, a_places = _apply(self._base, start, end, accepted)
         p, p_places = _apply(self._base, start, end, proposed)
-        if a == p:
+        if a == p or dmp.book.decode(a) == dmp.book.decode(p):
             return a
         a_in_p = _contains(dmp, a, a_places, p, deadline)
         p_in_a = _contains(dmp, p, p_places, a, deadline)
