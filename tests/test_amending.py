@@ -928,6 +928,68 @@ def test_sibling_that_already_is_in_the_text_becomes_obsolete(w):
     assert _p(w, 1).text == P1_SINGLE
 
 
+MUST_SHALL = P1.replace("must stay", "shall stay")
+DOCK_WORKER = P1.replace("every worker", "every dock worker")  # four words after "must": stay open to every
+
+
+@pytest.mark.parametrize("shall_first", [True, False])
+def test_two_amendments_four_words_apart_both_reach_the_text(w, shall_first):
+    """Two changes of one sentence, four unchanged words apart: accepted one after the other, the text holds both."""
+    shall = _modify(w, 1, MUST_SHALL)
+    dock = _modify(w, 1, DOCK_WORKER, w.del_c, w.c)
+    first, second = (shall, dock) if shall_first else (dock, shall)
+    _accept(w, first)
+    second = _fresh(second)
+    assert second.status == "rebased"
+    assert second.proposed_text == P1.replace("must stay", "shall stay").replace("every worker", "every dock worker")
+    _accept(w, second, minutes=2)
+    assert _p(w, 1).text.startswith("The harbour shall stay open to every dock worker. Wages")
+
+
+def test_each_sibling_gets_the_outcome_its_words_call_for(w):
+    """One accept: siblings apart are rebased, touching conflicted, fuller keep their extra, lesser are obsolete."""
+    accepted = _modify(w, 1, MUST_SHALL.replace("each month", "every month"))
+    apart = _modify(w, 1, DOCK_WORKER, w.del_c, w.c)
+    touching = _modify(w, 1, P1.replace("stay open", "remain open"), w.del_a, w.a)
+    fuller = _modify(w, 1, MUST_SHALL.replace("every shift", "every single shift"), w.del_c, w.c)
+    lesser = _modify(w, 1, MUST_SHALL)
+    _accept(w, accepted)
+    new_text = _p(w, 1).text
+    apart, touching, fuller, lesser = (_fresh(a) for a in (apart, touching, fuller, lesser))
+    assert (apart.status, apart.base_text) == ("rebased", new_text)
+    assert apart.proposed_text == new_text.replace("every worker", "every dock worker")
+    assert (touching.status, touching.base_text, touching.proposed_text) == (
+        "conflicted", P1, P1.replace("stay open", "remain open"))
+    assert (fuller.status, fuller.proposed_text) == ("rebased", new_text.replace("every shift", "every single shift"))
+    assert (lesser.status, lesser.is_open) == ("obsolete", False)
+    assert lesser.decision_reason == "The accepted text already contains this change."
+    assert [_reasons(a)[-1] for a in (apart, touching, fuller)] == ["rebased", "conflicted", "rebased"]
+
+
+@pytest.mark.slow
+def test_an_accept_after_a_flood_of_unrelated_siblings_succeeds_whole(w):
+    """60 unrelated 10,000-character siblings (20 from each of 3 organisations): the accept applies, all conflict."""
+    import random
+
+    rng = random.Random(17)
+    vocabulary = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9)))
+                  for _ in range(5000)]
+
+    def flood_text() -> str:
+        words = []
+        while sum(map(len, words)) + len(words) < 9_990:
+            words.append(rng.choice(vocabulary))
+        return " ".join(words)[:10_000]
+
+    floods = [_modify(w, 1, flood_text(), user, org) for user, org in ((w.del_a, w.a), (w.del_b, w.b), (w.del_c, w.c))
+              for _ in range(20)]
+    accepted = _modify(w, 1, P1_SINGLE)
+    version = _accept(w, accepted)
+    assert _p(w, 1).text == P1_SINGLE and version.number == 2
+    assert {_fresh(f).status for f in floods} == {"conflicted"}
+    assert all(_reasons(f) == ["proposed", "conflicted"] for f in floods)
+
+
 def test_amendments_elsewhere_are_untouched(w):
     """Accepting a modify of ¶ 1 leaves amendments of other paragraphs, inserts after it, retitles alone."""
     accepted = _modify(w, 1, P1_SINGLE)
@@ -982,18 +1044,23 @@ def test_after_a_delete_an_insert_after_it_is_re_anchored(w):
 
 
 def test_retitle_siblings_rebase_on_the_title(w):
-    """After a retitle, a retitle of other words is rebased; one of the same words is conflicted."""
+    """After a retitle, retitles of other words are merged in; one touching the same words is conflicted."""
     accepted = _propose(w, w.del_b, w.b, "retitle", None, "A Joint Statement on Harbours and Ferries")
     rebased = _propose(w, w.del_c, w.c, "retitle", None, "A Joint Declaration on Harbours")
-    conflicted = _propose(w, w.del_c, w.c, "retitle", None, "A Joint Statement on Safe Harbours")
+    # "Harbours" lies between this insertion and the accepted one: no collision.
+    also_rebased = _propose(w, w.del_c, w.c, "retitle", None, "A Joint Statement on Safe Harbours")
+    conflicted = _propose(w, w.del_c, w.c, "retitle", None, "A Joint Statement on Ports")
     _accept(w, accepted)
-    rebased, conflicted = _fresh(rebased), _fresh(conflicted)
+    rebased, also_rebased, conflicted = _fresh(rebased), _fresh(also_rebased), _fresh(conflicted)
     assert (rebased.status, rebased.base_text, rebased.proposed_text) == (
         "rebased", "A Joint Statement on Harbours and Ferries", "A Joint Declaration on Harbours and Ferries")
+    assert (also_rebased.status, also_rebased.proposed_text) == (
+        "rebased", "A Joint Statement on Safe Harbours and Ferries")
     assert (conflicted.status, conflicted.base_text, conflicted.proposed_text) == (
-        "conflicted", TITLE, "A Joint Statement on Safe Harbours")
+        "conflicted", TITLE, "A Joint Statement on Ports")
     _accept(w, rebased, minutes=2)
     assert db.session.get(Statement, w.statement.id).title == "A Joint Declaration on Harbours and Ferries"
+    assert _fresh(also_rebased).proposed_text == "A Joint Declaration on Safe Harbours and Ferries"
 
 
 def test_conflicted_amendment_revised_goes_back_to_open_and_can_be_accepted(w):
@@ -1046,17 +1113,17 @@ def test_revision_of_conflicted_modify_on_deleted_paragraph_is_refused(w):
 def test_conflicted_retitle_is_revised_against_the_current_title(w):
     """A conflicted retitle, once revised, is based on the current title and can be accepted."""
     accepted = _propose(w, w.del_b, w.b, "retitle", None, "A Joint Statement on Harbours and Ferries")
-    sibling = _propose(w, w.del_c, w.c, "retitle", None, "A Joint Statement on Safe Harbours")
+    sibling = _propose(w, w.del_c, w.c, "retitle", None, "A Joint Statement on Ports")
     _accept(w, accepted)
     assert _fresh(sibling).status == "conflicted"
-    amending.edit_amendment(sibling, w.del_c, text="A Joint Statement on Safe Harbours and Ferries",
+    amending.edit_amendment(sibling, w.del_c, text="A Joint Statement on Ports and Ferries",
                             rationale="", now=w.now)
     db.session.commit()
     sibling = _fresh(sibling)
     assert (sibling.status, sibling.round, sibling.base_text) == (
         "open", 2, "A Joint Statement on Harbours and Ferries")
     version = _accept(w, sibling, minutes=2)
-    assert version.title == "A Joint Statement on Safe Harbours and Ferries"
+    assert version.title == "A Joint Statement on Ports and Ferries"
     _assert_version_is_current_text(w, version)
 
 

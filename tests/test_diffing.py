@@ -1,4 +1,4 @@
-"""The diffing module: word diffs, rendering, rebase, paragraph comparison, blame.
+"""The diffing module: word diffs, rendering, paragraph comparison, blame (the merge: test_merge.py).
 
 Plain unit tests: no app, no database.
 """
@@ -17,12 +17,12 @@ from app.diffing import (
     ParagraphChange,
     blame,
     compare_paragraphs,
-    rebase,
     render_diff,
     tokenise,
     word_diff,
 )
 from app.diffing import tokens as tokens_module
+from app.diffing.merge import merge
 
 
 def old_of(ops):
@@ -217,9 +217,10 @@ def test_running_out_of_codes_still_diffs_exactly(monkeypatch):
     new = " ".join(f"w{i}" for i in range(3, 50))
     ops = word_diff(old, new)
     assert old_of(ops) == old and new_of(ops) == new
-    # Coarser tokens can only make a rebase more cautious, never wrong.
+    # Coarser tokens can only make a merge more cautious, never wrong.
     proposal = old.replace("w20 ", "x20 ")
-    assert rebase(old, proposal, old + " end") in (None, proposal + " end")
+    result = merge(old, old + " end", proposal, budget=5)
+    assert (result.outcome, result.text) in (("conflicted", None), ("rebased", proposal + " end"))
 
 
 def test_many_distinct_tokens_do_not_exhaust_the_code_space():
@@ -260,115 +261,6 @@ def test_render_exact_markup():
 def test_render_rejects_unknown_ops():
     with pytest.raises(ValueError):
         render_diff([(2, "x")])
-
-
-# --- rebase --------------------------------------------------------------------------------
-
-BASE = (
-    "We call for peace. We demand justice for the victims of the conflict. "
-    "We seek the truth about what happened in the valley."
-)
-
-
-def test_rebase_same_base_returns_proposal_unchanged():
-    proposal = BASE.replace("peace", "lasting peace")
-    assert rebase(BASE, proposal, BASE) == proposal
-
-
-def test_rebase_unchanged_proposal_is_the_new_base():
-    new_base = BASE.replace("peace", "lasting peace")
-    assert rebase(BASE, BASE, new_base) == new_base
-
-
-def test_rebase_disjoint_edits_both_apply():
-    accepted = BASE.replace("call for peace", "call for a lasting peace")
-    proposal = BASE.replace("the truth about", "the whole truth about")
-    assert rebase(BASE, proposal, accepted) == (
-        "We call for a lasting peace. We demand justice for the victims of the conflict. "
-        "We seek the whole truth about what happened in the valley."
-    )
-
-
-def test_rebase_several_patches_all_apply():
-    accepted = BASE.replace("victims", "many victims")
-    proposal = BASE.replace("peace", "a ceasefire").replace("valley", "northern valley")
-    assert rebase(BASE, proposal, accepted) == (
-        "We call for a ceasefire. We demand justice for the many victims of the conflict. "
-        "We seek the truth about what happened in the northern valley."
-    )
-
-
-def test_rebase_same_words_changed_differently_conflicts():
-    accepted = BASE.replace("demand", "require")
-    proposal = BASE.replace("demand", "insist on")
-    assert rebase(BASE, proposal, accepted) is None
-
-
-def test_rebase_overlapping_edits_conflict():
-    accepted = BASE.replace("justice for the victims", "reparations for the victims")
-    proposal = BASE.replace("for the victims of the conflict", "for all those harmed")
-    assert rebase(BASE, proposal, accepted) is None
-
-
-def test_rebase_one_conflicting_patch_fails_the_whole_amendment():
-    accepted = BASE.replace("the valley", "the hills")
-    proposal = BASE.replace("peace", "a ceasefire").replace("the valley", "the river valley")
-    assert rebase(BASE, proposal, accepted) is None
-
-
-def test_rebase_deleted_sentence_that_the_amendment_edits_conflicts():
-    accepted = BASE.replace(" We demand justice for the victims of the conflict.", "")
-    proposal = BASE.replace("justice", "full justice")
-    assert rebase(BASE, proposal, accepted) is None
-    # And the other way round: deleting a sentence that has since been edited.
-    assert rebase(BASE, accepted, proposal) is None
-
-
-def test_rebase_long_deletion_of_an_edited_passage_conflicts():
-    long_sentence = " ".join(["The committee heard many witnesses over several long days"] * 3) + "."
-    base = f"Opening words of this statement are here. {long_sentence} Closing words here."
-    accepted = base.replace("several long days", "several very long days", 2)
-    proposal = base.replace(f" {long_sentence}", "")
-    assert len(tokenise(long_sentence)) > 32  # longer than one diff-match-patch pattern
-    assert rebase(base, proposal, accepted) is None
-    # An unrelated edit elsewhere does not stop the long deletion.
-    accepted = base.replace("Opening words", "Introductory words")
-    assert rebase(base, proposal, accepted) == (
-        "Introductory words of this statement are here. Closing words here."
-    )
-    # But an edit right next to it does (about two words of context must match).
-    accepted = base.replace("Closing words", "Final words")
-    assert rebase(base, proposal, accepted) is None
-
-
-def test_rebase_does_not_land_on_a_look_alike_passage():
-    base = "We want peace now. They want war. We want peace now, said the others."
-    accepted = "They want war. We want peace now, said the others."  # first sentence deleted
-    proposal = "We want justice now. They want war. We want peace now, said the others."
-    assert rebase(base, proposal, accepted) is None
-
-
-def test_rebase_follows_text_moved_by_a_long_insertion():
-    insertion = " ".join(f"word{i}" for i in range(600)) + ". "
-    accepted = insertion + BASE
-    proposal = BASE.replace("the valley", "the river valley")
-    assert rebase(BASE, proposal, accepted) == insertion + proposal
-
-
-def test_rebase_unicode_text():
-    base = "Nous appelons à la paix. שלום עכשיו. Fin 🕊️."
-    accepted = base.replace("la paix", "la paix durable")
-    proposal = base.replace("Fin", "Conclusion")
-    assert rebase(base, proposal, accepted) == (
-        "Nous appelons \u00e0 la paix durable. \u05e9\u05dc\u05d5\u05dd \u05e2\u05db\u05e9\u05d9\u05d5. "
-        "Conclusion \U0001f54a\ufe0f."
-    )
-
-
-def test_rebase_identical_change_already_made_conflicts():
-    """The change is already in the text: nothing is applied twice; the proposer decides."""
-    proposal = BASE.replace("peace", "lasting peace")
-    assert rebase(BASE, proposal, proposal) is None
 
 
 # --- compare_paragraphs --------------------------------------------------------------------

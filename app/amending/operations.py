@@ -1,8 +1,9 @@
 """Amendments: open a statement for them, propose, discuss, take positions, decide.
 
 Once a statement is *amending*, its text changes only here, through accepted
-amendments. Accepting one rebases every other open amendment on the same
-paragraph with diff-match-patch (promise 5): nothing is overwritten silently.
+amendments. Accepting one merges every other open amendment on the same
+paragraph onto the new text, word by word (``diffing.Merger``, promise 5):
+nothing is overwritten silently.
 Plain functions: they take the acting user, flush, never commit.
 """
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
 from app.amending.rules import Decision, rule_met
-from app.diffing import Rebaser
+from app.diffing import CONFLICTED, OBSOLETE, SiblingMerges
 from app.diffing.stored import text_change
 from app.drafting.operations import live_paragraphs, place_paragraph, snapshot
 from app.drafting.text import normalise_paragraph, normalise_title
@@ -628,17 +629,21 @@ def _rebase_siblings(
             siblings.append(sibling)
     if not siblings:
         return []
-    # Texts are carried over onto the new title or paragraph text: tokenised once for all siblings.
-    rebaser = Rebaser(statement.title if accepted.kind == "retitle" else new_revision.text if new_revision else "")
+    # Siblings whose texts are merged share the accept's time budget: however many others proposed,
+    # the accept stays within its bound (promise 10).
+    merging = sum(1 for sibling in siblings if sibling.status != "conflicted" and sibling.kind == accepted.kind
+                  and sibling.kind in ("modify", "retitle") and sibling.paragraph_id == accepted.paragraph_id)
+    merge = SiblingMerges(statement.title if accepted.kind == "retitle" else
+                          new_revision.text if new_revision else "", merging)
     new_revision_id = new_revision.id if new_revision else None
     previous_live: list[int | None] = []  # computed once, if an insert after the deleted paragraph needs it
     changes: list[tuple[Amendment, dict, bool]] = []  # sibling, its new values, whether its history records them
     for sibling in siblings:
         same_paragraph = sibling.paragraph_id == accepted.paragraph_id
         if accepted.kind == "retitle" and sibling.kind == "retitle":
-            values, recorded = _rebased_text(sibling, rebaser, new_revision_id, now)
+            values, recorded = _rebased_text(sibling, merge, new_revision_id, now)
         elif accepted.kind == "modify" and same_paragraph and sibling.kind == "modify":
-            values, recorded = _rebased_text(sibling, rebaser, new_revision_id, now)
+            values, recorded = _rebased_text(sibling, merge, new_revision_id, now)
         elif accepted.kind == "modify" and same_paragraph and sibling.kind == "delete":
             values = {"base_text": new_revision.text, "base_revision_id": new_revision.id, "status": "rebased",
                       "text_version": sibling.text_version + 1}
@@ -664,23 +669,20 @@ def _rebase_siblings(
 
 
 def _rebased_text(
-    sibling: Amendment, rebaser: Rebaser, new_revision_id: int | None, now: datetime
+    sibling: Amendment, merge: SiblingMerges, new_revision_id: int | None, now: datetime
 ) -> tuple[dict, bool]:
     """The new values of a sibling whose text is carried over, and whether its history records them."""
     if sibling.status == "conflicted":
         return {}, False  # its proposer revises it against the current text
-    new_base = rebaser.new_base
-    # A proposal the accepted text already equals would not patch (its words are gone): obsolete.
-    result = new_base if sibling.proposed_text == new_base else rebaser.rebase(
-        sibling.base_text, sibling.proposed_text)
+    result = merge(sibling.base_text, sibling.proposed_text)
     values: dict = {"text_version": sibling.text_version + 1, "updated_at": now}
-    if result is None:
+    if result.outcome == CONFLICTED:
         # Its texts stay as they were; written anyway, so that one UPDATE serves rebased and conflicted.
         values.update(status="conflicted", base_text=sibling.base_text, base_revision_id=sibling.base_revision_id,
                       proposed_text=sibling.proposed_text)
         return values, True
-    values.update(base_text=new_base, base_revision_id=new_revision_id, proposed_text=result)
-    if result == new_base:
+    values.update(base_text=merge.new_text, base_revision_id=new_revision_id, proposed_text=result.text)
+    if result.outcome == OBSOLETE:
         values.update(_closing("obsolete", None, now, "The accepted text already contains this change."))
     else:
         values["status"] = "rebased"
