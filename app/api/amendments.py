@@ -22,7 +22,7 @@ from app.api.routes import (
 )
 from app.diffing import compare_paragraphs, word_diff
 from app.drafting import operations as drafting
-from app.errors import InvalidInput, NotAllowed, NotFound, WrongPhase
+from app.errors import ConcordError, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Amendment, Version
 from app.organisations import operations as orgs
@@ -47,10 +47,10 @@ def _acting_on(amendment_id: int) -> Amendment:
 
 @contextmanager
 def _hidden_from_outsiders(amendment_id: int):
-    """A refusal of someone who may not see the amendment becomes the 404 of an amendment that is not there."""
+    """Any refusal of someone who may not see the amendment becomes the 404 of an amendment that is not there."""
     try:
         yield
-    except NotAllowed:
+    except ConcordError:
         db.session.rollback()
         _amendment(amendment_id)
         raise
@@ -168,7 +168,7 @@ def propose(statement_id: int):
             rationale=_string(data, "rationale", required=False),
             supersedes=_int_list(data, "supersedes"), now=_now(),
         )
-    except (NotAllowed, WrongPhase):
+    except ConcordError:
         db.session.rollback()
         _visible_statement(statement_id)
         raise
