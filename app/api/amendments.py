@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from flask import g, jsonify, request
 
+from app import limits
 from app.amending import operations as amending
 from app.api import bp
 from app.api.routes import (
@@ -233,9 +234,9 @@ def compare(statement_id: int):
         "title": {"from": old.title, "to": new.title,
                   "diff": [[op, t] for op, t in word_diff(old.title, new.title)]},
         "paragraphs": [
-            {"paragraph_id": row.paragraph_id, "change": row.kind, "moved": row.moved,
+            {"paragraph_id": row.paragraph_id, "change": row.kind, "moved": row.moved, "coarse": row.coarse,
              "old_number": row.old_number, "new_number": row.new_number,
              "diff": [[op, t] for op, t in row.ops]}
-            for row in compare_paragraphs(old_entries, new_entries)
+            for row in compare_paragraphs(old_entries, new_entries, timeout=limits.PAGE_DIFF_SECONDS)
         ],
     })

@@ -240,7 +240,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": _op("Word diff between two versions.", 200, _obj({
             "from": INT, "to": INT,
             "title": _obj({"from": STR, "to": STR, "diff": DIFF}),
-            "paragraphs": _list(_obj({"paragraph_id": INT, "change": STR, "moved": BOOL,
+            "paragraphs": _list(_obj({"paragraph_id": INT, "change": STR, "moved": BOOL, "coarse": BOOL,
                                       "old_number": NULL_INT, "new_number": NULL_INT, "diff": DIFF})),
         }), 404, 422, op_id="compare",
             params=[*S, _query("from", INT, True), _query("to", INT, True)]),

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
+from app import limits
 from app.amending import operations as amending
 from app.diffing import blame, compare_paragraphs, render_diff, word_diff
 from app.drafting import operations as drafting
@@ -57,10 +59,17 @@ def linkify(text: str) -> Markup:
     return Markup("").join(out)
 
 
+def _page_diff_deadline() -> float:
+    """When the word diffs of this request must be done by: they share one budget, however many."""
+    if "concord_diff_deadline" not in g:
+        g.concord_diff_deadline = time.monotonic() + limits.PAGE_DIFF_SECONDS
+    return g.concord_diff_deadline
+
+
 @bp.app_template_filter("diff")
 def diff_filter(pair) -> Markup:
     old, new = pair
-    return render_diff(word_diff(old or "", new or ""))
+    return render_diff(word_diff(old or "", new or "", deadline=_page_diff_deadline()))
 
 
 @bp.app_context_processor
@@ -407,10 +416,11 @@ def compare(statement_id: int):
     old_n = request.args.get("from", type=int) or max(1, last - 1)
     new_n = request.args.get("to", type=int) or last
     (old_version, old), (new_version, new) = drafting.versions_texts(statement, [old_n, new_n])
-    rows = compare_paragraphs(old, new)
+    rows = compare_paragraphs(old, new, deadline=_page_diff_deadline())
     return render_template("amendments/compare.html", statement=statement, old=old_version, new=new_version,
                            rows=rows, versions=range(1, last + 1),
-                           changed=sum(1 for r in rows if r.kind != "unchanged"))
+                           changed=sum(1 for r in rows if r.kind != "unchanged"),
+                           coarse=sum(1 for r in rows if r.coarse))
 
 
 @bp.route("/statements/<int:statement_id>/paragraphs/<int:paragraph_id>/history")
@@ -455,7 +465,7 @@ def blame_view(statement_id: int):
     for number, paragraph in drafting.numbered(paragraphs):
         chain = [(r.text, r.amendment_id) for r in revisions.get(paragraph.id, [])]
         # A chain must end at the current text (it always does: revisions are append-only).
-        blamed.append((number, paragraph, blame(chain) if chain else []))
+        blamed.append((number, paragraph, blame(chain, deadline=_page_diff_deadline()) if chain else []))
     return render_template("amendments/blame.html", statement=statement, blamed=blamed,
                            amendments=amendments, legend=legend)
 
