@@ -21,7 +21,7 @@ from app.api.routes import (
 from app.diffing import compare_paragraphs, word_diff
 from app.drafting import operations as drafting
 from app.errors import InvalidInput, NotFound
-from app.extensions import db
+from app.extensions import db, proposal_limits
 from app.models import Amendment
 from app.organisations import operations as orgs
 
@@ -138,6 +138,7 @@ def list_amendments(statement_id: int):
 
 
 @bp.post("/statements/<int:statement_id>/amendments")
+@proposal_limits
 def propose(statement_id: int):
     statement = _visible_statement(statement_id)
     data = _body()
@@ -158,6 +159,7 @@ def get_amendment(amendment_id: int):
 
 
 @bp.put("/amendments/<int:amendment_id>")
+@proposal_limits
 def edit_amendment(amendment_id: int):
     amendment = _amendment(amendment_id)
     data = _body()

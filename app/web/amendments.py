@@ -17,7 +17,7 @@ from app import limits
 from app.amending import operations as amending
 from app.diffing import blame, compare_paragraphs, render_diff, word_diff
 from app.drafting import operations as drafting
-from app.extensions import db
+from app.extensions import db, proposal_limits
 from app.models import (
     Amendment,
     Organisation,
@@ -25,7 +25,7 @@ from app.models import (
     Revision,
     Statement,
 )
-from app.web import fragments, now, reads_only, run_rule
+from app.web import form_status, fragments, now, reads_only, run_rule
 from app.web.amendment_forms import (
     AcceptForm,
     CommentForm,
@@ -132,6 +132,7 @@ def _place(statement: Statement, kind: str):
 
 @bp.route("/statements/<int:statement_id>/amendments/new", methods=["GET", "POST"])
 @login_required
+@proposal_limits
 def propose(statement_id: int):
     statement = visible_statement(statement_id)
     kind = request.args.get("kind", "modify")
@@ -173,11 +174,12 @@ def propose(statement_id: int):
                       "discuss it and take positions.", "success")
                 return redirect(url_for("amendments.show", amendment_id=result.id))
     return render_template("amendments/propose.html", statement=statement, form=form, kind=kind,
-                           paragraph=paragraph, number=number, base=base, preview=preview)
+                           paragraph=paragraph, number=number, base=base, preview=preview), form_status(form)
 
 
 @bp.route("/amendments/<int:amendment_id>/edit", methods=["GET", "POST"])
 @login_required
+@proposal_limits
 def edit(amendment_id: int):
     amendment, statement = _amendment(amendment_id)
     if not amending.can_edit(amendment, current_user):
@@ -207,7 +209,7 @@ def edit(amendment_id: int):
                       "success")
                 return redirect(url_for("amendments.show", amendment_id=amendment.id))
     return render_template("amendments/edit.html", statement=statement, amendment=amendment, form=form,
-                           base=base, preview=preview, revising=revising)
+                           base=base, preview=preview, revising=revising), form_status(form)
 
 
 # --- the amendment page ------------------------------------------------------------------
