@@ -262,7 +262,7 @@ def create_statement(
 
 
 def _add_paragraphs(statement: Statement, texts: Sequence[str], author: User, *, now: datetime) -> None:
-    """The first paragraphs of a new statement, each with its first revision, in three statements
+    """The first paragraphs of a new statement, each with its first revision, in three bulk statements
     whatever their number (a paragraph and its revision point at each other)."""
     if not texts:
         return
@@ -271,16 +271,17 @@ def _add_paragraphs(statement: Statement, texts: Sequence[str], author: User, *,
         [{"statement_id": statement.id, "position": position, "created_at": now}
          for position in range(1, len(texts) + 1)],
     ).all()
-    db.session.execute(insert(Revision), [
-        {"paragraph_id": paragraph_id, "text": text, "author_id": author.id, "created_at": now}
-        for paragraph_id, text in zip(paragraph_ids, texts, strict=True)
+    revision_ids = db.session.scalars(
+        insert(Revision).returning(Revision.id, sort_by_parameter_order=True),
+        [{"paragraph_id": paragraph_id, "text": text, "author_id": author.id, "created_at": now}
+         for paragraph_id, text in zip(paragraph_ids, texts, strict=True)],
+    ).all()
+    # By primary key (one executemany): a lookup of each paragraph's revision could be planned as a walk
+    # through every revision while the tables' statistics are young.
+    db.session.execute(update(Paragraph).execution_options(synchronize_session=False), [
+        {"id": paragraph_id, "current_revision_id": revision_id}
+        for paragraph_id, revision_id in zip(paragraph_ids, revision_ids, strict=True)
     ])
-    first_revision = (select(Revision.id).where(Revision.paragraph_id == Paragraph.id)
-                      .order_by(Revision.id).limit(1).scalar_subquery())
-    db.session.execute(
-        update(Paragraph).where(Paragraph.statement_id == statement.id)
-        .values(current_revision_id=first_revision).execution_options(synchronize_session=False)
-    )
 
 
 # --- direct edits in the draft phase -----------------------------------------
