@@ -182,6 +182,10 @@ def test_a_cleanup_out_of_time_keeps_the_common_start_and_end():
     assert not complete
     assert ops == [(EQUAL, "We ask the "), (DELETE, "council to act now and to act together"),
                    (INSERT, "city to act now and to act alone"), (EQUAL, ".")]
+    # Even where the search found more (the old text inside the new one), out of time is start, end, replaced.
+    assert bounded_word_diff("the river", "save the river now", timeout=1e-6) == \
+        ([(DELETE, "the river"), (INSERT, "save the river now")], False)
+    assert word_diff("the river", "save the river now") == [(INSERT, "save "), (EQUAL, "the river"), (INSERT, " now")]
 
 
 def test_cleanups_stop_at_their_deadline():
@@ -196,6 +200,15 @@ def test_cleanups_stop_at_their_deadline():
         with pytest.raises(OutOfTime):
             step(ops)
         TokenDMP(book).diff_cleanupSemantic(list(ops))  # without a deadline the same ops are fine
+
+
+def test_the_half_match_shortcut_stops_with_the_search():
+    """Once the search is out of time, diff-match-patch's half-match speed-up (which has no deadline) is skipped."""
+    book = Codebook()
+    a = book.encode("alpha beta gamma delta epsilon zeta eta theta", reserve=1)
+    b = book.encode("one beta gamma delta epsilon zeta eta two")
+    assert TokenDMP(book).diff_halfMatch(a, b) is not None
+    assert TokenDMP(book, search_deadline=time.monotonic() - 1).diff_halfMatch(a, b) is None
 
 
 def test_the_default_budget_is_the_documented_one():
