@@ -83,6 +83,9 @@ class Config:
     RATELIMIT_RESET_PER_IP = os.environ.get("RATELIMIT_RESET_PER_IP", "20/hour")
     RATELIMIT_SIGN_PER_USER = os.environ.get("RATELIMIT_SIGN_PER_USER", "5/minute")
     RATELIMIT_SIGN_PER_IP = os.environ.get("RATELIMIT_SIGN_PER_IP", "30/minute")
+    # Amendment texts one person may send (proposals, their previews and edits; web and API share
+    # it): each costs a word diff and a stored text (docs/limits.md).
+    RATELIMIT_PROPOSE_PER_USER = os.environ.get("RATELIMIT_PROPOSE_PER_USER", "10/minute")
 
     # E-mail. Without MAIL_SERVER, messages are written to instance/outbox/ and the log.
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
@@ -133,3 +136,4 @@ class TestConfig(Config):
     RATELIMIT_LOGIN_PER_ACCOUNT = RATELIMIT_LOGIN_PER_IP = "100000/minute"
     RATELIMIT_RESET_PER_ACCOUNT = RATELIMIT_RESET_PER_IP = "100000/minute"
     RATELIMIT_SIGN_PER_USER = RATELIMIT_SIGN_PER_IP = "100000/minute"
+    RATELIMIT_PROPOSE_PER_USER = "100000/minute"

@@ -164,3 +164,10 @@ def signing_limits(view):
                                 key_func=acting_user_key, methods=["POST"])(view)
     return limiter.shared_limit(configured("RATELIMIT_SIGN_PER_IP"), scope="sign-ip",
                                 key_func=client_ip, methods=["POST"])(view)
+
+
+def proposal_limits(view):
+    """Per person limit on sending amendment texts (proposing, previewing, editing), one budget for
+    the web and the API."""
+    return limiter.shared_limit(configured("RATELIMIT_PROPOSE_PER_USER"), scope="propose-user",
+                                key_func=acting_user_key, methods=["POST", "PUT"])(view)

@@ -214,12 +214,12 @@ def test_create_statement_with_bad_paragraph_writes_nothing(coordinator, org, no
     assert _count(Statement) == 0 and _count(Paragraph) == 0
 
 
-def test_create_statement_with_2001_paragraphs_refused(coordinator, org, now):
-    """A statement cannot be created with 2,001 paragraphs."""
-    with pytest.raises(InvalidInput, match="2,001"):
+def test_create_statement_with_1001_paragraphs_refused(coordinator, org, now):
+    """A statement cannot be created with 1,001 paragraphs."""
+    with pytest.raises(InvalidInput, match="1,001"):
         drafting.create_statement(
             coordinator, title="T", coordinator_organisation=org, participants=[],
-            paragraphs=[f"P{n}." for n in range(2001)], now=now,
+            paragraphs=[f"P{n}." for n in range(1001)], now=now,
         )
     db.session.commit()
     assert _count(Statement) == 0
@@ -518,22 +518,22 @@ def _fill_to(statement: Statement, author, total: int, now) -> None:
     assert len(drafting.live_paragraphs(statement)) == total
 
 
-def test_2001st_paragraph_refused_2000th_accepted(statement, coordinator, now):
-    """With 2,000 live paragraphs an insert is refused; after one delete, the 2,000th is accepted."""
-    _fill_to(statement, coordinator, 2000, now)
+def test_1001st_paragraph_refused_1000th_accepted(statement, coordinator, now):
+    """With 1,000 live paragraphs an insert is refused; after one delete, the 1,000th is accepted."""
+    _fill_to(statement, coordinator, 1000, now)
     versions_before = _count(Version)
-    with pytest.raises(InvalidInput, match="2,001"):
+    with pytest.raises(InvalidInput, match="1,001"):
         drafting.insert_paragraph(statement, coordinator, "One too many.", after_id=None, now=now)
     db.session.rollback()
-    assert len(drafting.live_paragraphs(statement)) == 2000
+    assert len(drafting.live_paragraphs(statement)) == 1000
     assert _count(Version) == versions_before
 
     first = _live(statement)[0]
     drafting.delete_paragraph(statement, coordinator, first.id, base_revision_id=None, now=now)
-    _, version = drafting.insert_paragraph(statement, coordinator, "Number 2,000.", after_id=None, now=now)
+    _, version = drafting.insert_paragraph(statement, coordinator, "Number 1,000.", after_id=None, now=now)
     db.session.commit()
-    assert len(drafting.live_paragraphs(statement)) == 2000
-    assert len(_entries(version)) == 2000
+    assert len(drafting.live_paragraphs(statement)) == 1000
+    assert len(_entries(version)) == 1000
 
 
 # --- delete_paragraph --------------------------------------------------------------------

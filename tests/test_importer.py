@@ -249,17 +249,17 @@ def test_control_character_names_the_paragraph():
 
 
 def test_oversized_paragraph_names_the_paragraph():
-    """A paragraph over 20,000 characters is refused with its number in the message."""
-    with pytest.raises(InvalidInput, match=r"^Paragraph 1: .*20,000"):
-        parse_statement("Title\n\n1. " + "x" * 20_001)
+    """A paragraph over 10,000 characters is refused with its number in the message."""
+    with pytest.raises(InvalidInput, match=r"^Paragraph 2: .*10,000"):
+        parse_statement("Title\n\n1. Short.\n\n2. " + "x" * 10_001)
 
 
 def test_too_many_paragraphs_refused():
-    """An import of 2,001 paragraphs is refused; 2,000 are accepted."""
-    body = "\n\n".join(f"{n}. P{n}." for n in range(1, 2001))
-    assert len(parse_statement("Title\n\n" + body).paragraphs) == 2000
-    with pytest.raises(InvalidInput, match="2,001"):
-        parse_statement("Title\n\n" + body + "\n\n2001. One too many.")
+    """An import of 1,001 paragraphs is refused; 1,000 are accepted."""
+    body = "\n\n".join(f"{n}. P{n}." for n in range(1, 1001))
+    assert len(parse_statement("Title\n\n" + body).paragraphs) == 1000
+    with pytest.raises(InvalidInput, match="1,001"):
+        parse_statement("Title\n\n" + body + "\n\n1001. One too many.")
 
 
 # --- decode_upload ------------------------------------------------------------------------
@@ -287,8 +287,9 @@ def test_decode_upload_refuses_invalid_utf8_with_clear_message():
 
 
 def test_decode_upload_refuses_oversized_file():
-    """A file over 2 MB is refused before decoding."""
-    with pytest.raises(InvalidInput, match="2 MB"):
+    """A file over 3 MB is refused before decoding."""
+    assert MAX_IMPORT_BYTES == 3 * 1024 * 1024
+    with pytest.raises(InvalidInput, match="3 MB"):
         decode_upload(b"a" * (MAX_IMPORT_BYTES + 1))
     assert len(decode_upload(b"a" * MAX_IMPORT_BYTES)) == MAX_IMPORT_BYTES
 

@@ -145,9 +145,9 @@ TABLE: dict[tuple[str, str], Entry] = {
     # --- statements: lists, creation ---------------------------------------------------------------
     ("GET", "/statements/"): E(members(OK)),
     ("GET", "/statements/new"): E(only(delegate=OK, coordinator=OK)),
-    ("POST", "/statements/new"): E(only(delegate=OK, coordinator=OK)),
+    ("POST", "/statements/new"): E(only(delegate=REFUSED, coordinator=REFUSED)),  # the empty form: 422
     ("GET", "/statements/import"): E(only(delegate=OK, coordinator=OK)),
-    ("POST", "/statements/import"): E(only(delegate=OK, coordinator=OK)),
+    ("POST", "/statements/import"): E(only(delegate=REFUSED, coordinator=REFUSED)),
     # --- a statement: reading -------------------------------------------------------------------------
     ("GET", "/statements/<int:statement_id>"): S(viewers(OK)),
     ("GET", "/statements/<int:statement_id>/history"): S(viewers(OK)),
@@ -160,11 +160,11 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("GET", "/statements/<int:statement_id>/paragraphs/<int:paragraph_id>/history"): S(viewers(OK)),
     # --- a statement: direct edits of the draft (refusals are redirects back to the statement) -----
     ("GET", "/statements/<int:statement_id>/title"): S(editing_draft(OK)),
-    ("POST", "/statements/<int:statement_id>/title"): S(editing_draft(OK), data={"title": ""}),
+    ("POST", "/statements/<int:statement_id>/title"): S(editing_draft(REFUSED), data={"title": ""}),
     ("GET", "/statements/<int:statement_id>/paragraphs/new"): S(editing_draft(OK)),
-    ("POST", "/statements/<int:statement_id>/paragraphs/new"): S(editing_draft(OK)),
+    ("POST", "/statements/<int:statement_id>/paragraphs/new"): S(editing_draft(REFUSED)),
     ("GET", "/statements/<int:statement_id>/paragraphs/<int:paragraph_id>/edit"): S(editing_draft(OK)),
-    ("POST", "/statements/<int:statement_id>/paragraphs/<int:paragraph_id>/edit"): S(editing_draft(OK)),
+    ("POST", "/statements/<int:statement_id>/paragraphs/<int:paragraph_id>/edit"): S(editing_draft(REFUSED)),
     ("GET", "/statements/<int:statement_id>/paragraphs/<int:paragraph_id>/delete"): S(editing_draft(OK)),
     ("POST", "/statements/<int:statement_id>/paragraphs/<int:paragraph_id>/delete"): S(
         editing_draft(OK), data={"base_revision_id": "999999999"}),  # stale: refused after the check
@@ -214,14 +214,14 @@ TABLE: dict[tuple[str, str], Entry] = {
                                                   else BOUNCED)),
         query="kind=modify&paragraph={paragraph_id}"),
     ("POST", "/statements/<int:statement_id>/amendments/new"): S(
-        lambda p: viewers(DENIED, **dict.fromkeys(("delegate", "coordinator"), OK if p == "amending"
+        lambda p: viewers(DENIED, **dict.fromkeys(("delegate", "coordinator"), REFUSED if p == "amending"
                                                   else BOUNCED)),
         query="kind=modify&paragraph={paragraph_id}"),
     ("GET", "/amendments/<int:amendment_id>"): A(viewers(OK)),
     ("GET", "/amendments/<int:amendment_id>/edit"): A(
         lambda p: viewers(BOUNCED, delegate=OK if p == "amending" else BOUNCED)),
     ("POST", "/amendments/<int:amendment_id>/edit"): A(
-        lambda p: viewers(BOUNCED, delegate=OK if p == "amending" else BOUNCED)),
+        lambda p: viewers(BOUNCED, delegate=REFUSED if p == "amending" else BOUNCED)),
     ("POST", "/amendments/<int:amendment_id>/positions"): A(
         viewers(DENIED, delegate=REFUSED, coordinator=REFUSED)),
     ("POST", "/amendments/<int:amendment_id>/sponsor"): A(

@@ -91,30 +91,30 @@ def test_paragraph_empty_refused(raw):
 
 
 def test_paragraph_of_exactly_the_limit_accepted():
-    """A paragraph of exactly 20,000 characters is accepted unchanged."""
-    assert MAX_PARAGRAPH_CHARS == 20_000
-    text = "a" * 20_000
+    """A paragraph of exactly 10,000 characters is accepted unchanged."""
+    assert MAX_PARAGRAPH_CHARS == 10_000
+    text = "a" * 10_000
     assert normalise_paragraph(text) == text
 
 
 def test_paragraph_one_over_the_limit_refused():
-    """A paragraph of 20,001 characters is refused with both the limit and its length."""
+    """A paragraph of 10,001 characters is refused with both the limit and its length."""
     with pytest.raises(InvalidInput) as caught:
-        normalise_paragraph("a" * 20_001)
-    assert "20,000" in caught.value.message
-    assert "20,001" in caught.value.message
+        normalise_paragraph("a" * 10_001)
+    assert "10,000" in caught.value.message
+    assert "10,001" in caught.value.message
 
 
 def test_paragraph_limit_counts_after_stripping():
-    """Spaces stripped from the ends do not count toward the 20,000-character limit."""
-    text = "b" * 20_000
+    """Spaces stripped from the ends do not count toward the 10,000-character limit."""
+    text = "b" * 10_000
     assert normalise_paragraph(f"   {text}   ") == text
 
 
 def test_paragraph_limit_counts_nfc_characters():
-    """The limit counts characters after NFC, so 20,000 decomposed é's (40,000 code points) fit."""
-    result = normalise_paragraph(DECOMPOSED_E_ACUTE * 20_000)
-    assert result == COMPOSED_E_ACUTE * 20_000
+    """The limit counts characters after NFC, so 10,000 decomposed é's (20,000 code points) fit."""
+    result = normalise_paragraph(DECOMPOSED_E_ACUTE * 10_000)
+    assert result == COMPOSED_E_ACUTE * 10_000
 
 
 def test_paragraph_errors_are_domain_errors():
@@ -162,17 +162,17 @@ def test_title_length_limit():
 
 
 def test_paragraph_count_at_limit_accepted():
-    """2,000 paragraphs are allowed."""
-    assert MAX_PARAGRAPHS == 2_000
-    check_paragraph_count(2_000)
+    """1,000 paragraphs are allowed."""
+    assert MAX_PARAGRAPHS == 1_000
+    check_paragraph_count(1_000)
 
 
 def test_paragraph_count_over_limit_refused():
-    """2,001 paragraphs are refused with a message giving the limit and the count."""
+    """1,001 paragraphs are refused with a message giving the limit and the count."""
     with pytest.raises(InvalidInput) as caught:
-        check_paragraph_count(2_001)
-    assert "2,000" in caught.value.message
-    assert "2,001" in caught.value.message
+        check_paragraph_count(1_001)
+    assert "1,000" in caught.value.message
+    assert "1,001" in caught.value.message
 
 
 # --- canonical_text and sha256_hex -----------------------------------------------

@@ -248,7 +248,7 @@ def test_unchanged_modification_is_a_form_error(opened):
     path = f"/statements/{opened.sid}/amendments/new?kind=modify&paragraph={opened.pids[0]}"
     response = browser.post(path, {"organisation": str(opened.gva.id), "text": PARAGRAPHS[0],
                                    "submit": "Propose amendment"})
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "The proposed text is the same as the current text." in page_text(response)
     assert count(Amendment) == 0
 
@@ -296,7 +296,7 @@ def test_propose_for_an_organisation_one_is_not_delegate_of_is_refused(opened):
     path = f"/statements/{opened.sid}/amendments/new?kind=modify&paragraph={opened.pids[0]}"
     response = browser.post(path, {"organisation": str(opened.hwu.id), "text": "Hot.",
                                    "submit": "Propose amendment"})
-    assert response.status_code == 200 and "Not a valid choice" in page_text(response)
+    assert response.status_code == 422 and "Not a valid choice" in page_text(response)
     assert count(Amendment) == 0
 
 

@@ -159,7 +159,7 @@ def test_cannot_coordinate_for_an_organisation_one_is_not_delegate_of(app, world
     browser = world.browser(world.coordinator)
     response = browser.post("/statements/new", {"title": "Borrowed Name",
                                                 "coordinator_organisation": str(world.valley.id)})
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Not a valid choice" in page_text(response)
     reload()
     assert db.session.scalar(select(Statement).where(Statement.title == "Borrowed Name")) is None
@@ -170,7 +170,7 @@ def test_empty_title_is_a_form_error(app, world):
     browser = world.browser(world.coordinator)
     response = browser.post("/statements/new", {"title": "   ",
                                                 "coordinator_organisation": str(world.harbour.id)})
-    assert response.status_code == 200 and 'class="error"' in page_text(response)
+    assert response.status_code == 422 and 'class="error"' in page_text(response)
     reload()
     assert db.session.scalar(select(func.count()).select_from(Statement)) == 1
 
@@ -316,7 +316,7 @@ def test_stale_edit_keeps_the_users_text_and_saves_nothing(app, world):
     response = browser.post(path, {"text": mine,
                                    "base_revision_id": hidden(second_tab, "base_revision_id")})
     page = page_text(response)
-    assert response.status_code == 200
+    assert response.status_code == 409
     assert "changed since you opened it" in page
     assert html.escape(mine, quote=False) in page.split("<textarea", 1)[1]
     assert "Clean water is a right for everyone." in page  # the current text, to merge with
@@ -345,25 +345,26 @@ def test_stale_delete_is_refused(app, world):
 
 @pytest.mark.parametrize("text, message", [
     ("   \r\n  ", "A paragraph cannot be empty."),
-    ("x" * 20_001, "A paragraph can have at most 20,000 characters"),
+    ("x" * 10_001, "A paragraph can have at most 10,000 characters; this one has 10,001."),
+    ("x" * 20_001, "A paragraph can have at most 10,000 characters."),
 ])
 def test_empty_or_huge_paragraph_is_a_form_error(app, world, text, message):
-    """An empty or 20,001-character paragraph is refused on the form, when editing and inserting."""
+    """An empty or oversized paragraph is refused on the form (422), when editing and inserting."""
     browser = world.browser(world.coordinator)
     edit = browser.post(f"/statements/{world.sid}/paragraphs/{world.pids[0]}/edit", {"text": text})
     insert = browser.post(f"/statements/{world.sid}/paragraphs/new", {"text": text, "after": "top"})
     for response in (edit, insert):
-        assert response.status_code == 200
+        assert response.status_code == 422
         assert message in page_text(response)
     assert notes(world.sid) == ["Created"]
     assert texts(world.sid) == list(PARAGRAPHS)
 
 
-def test_paragraph_of_20000_characters_is_accepted(app, world):
-    """The limit is inclusive: exactly 20,000 characters is a valid paragraph."""
+def test_paragraph_of_10000_characters_is_accepted(app, world):
+    """The limit is inclusive: exactly 10,000 characters is a valid paragraph."""
     browser = world.browser(world.coordinator)
-    browser.post(f"/statements/{world.sid}/paragraphs/{world.pids[0]}/edit", {"text": "y" * 20_000})
-    assert texts(world.sid)[0] == "y" * 20_000
+    browser.post(f"/statements/{world.sid}/paragraphs/{world.pids[0]}/edit", {"text": "y" * 10_000})
+    assert texts(world.sid)[0] == "y" * 10_000
 
 
 def test_control_character_is_a_form_error(app, world):
@@ -531,7 +532,7 @@ def test_import_of_invalid_utf8_says_so(app, world):
         "upload": (io.BytesIO("Déclaration commune\n\n1. Texte".encode("latin-1")), "old.txt"),
         "coordinator_organisation": str(world.harbour.id)})
     page = page_text(response)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "The file is not valid UTF-8" in page and "Plain text, UTF-8" in page
     assert "Check what was found" not in page
     assert _statement_count() == 1

@@ -21,9 +21,10 @@ from app.amending.rules import Decision, rule_met
 from app.diffing import CONFLICTED, OBSOLETE, SiblingMerges
 from app.diffing.stored import text_change
 from app.drafting.operations import live_paragraphs, place_paragraph, snapshot
-from app.drafting.text import normalise_paragraph, normalise_title
+from app.drafting.text import check_paragraph_count, check_statement_size, normalise_paragraph, normalise_title
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
+from app.limits import MAX_COMMENT_CHARS, MAX_OPEN_AMENDMENTS_PER_PLACE, MAX_RATIONALE_CHARS
 from app.locking import lock_statement
 from app.models import (
     DECISION_RULES,
@@ -45,8 +46,8 @@ from app.models.amendment import compromise_targets
 from app.notifications import events
 from app.permissions import amendment_rights
 
-MAX_RATIONALE = 5_000
-MAX_COMMENT = 10_000
+MAX_RATIONALE = MAX_RATIONALE_CHARS
+MAX_COMMENT = MAX_COMMENT_CHARS
 
 
 def _id(thing) -> int:
@@ -255,6 +256,7 @@ def propose(
         amendment.proposed_text = normalise_title(text)
         if amendment.proposed_text == statement.title:
             raise InvalidInput("The proposed title is the same as the current title.", field="text")
+    _check_room(statement, organisation, amendment, new=True)
     if supersedes:
         amendment.targets = _compromise_targets(statement, amendment, supersedes)
     amendment.diff = _diff_of(amendment.kind, amendment.base_text, amendment.proposed_text)
@@ -272,6 +274,49 @@ def propose(
                                body=f"{organisation.name} proposes to {kind} {where}. Read it and record your "
                                     "organisation's position.")
     return amendment
+
+
+def _check_room(statement: Statement, organisation: Organisation, amendment: Amendment, *, new: bool) -> None:
+    """Refuse a proposal past the maxima (app/limits.py), in one query.
+
+    An organisation has at most MAX_OPEN_AMENDMENTS_PER_PLACE open amendments at one place (a
+    paragraph, the title, or the top: checked for a ``new`` one), and a proposal that, accepted
+    now, would make the statement longer or give it more paragraphs than the maxima allow is
+    refused now rather than at the accept.
+    """
+    if amendment.kind == "retitle":
+        here = Amendment.kind == "retitle"
+        where = "the title"
+    elif amendment.paragraph_id is None:
+        here = (Amendment.kind == "insert") & Amendment.paragraph_id.is_(None)
+        where = "the top of the text"
+    else:
+        here = (Amendment.paragraph_id == amendment.paragraph_id) & (Amendment.kind != "retitle")
+        where = f"¶ {amendment.base_number}"
+    open_here = (select(func.count()).select_from(Amendment)
+                 .where(Amendment.statement_id == statement.id, Amendment.organisation_id == organisation.id,
+                        Amendment.status.in_(OPEN_STATUSES), here).scalar_subquery())
+    live = (select(func.count(), func.coalesce(func.sum(func.length(Revision.text)), 0))
+            .select_from(Paragraph).join(Revision, Revision.id == Paragraph.current_revision_id)
+            .where(Paragraph.statement_id == statement.id, Paragraph.deleted_at.is_(None)).subquery())
+    grows = amendment.kind in ("modify", "insert")
+    count, paragraphs, characters = db.session.execute(
+        select(open_here, *live.c) if grows else select(open_here, literal(0), literal(0))
+    ).one()
+    if new and count >= MAX_OPEN_AMENDMENTS_PER_PLACE:
+        raise InvalidInput(
+            f"{organisation.name} already has {count} open amendments at {where}, the most one organisation "
+            f"can have at one place. Withdraw one of them, or wait until they are decided."
+        )
+    if amendment.kind == "insert":
+        check_paragraph_count(paragraphs + 1)  # as it is proposed or edited: room for one more
+        growth = len(amendment.proposed_text)
+    elif amendment.kind == "modify":
+        growth = len(amendment.proposed_text) - len(amendment.base_text or "")
+    else:
+        return
+    if growth > 0:
+        check_statement_size(characters + growth)
 
 
 def _compromise_targets(statement: Statement, compromise: Amendment, ids) -> list[Amendment]:
@@ -337,6 +382,8 @@ def edit_amendment(
         if amendment.proposed_text == amendment.base_text:
             raise InvalidInput("The proposed title is the same as the current title.", field="text")
     amendment.rationale = _clean_rationale(rationale)
+    if amendment.kind in ("modify", "insert"):
+        _check_room(statement, amendment.organisation, amendment, new=False)
     amendment.diff = _diff_of(amendment.kind, amendment.base_text, amendment.proposed_text)
     amendment.current_diff = None  # written against the paragraph's text now
     amendment.text_version += 1

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from flask import g, jsonify, request
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
+from app import limits
 from app.amending import operations as amending
 from app.api import bp
 from app.api.routes import (
@@ -23,7 +24,7 @@ from app.api.routes import (
 from app.diffing import compare_paragraphs, word_diff
 from app.drafting import operations as drafting
 from app.errors import ConcordError, InvalidInput, NotFound
-from app.extensions import db
+from app.extensions import db, proposal_limits
 from app.models import Amendment, Version
 from app.organisations import operations as orgs
 
@@ -157,6 +158,7 @@ def list_amendments(statement_id: int):
 
 
 @bp.post("/statements/<int:statement_id>/amendments")
+@proposal_limits
 def propose(statement_id: int):
     data = _body()
     kind = _string(data, "kind")
@@ -182,6 +184,7 @@ def get_amendment(amendment_id: int):
 
 
 @bp.put("/amendments/<int:amendment_id>")
+@proposal_limits
 def edit_amendment(amendment_id: int):
     amendment = _amendment(amendment_id)
     data = _body()
@@ -263,9 +266,9 @@ def compare(statement_id: int):
         "title": {"from": old.title, "to": new.title,
                   "diff": [[op, t] for op, t in word_diff(old.title, new.title)]},
         "paragraphs": [
-            {"paragraph_id": row.paragraph_id, "change": row.kind, "moved": row.moved,
+            {"paragraph_id": row.paragraph_id, "change": row.kind, "moved": row.moved, "coarse": row.coarse,
              "old_number": row.old_number, "new_number": row.new_number,
              "diff": [[op, t] for op, t in row.ops]}
-            for row in compare_paragraphs(old_entries, new_entries)
+            for row in compare_paragraphs(old_entries, new_entries, timeout=limits.PAGE_DIFF_SECONDS)
         ],
     })

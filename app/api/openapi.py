@@ -242,7 +242,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": _op("Word diff between two versions.", 200, _obj({
             "from": INT, "to": INT,
             "title": _obj({"from": STR, "to": STR, "diff": DIFF}),
-            "paragraphs": _list(_obj({"paragraph_id": INT, "change": STR, "moved": BOOL,
+            "paragraphs": _list(_obj({"paragraph_id": INT, "change": STR, "moved": BOOL, "coarse": BOOL,
                                       "old_number": NULL_INT, "new_number": NULL_INT, "diff": DIFF})),
         }), 404, 422, op_id="compare",
             params=[*S, _query("from", INT, True), _query("to", INT, True)]),
@@ -261,7 +261,7 @@ PATHS: dict[str, dict[str, Any]] = {
                    params=[*S, _query("paragraph", INT), _query("organisation", STR),
                            _query("status", STR)]),
         "post": _op("Propose an amendment (edit, insert or delete a paragraph).", 201,
-                    _ref("AmendmentDetail"), 403, 404, 409, 422, op_id="propose", params=S,
+                    _ref("AmendmentDetail"), 403, 404, 409, 422, 429, op_id="propose", params=S,
                     body=_body({"kind": {"type": "string", "enum": ["modify", "insert", "delete", "retitle"]},
                                 "organisation": STR, "paragraph_id": NULL_INT,
                                 "after_paragraph_id": NULL_INT, "text": STR, "rationale": STR,
@@ -270,7 +270,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "/amendments/{amendment_id}": {
         "get": _op("One amendment with its diff, positions and comments.", 200,
                    _ref("AmendmentDetail"), 404, op_id="get_amendment", params=A),
-        "put": _op("Edit one's own amendment.", 200, _ref("AmendmentDetail"), 403, 404, 409, 422,
+        "put": _op("Edit one's own amendment.", 200, _ref("AmendmentDetail"), 403, 404, 409, 422, 429,
                    op_id="edit_amendment", params=A,
                    body=_body({"text": STR, "rationale": STR}, [])),
     },

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from app.diffing.words import EQUAL, INSERT, word_diff
+from app.limits import PAGE_DIFF_SECONDS
 
 Runs = list[tuple[str, Any]]
 
@@ -19,7 +21,8 @@ def _append(runs: Runs, text: str, attribution: Any) -> None:
         runs.append((text, attribution))
 
 
-def blame(revisions: Sequence[tuple[str, Any]]) -> Runs:
+def blame(revisions: Sequence[tuple[str, Any]], *, timeout: float = PAGE_DIFF_SECONDS,
+          deadline: float | None = None) -> Runs:
     """Attribute each word of the last revision to the revision that introduced it.
 
     ``revisions`` are ``(text, attribution)``, oldest first. Returns the
@@ -27,7 +30,15 @@ def blame(revisions: Sequence[tuple[str, Any]]) -> Runs:
     equal attributions merged; joining the runs gives the final text.
     Attributions are carried through the unchanged words of each successive
     word diff; inserted words take the new revision's attribution.
+
+    The word diffs share ``timeout`` seconds (and stop at ``deadline``, a
+    ``time.monotonic()`` value shared with other work). When they run out,
+    the later diffs are coarser, so more of the text is attributed to the
+    revision that last rewrote it; the text itself is always exact.
     """
+    end = time.monotonic() + timeout
+    if deadline is not None:
+        end = min(end, deadline)
     if not revisions:
         return []
     first_text, first_attribution = revisions[0]
@@ -39,7 +50,7 @@ def blame(revisions: Sequence[tuple[str, Any]]) -> Runs:
             continue
         new_runs: Runs = []
         index, offset = 0, 0  # cursor into runs, over the previous text
-        for op, piece in word_diff(previous, text):
+        for op, piece in word_diff(previous, text, deadline=end):
             if op == INSERT:
                 _append(new_runs, piece, attribution)
                 continue

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from app.diffing.words import DELETE, EQUAL, INSERT, Ops, word_diff
+from app.diffing.words import DELETE, EQUAL, INSERT, Ops, bounded_word_diff
+from app.limits import PAGE_DIFF_SECONDS, WORD_DIFF_SECONDS
 
 Kind = Literal["inserted", "deleted", "changed", "moved", "unchanged"]
 
@@ -22,6 +24,10 @@ class ParagraphChange:
     paragraph that both moved and changed is "changed" with ``moved=True``;
     a "moved" one always has ``moved=True``. Numbers are 1-based positions
     in the old and new versions (None where the paragraph is absent).
+    ``coarse`` marks a changed paragraph whose word diff did not fit in the
+    comparison's time budget: its ops are the old text deleted and the new
+    text inserted (or, if its own diff ran out, only their common start and
+    end kept).
     """
 
     kind: Kind
@@ -30,6 +36,7 @@ class ParagraphChange:
     new_number: int | None
     ops: Ops = field(default_factory=list)
     moved: bool = False
+    coarse: bool = False
 
 
 def _longest_increasing(values: Sequence[int]) -> set[int]:
@@ -64,7 +71,8 @@ def _index(paragraphs: Sequence[tuple[Hashable, str]], which: str) -> dict[Hasha
 
 
 def compare_paragraphs(
-    old: Sequence[tuple[Hashable, str]], new: Sequence[tuple[Hashable, str]]
+    old: Sequence[tuple[Hashable, str]], new: Sequence[tuple[Hashable, str]], *,
+    timeout: float = PAGE_DIFF_SECONDS, deadline: float | None = None,
 ) -> list[ParagraphChange]:
     """Compare two versions given as ordered ``(paragraph id, text)`` lists.
 
@@ -75,7 +83,15 @@ def compare_paragraphs(
     paragraphs present in both versions changed; the fewest paragraphs
     possible are called moved (the rest form a longest increasing
     subsequence of old positions).
+
+    The word diffs of all changed paragraphs share ``timeout`` seconds (and
+    stop at ``deadline``, a ``time.monotonic()`` value); each also keeps to
+    the word diff's own budget. When they are spent, the remaining changed
+    paragraphs are compared whole, at paragraph level, and marked
+    ``coarse``: a comparison of two versions of any size finishes.
     """
+    end = time.monotonic() + timeout
+    deadline = end if deadline is None else min(end, deadline)
     old_pos = _index(old, "old")
     new_pos = _index(new, "new")
 
@@ -107,9 +123,10 @@ def compare_paragraphs(
         if old_text == text:
             kind: Kind = "moved" if is_moved else "unchanged"
             ops = [(EQUAL, text)] if text else []
+            complete = True
         else:
             kind = "changed"
-            ops = word_diff(old_text, text)
-        rows.append(ParagraphChange(kind, pid, old_number, position + 1, ops, is_moved))
+            ops, complete = bounded_word_diff(old_text, text, timeout=WORD_DIFF_SECONDS, deadline=deadline)
+        rows.append(ParagraphChange(kind, pid, old_number, position + 1, ops, is_moved, not complete))
         rows.extend(deleted_after.get(pid, []))
     return rows

@@ -14,10 +14,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from app.drafting.text import check_paragraph_count, normalise_paragraph, normalise_title
+from app.drafting.text import check_paragraph_count, check_statement_size, normalise_paragraph, normalise_title
 from app.errors import InvalidInput
+from app.limits import MAX_IMPORT_BYTES
 
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
+__all__ = ["MAX_IMPORT_BYTES", "ParsedStatement", "decode_upload", "parse_statement"]
 
 # Whitespace that may follow a paragraph number: spaces, tabs, NBSP and friends.
 _GAP = r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000]"
@@ -43,7 +44,8 @@ class ParsedStatement:
 
 def decode_upload(data: bytes) -> str:
     if len(data) > MAX_IMPORT_BYTES:
-        raise InvalidInput("The file is larger than 2 MB; is it really a plain-text statement?")
+        raise InvalidInput(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB "
+                           f"({MAX_IMPORT_BYTES:,} bytes); is it really a plain-text statement?")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -83,7 +85,13 @@ def _parse_date(text: str) -> date | None:
 
 
 def parse_statement(raw: str) -> ParsedStatement:
-    """Parse ``raw`` (already decoded text). Raises InvalidInput when nothing usable is found."""
+    """Parse ``raw`` (already decoded text). Raises InvalidInput when nothing usable is found.
+
+    Linear in the length of the text; longer than an upload may be, it is refused before parsing.
+    """
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise InvalidInput(f"The text is longer than {MAX_IMPORT_BYTES:,} characters; "
+                           "is it really one statement?")
     text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
     text = text.lstrip("\ufeff")
     blocks = _blocks(text.split("\n"))
@@ -164,6 +172,7 @@ def parse_statement(raw: str) -> ParsedStatement:
             "or number them “1.”, “2.”, …"
         )
     check_paragraph_count(len(cleaned))
+    check_statement_size(sum(map(len, cleaned)))
     return ParsedStatement(
         title=title,
         paragraphs=cleaned,

@@ -19,12 +19,14 @@ from app.diffing.stored import text_change
 from app.drafting.text import (
     canonical_text,
     check_paragraph_count,
+    check_statement_size,
     normalise_paragraph,
     normalise_title,
     sha256_hex,
 )
 from app.errors import InvalidInput, NotAllowed, NotFound, StaleText, WrongPhase
 from app.extensions import db
+from app.limits import MAX_PARAGRAPHS, MAX_STATEMENT_CHARS
 from app.models import (
     Organisation,
     Paragraph,
@@ -160,6 +162,10 @@ def snapshot(
         .outerjoin(Revision, Revision.id == Paragraph.current_revision_id)
         .where(*live).order_by(*order)
     ).all()
+    # Every change of the text passes here: none makes a statement larger than its maxima.
+    size = sum(len(t or "") for t in texts)
+    if len(texts) > MAX_PARAGRAPHS or size > MAX_STATEMENT_CHARS:
+        _refuse_growth_past_maxima(statement, number - 1, len(texts), size)
     text = canonical_text(statement.title, [t or "" for t in texts])
     version = Version(
         statement_id=statement.id,
@@ -184,6 +190,24 @@ def snapshot(
         audit.record(statement.id, "created" if number == 1 else "edited", author, now=now,
                      version=number, sha256=version.sha256, note=version.note)
     return version
+
+
+def _refuse_growth_past_maxima(statement: Statement, previous: int, count: int, size: int) -> None:
+    """Refuse a text with more paragraphs or characters than the maxima allow, unless the version
+    before had as many (a statement made before a maximum was lowered keeps its size and may shrink)."""
+    before_count, before_size = 0, 0
+    if previous:
+        before_count, before_size = db.session.execute(
+            select(func.count(), func.coalesce(func.sum(func.length(Revision.text)), 0))
+            .select_from(VersionParagraph)
+            .join(Version, Version.id == VersionParagraph.version_id)
+            .join(Revision, Revision.id == VersionParagraph.revision_id)
+            .where(Version.statement_id == statement.id, Version.number == previous)
+        ).one()
+    if count > before_count:
+        check_paragraph_count(count)
+    if size > before_size:
+        check_statement_size(size)
 
 
 def _new_paragraph(
@@ -224,8 +248,9 @@ def create_statement(
             field="coordinator_organisation",
         )
     title = normalise_title(title)
+    check_paragraph_count(len(paragraphs))  # before normalising any of them
     texts = [normalise_paragraph(t) for t in paragraphs]
-    check_paragraph_count(len(texts))
+    check_statement_size(sum(map(len, texts)))
     ordered = [coordinator_organisation] + [
         o for o in dict.fromkeys(participants) if o.id != coordinator_organisation.id
     ]
@@ -242,10 +267,32 @@ def create_statement(
     ]
     db.session.add(statement)
     db.session.flush()
-    for position, text in enumerate(texts, start=1):
-        _new_paragraph(statement, position, text, author, now=now)
+    _add_paragraphs(statement, texts, author, now=now)
     snapshot(statement, author, note, now=now)
     return statement
+
+
+def _add_paragraphs(statement: Statement, texts: Sequence[str], author: User, *, now: datetime) -> None:
+    """The first paragraphs of a new statement, each with its first revision, in three bulk statements
+    whatever their number (a paragraph and its revision point at each other)."""
+    if not texts:
+        return
+    paragraph_ids = db.session.scalars(
+        insert(Paragraph).returning(Paragraph.id, sort_by_parameter_order=True),
+        [{"statement_id": statement.id, "position": position, "created_at": now}
+         for position in range(1, len(texts) + 1)],
+    ).all()
+    revision_ids = db.session.scalars(
+        insert(Revision).returning(Revision.id, sort_by_parameter_order=True),
+        [{"paragraph_id": paragraph_id, "text": text, "author_id": author.id, "created_at": now}
+         for paragraph_id, text in zip(paragraph_ids, texts, strict=True)],
+    ).all()
+    # By primary key (one executemany): a lookup of each paragraph's revision could be planned as a walk
+    # through every revision while the tables' statistics are young.
+    db.session.execute(update(Paragraph).execution_options(synchronize_session=False), [
+        {"id": paragraph_id, "current_revision_id": revision_id}
+        for paragraph_id, revision_id in zip(paragraph_ids, revision_ids, strict=True)
+    ])
 
 
 # --- direct edits in the draft phase -----------------------------------------

@@ -13,24 +13,37 @@ import unicodedata
 from collections.abc import Iterable
 
 from app.errors import InvalidInput
+from app.limits import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPHS, MAX_STATEMENT_CHARS, MAX_TITLE_CHARS
 
-MAX_PARAGRAPH_CHARS = 20_000
-MAX_PARAGRAPHS = 2_000
-MAX_TITLE_CHARS = 300
+__all__ = [
+    "MAX_PARAGRAPHS",
+    "MAX_PARAGRAPH_CHARS",
+    "MAX_STATEMENT_CHARS",
+    "MAX_TITLE_CHARS",
+    "canonical_text",
+    "check_paragraph_count",
+    "check_statement_size",
+    "normalise_paragraph",
+    "normalise_title",
+    "sha256_hex",
+]
 
 _BLANK_LINES = re.compile(r"\n{2,}")
 _HORIZONTAL_SPACE = re.compile(r"[ \t]+")
+# Control characters (Unicode category Cc) other than the line feed, and lone surrogates (Cs).
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _check_controls(text: str, what: str) -> None:
-    for ch in text:
-        if ch != "\n" and unicodedata.category(ch) == "Cc":
-            raise InvalidInput(
-                f"The {what} contains a control character (U+{ord(ch):04X}); "
-                "remove it and try again."
-            )
-        if unicodedata.category(ch) == "Cs":
-            raise InvalidInput(f"The {what} contains an invalid character (a lone surrogate).")
+    found = _CONTROL.search(text)
+    if found:
+        raise InvalidInput(
+            f"The {what} contains a control character (U+{ord(found.group()):04X}); "
+            "remove it and try again."
+        )
+    if _SURROGATE.search(text):
+        raise InvalidInput(f"The {what} contains an invalid character (a lone surrogate).")
 
 
 def _basic(text: str) -> str:
@@ -76,6 +89,15 @@ def check_paragraph_count(count: int) -> None:
     if count > MAX_PARAGRAPHS:
         raise InvalidInput(
             f"A statement can have at most {MAX_PARAGRAPHS:,} paragraphs; this one would have {count:,}."
+        )
+
+
+def check_statement_size(characters: int) -> None:
+    """Refuse a statement whose paragraphs would have more than MAX_STATEMENT_CHARS characters together."""
+    if characters > MAX_STATEMENT_CHARS:
+        raise InvalidInput(
+            f"A statement can have at most {MAX_STATEMENT_CHARS:,} characters of text (its paragraphs "
+            f"together); this one would have {characters:,}."
         )
 
 

@@ -96,6 +96,11 @@ def add_error(form: FlaskForm, exc: ConcordError) -> None:
         form.form_errors.append(exc.message)
 
 
+def form_status(form: FlaskForm) -> int:
+    """The status of a page showing ``form``: 422 when it is shown again with what was wrong with it."""
+    return 422 if form.errors else 200
+
+
 def _storable(text: str) -> bool:
     if "\x00" in text:
         return False

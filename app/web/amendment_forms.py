@@ -18,7 +18,12 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from app.amending.rules import RULE_LABELS
-from app.web.forms import MultiCheckboxField
+from app.limits import MAX_COMMENT_CHARS, MAX_PARAGRAPH_CHARS, MAX_RATIONALE_CHARS, MAX_TITLE_CHARS
+from app.web.forms import PARAGRAPH_LENGTH, MultiCheckboxField
+
+_PROPOSAL_HINT = f"At most {MAX_PARAGRAPH_CHARS:,} characters for a paragraph, {MAX_TITLE_CHARS} for a title."
+_REASON_LENGTH = Length(max=MAX_RATIONALE_CHARS)
+_REASON_HINT = f"At most {MAX_RATIONALE_CHARS:,} characters."
 
 TIMEZONES = sorted(
     tz for tz in available_timezones() if "/" in tz and not tz.startswith(("Etc/", "SystemV/"))
@@ -49,9 +54,9 @@ class OpenForm(FlaskForm):
 
 class ProposeForm(FlaskForm):
     organisation = SelectField("Proposed on behalf of", coerce=int, validators=[InputRequired()])
-    text = TextAreaField("Proposed text", validators=[Optional(), Length(max=20_000)])
-    rationale = TextAreaField("Rationale", validators=[Optional(), Length(max=5_000)],
-                              description="Why the organisations should accept this change.")
+    text = TextAreaField("Proposed text", validators=[Optional(), PARAGRAPH_LENGTH], description=_PROPOSAL_HINT)
+    rationale = TextAreaField("Rationale", validators=[Optional(), _REASON_LENGTH],
+                              description="Why the organisations should accept this change. " + _REASON_HINT)
     supersedes = MultiCheckboxField("This compromise replaces", coerce=int, validators=[Optional()],
                                     description="When it is accepted, the amendments ticked here are "
                                     "marked as superseded by it.")
@@ -60,8 +65,8 @@ class ProposeForm(FlaskForm):
 
 
 class EditAmendmentForm(FlaskForm):
-    text = TextAreaField("Proposed text", validators=[Optional(), Length(max=20_000)])
-    rationale = TextAreaField("Rationale", validators=[Optional(), Length(max=5_000)])
+    text = TextAreaField("Proposed text", validators=[Optional(), PARAGRAPH_LENGTH], description=_PROPOSAL_HINT)
+    rationale = TextAreaField("Rationale", validators=[Optional(), _REASON_LENGTH], description=_REASON_HINT)
     preview = SubmitField("Preview the change")
     submit = SubmitField("Save amendment")
 
@@ -70,7 +75,7 @@ class PositionForm(FlaskForm):
     organisation = SelectField("For", coerce=int, validators=[InputRequired()])
     stance = RadioField("Position", choices=[("support", "Support"), ("oppose", "Oppose"),
                                              ("abstain", "Abstain")], validators=[InputRequired()])
-    reason = TextAreaField("Reason (optional)", validators=[Optional(), Length(max=5_000)])
+    reason = TextAreaField("Reason (optional)", validators=[Optional(), _REASON_LENGTH])
 
 
 class SponsorForm(FlaskForm):
@@ -79,7 +84,7 @@ class SponsorForm(FlaskForm):
 
 class CommentForm(FlaskForm):
     body = TextAreaField("Comment", validators=[DataRequired(message="A comment cannot be empty."),
-                                                Length(max=10_000)],
+                                                Length(max=MAX_COMMENT_CHARS)],
                          description="Plain text; links become clickable.")
     parent_id = HiddenField()
 
@@ -90,4 +95,4 @@ class AcceptForm(FlaskForm):
 
 class RejectForm(FlaskForm):
     reason = TextAreaField("Reason for rejecting", validators=[DataRequired(
-        message="Give a reason for rejecting, so the proposers know why."), Length(max=5_000)])
+        message="Give a reason for rejecting, so the proposers know why."), _REASON_LENGTH])

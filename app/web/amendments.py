@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
+from app import limits
 from app.amending import operations as amending
 from app.diffing import blame, compare_paragraphs, load_ops, render_diff, word_diff
 from app.drafting import operations as drafting
-from app.extensions import db
+from app.extensions import db, proposal_limits
 from app.models import (
     Amendment,
     Organisation,
@@ -25,7 +27,7 @@ from app.models import (
     Version,
 )
 from app.permissions import amendment_rights
-from app.web import conditional, not_modified, now, page_etag, run_rule, shown
+from app.web import conditional, form_status, not_modified, now, page_etag, run_rule, shown
 from app.web.amendment_forms import (
     AcceptForm,
     CommentForm,
@@ -60,11 +62,18 @@ def linkify(text: str) -> Markup:
     return Markup("").join(out)
 
 
+def _page_diff_deadline() -> float:
+    """When the word diffs of this request must be done by: they share one budget, however many."""
+    if "concord_diff_deadline" not in g:
+        g.concord_diff_deadline = time.monotonic() + limits.PAGE_DIFF_SECONDS
+    return g.concord_diff_deadline
+
+
 @bp.app_template_filter("diff")
 def diff_filter(pair) -> Markup:
     """A diff computed while rendering: only for what the viewer chose to compare (two versions)."""
     old, new = pair
-    return render_diff(word_diff(old or "", new or ""))
+    return render_diff(word_diff(old or "", new or "", deadline=_page_diff_deadline()))
 
 
 bp.add_app_template_filter(load_ops, "load_ops")
@@ -176,6 +185,7 @@ def _propose_directly(statement_id: int, kind: str):
 
 @bp.route("/statements/<int:statement_id>/amendments/new", methods=["GET", "POST"])
 @login_required
+@proposal_limits
 def propose(statement_id: int):
     kind = request.args.get("kind", "modify")
     if kind not in KIND_LABELS:
@@ -219,11 +229,12 @@ def propose(statement_id: int):
                       "discuss it and take positions.", "success")
                 return redirect(url_for("amendments.show", amendment_id=result.id))
     return render_template("amendments/propose.html", statement=statement, form=form, kind=kind,
-                           paragraph=paragraph, number=number, base=base, preview=preview)
+                           paragraph=paragraph, number=number, base=base, preview=preview), form_status(form)
 
 
 @bp.route("/amendments/<int:amendment_id>/edit", methods=["GET", "POST"])
 @login_required
+@proposal_limits
 def edit(amendment_id: int):
     amendment, statement = _amendment(amendment_id)
     if not amending.can_edit(amendment, current_user):
@@ -253,7 +264,7 @@ def edit(amendment_id: int):
                       "success")
                 return redirect(url_for("amendments.show", amendment_id=amendment.id))
     return render_template("amendments/edit.html", statement=statement, amendment=amendment, form=form,
-                           base=base, preview=preview, revising=revising)
+                           base=base, preview=preview, revising=revising), form_status(form)
 
 
 # --- the amendment page ------------------------------------------------------------------
@@ -469,10 +480,11 @@ def compare(statement_id: int):
     old_n = request.args.get("from", type=int) or max(1, last - 1)
     new_n = request.args.get("to", type=int) or last
     (old_version, old), (new_version, new) = drafting.versions_texts(statement, [old_n, new_n])
-    rows = compare_paragraphs(old, new)
+    rows = compare_paragraphs(old, new, deadline=_page_diff_deadline())
     return render_template("amendments/compare.html", statement=statement, old=old_version, new=new_version,
                            rows=rows, versions=range(1, last + 1),
-                           changed=sum(1 for r in rows if r.kind != "unchanged"))
+                           changed=sum(1 for r in rows if r.kind != "unchanged"),
+                           coarse=sum(1 for r in rows if r.coarse))
 
 
 @bp.route("/statements/<int:statement_id>/paragraphs/<int:paragraph_id>/history")
@@ -516,7 +528,7 @@ def blame_view(statement_id: int):
     for number, paragraph in drafting.numbered(paragraphs):
         chain = [(r.text, r.amendment_id) for r in revisions.get(paragraph.id, [])]
         # A chain must end at the current text (it always does: revisions are append-only).
-        blamed.append((number, paragraph, blame(chain) if chain else []))
+        blamed.append((number, paragraph, blame(chain, deadline=_page_diff_deadline()) if chain else []))
     return render_template("amendments/blame.html", statement=statement, blamed=blamed,
                            amendments=amendments, legend=legend)
 

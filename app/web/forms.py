@@ -18,7 +18,24 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.limits import (
+    MAX_IMPORT_BYTES,
+    MAX_PARAGRAPH_CHARS,
+    MAX_PARAGRAPHS,
+    MAX_STATEMENT_CHARS,
+    MAX_TITLE_CHARS,
+)
 from app.models.organisation import ROLE_LABELS, ROLES
+
+# The forms only guard the shape of what is sent; the rules (app/limits.py) enforce the maxima with
+# messages that give the count. A browser sends each line break as two characters, which the rules
+# count as one, hence the forms' wider margin.
+PARAGRAPH_HINT = f"At most {MAX_PARAGRAPH_CHARS:,} characters."
+TITLE_HINT = f"At most {MAX_TITLE_CHARS} characters."
+STATEMENT_HINT = (f"At most {MAX_PARAGRAPHS:,} paragraphs of up to {MAX_PARAGRAPH_CHARS:,} characters, "
+                  f"{MAX_STATEMENT_CHARS:,} characters in all.")
+PARAGRAPH_LENGTH = Length(max=2 * MAX_PARAGRAPH_CHARS,
+                          message=f"A paragraph can have at most {MAX_PARAGRAPH_CHARS:,} characters.")
 
 
 class EmptyForm(FlaskForm):
@@ -118,29 +135,30 @@ class _Participants:
     )
 
 
+_PASTE_LENGTH = Length(max=MAX_IMPORT_BYTES, message=f"At most {MAX_IMPORT_BYTES:,} characters can be sent at once.")
+
+
 class StatementForm(FlaskForm, _Participants):
-    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
+    title = StringField("Title", validators=[DataRequired(), Length(max=MAX_TITLE_CHARS)], description=TITLE_HINT)
     text = TextAreaField(
-        "First paragraphs (optional)", validators=[Optional(), Length(max=2_000_000)],
-        description="Separate paragraphs with a blank line. You can add and edit paragraphs later.",
+        "First paragraphs (optional)", validators=[Optional(), _PASTE_LENGTH],
+        description="Separate paragraphs with a blank line. You can add and edit paragraphs later. "
+                    + STATEMENT_HINT,
     )
 
 
 class ImportForm(FlaskForm, _Participants):
     text = TextAreaField(
-        "Paste the statement", validators=[Optional(), Length(max=2_000_000)],
-        description="Title first; paragraphs numbered “1.”, “2.”, … or separated by blank lines.",
+        "Paste the statement", validators=[Optional(), _PASTE_LENGTH],
+        description="Title first; paragraphs numbered “1.”, “2.”, … or separated by blank lines. " + STATEMENT_HINT,
     )
-    upload = FileField("…or upload a .txt file (UTF-8)")
+    upload = FileField(f"…or upload a .txt file (UTF-8, at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB)")
     confirm = HiddenField()
-
-
-_PARAGRAPH_LENGTH = Length(max=20_000, message="A paragraph can have at most 20,000 characters.")
 
 
 class ParagraphForm(FlaskForm):
     text = TextAreaField("Text", validators=[DataRequired(message="A paragraph cannot be empty."),
-                                             _PARAGRAPH_LENGTH])
+                                             PARAGRAPH_LENGTH], description=PARAGRAPH_HINT)
     base_revision_id = IntegerField(validators=[Optional()])
 
 
@@ -159,7 +177,7 @@ class ParagraphRefField(HiddenField):
 class NewParagraphForm(FlaskForm):
     text = TextAreaField("Text of the new paragraph",
                          validators=[DataRequired(message="A paragraph cannot be empty."),
-                                     _PARAGRAPH_LENGTH])
+                                     PARAGRAPH_LENGTH], description=PARAGRAPH_HINT)
     after = ParagraphRefField()
 
 
@@ -172,4 +190,4 @@ class MoveParagraphForm(FlaskForm):
 
 
 class TitleForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
+    title = StringField("Title", validators=[DataRequired(), Length(max=MAX_TITLE_CHARS)], description=TITLE_HINT)

@@ -13,7 +13,7 @@ from app.errors import ConcordError, InvalidInput
 from app.extensions import db
 from app.models import AuditEntry, Organisation, Statement, Version
 from app.signing import operations as signing
-from app.web import add_error, conditional, not_modified, now, page_etag, run_rule, shown
+from app.web import add_error, conditional, form_status, not_modified, now, page_etag, run_rule, shown
 from app.web.forms import (
     DeleteParagraphForm,
     ImportForm,
@@ -116,7 +116,7 @@ def new():
         if ok:
             flash("The statement is created as a draft.", "success")
             return redirect(url_for("statements.show", statement_id=statement.id))
-    return render_template("statements/new.html", form=form)
+    return render_template("statements/new.html", form=form), form_status(form)
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -147,7 +147,7 @@ def import_text():
             form.text.data = text  # the confirmation resends exactly what was parsed
             if not form.participants.data and parsed.organisations_text:
                 form.participants.data = _mentioned(parsed.organisations_text)
-    return render_template("statements/import.html", form=form, parsed=parsed)
+    return render_template("statements/import.html", form=form, parsed=parsed), form_status(form)
 
 
 def _mentioned(signatories: str) -> list[int]:
@@ -218,7 +218,7 @@ def edit_title(statement_id: int):
             flash(f"Title saved as version {version.number}." if version else "Nothing changed.",
                   "success" if version else "info")
             return redirect(url_for("statements.show", statement_id=statement.id))
-    return render_template("statements/edit_title.html", statement=statement, form=form)
+    return render_template("statements/edit_title.html", statement=statement, form=form), form_status(form)
 
 
 def _paragraph_or_404(statement: Statement, paragraph_id: int):
@@ -251,7 +251,7 @@ def edit_paragraph(statement_id: int, paragraph_id: int):
         if stale:
             db.session.refresh(paragraph)
     return render_template("statements/edit_paragraph.html", statement=statement, number=number,
-                           paragraph=paragraph, form=form, stale=stale)
+                           paragraph=paragraph, form=form, stale=stale), 409 if stale else form_status(form)
 
 
 @bp.route("/<int:statement_id>/paragraphs/new", methods=["GET", "POST"])
@@ -279,7 +279,7 @@ def new_paragraph(statement_id: int):
             return redirect(url_for("statements.show", statement_id=statement.id,
                                     _anchor=f"p-{paragraph.id}"))
     return render_template("statements/new_paragraph.html", statement=statement, form=form,
-                           after_number=after_number)
+                           after_number=after_number), form_status(form)
 
 
 @bp.route("/<int:statement_id>/paragraphs/<int:paragraph_id>/delete", methods=["GET", "POST"])
