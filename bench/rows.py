@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bench import generate as gen
 from bench.measure import (
     Changer,
+    IsolatedClient,
     Slot,
     bare_amendment,
     bare_statement,
@@ -131,7 +132,19 @@ def amendment_page(ctx: Context) -> dict:
         ))
     result = cold_blocks(slots, blocks=30)
     return {"amendments": ctx.g.amendment_pool, "queries": count_cold(ctx, slots[0]), "warm": warm(slots[0]),
-            **_cold(result)}
+            "flask_floor": flask_floor(slots[0].reference), **_cold(result)}
+
+
+def flask_floor(reference) -> dict:
+    """For comparison only (an info row): a request to a bare Flask app with one "hello" route
+    (bench/hello.py) through the same kind of test client, against ``reference``, alternated."""
+    from bench.hello import app as hello
+
+    hello.test_client_class = IsolatedClient
+    client = hello.test_client()
+    result = cold_blocks([Slot(view=lambda: get_ok(client, "/hello"), reference=reference, change=lambda: None)] * 6,
+                         blocks=10)
+    return {"ms": result.ms, "reference_ms": result.reference_ms, "ratio": result.ratio}
 
 
 def merged_view(ctx: Context) -> dict:
@@ -144,23 +157,23 @@ def merged_view(ctx: Context) -> dict:
     return {"path": path, **_cold(result)}
 
 
-def absolute_page(ctx: Context, path: str) -> dict:
+def absolute_page(ctx: Context, path: str, limit_ms: float) -> dict:
     slot = ctx.viewer_slot(VIEWER_ORG, path)
-    result = cold_blocks([slot] * 3, blocks=10)
+    result = cold_blocks([slot] * 3, blocks=10, give_up_ms=5 * limit_ms)
     return {"path": path, "queries": count_cold(ctx, slot), **_cold(result)}
 
 
 def history(ctx: Context) -> dict:
-    return absolute_page(ctx, f"/statements/{ctx.g.statement_id}/history")
+    return absolute_page(ctx, f"/statements/{ctx.g.statement_id}/history", 150)
 
 
 def compare(ctx: Context) -> dict:
     versions = ctx.g.counts["versions"]
-    return {"to": versions, **absolute_page(ctx, f"/statements/{ctx.g.statement_id}/compare?from=1&to={versions}")}
+    return {"to": versions, **absolute_page(ctx, f"/statements/{ctx.g.statement_id}/compare?from=1&to={versions}", 150)}
 
 
 def amendment_list(ctx: Context) -> dict:
-    return absolute_page(ctx, f"/statements/{ctx.g.statement_id}/amendments")
+    return absolute_page(ctx, f"/statements/{ctx.g.statement_id}/amendments", 50)
 
 
 # --- SQL statements per write ------------------------------------------------------------------
