@@ -542,7 +542,7 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         result = bench_database(name, url, spec, selected, args)
         result.update(spec=spec.__dict__, machine=info, commit=commit, selected=selected,
-                      command=" ".join(sys.argv), seconds=time.perf_counter() - t0)
+                      command="python -m bench " + " ".join(sys.argv[1:]), seconds=time.perf_counter() - t0)
         table = table_rows(result)
         result["table"] = table
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, default=str))
