@@ -59,8 +59,9 @@ lint: $(VENV)/.dev
 audit-deps: $(VENV)/.dev
 	$(BIN)/pip-audit --requirement requirements.txt --progress-spinner off $(PIP_AUDIT_ARGS)
 
-# Performance benchmark (issue 7, docs/performance.md): SQLite, and PostgreSQL when BENCH_DATABASE_URL
+# Performance benchmark (issue 17's method, docs/performance.md): SQLite, and PostgreSQL when BENCH_DATABASE_URL
 # names a database of its own (its schema is dropped and rebuilt). Not part of `make test`.
+# Some rows only: make bench BENCH_ARGS="--rows statement,amendment" (python -m bench --list-rows names them).
 .PHONY: bench
 bench: $(VENV)/.runtime
 	@command -v wrk >/dev/null 2>&1 || { \

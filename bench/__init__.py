@@ -1,1 +1,1 @@
-"""Concord's performance benchmark (issue 7). Run it with ``make bench``; see docs/performance.md."""
+"""Concord's performance benchmark (issue 17's method). Run it with ``make bench``; see docs/performance.md."""

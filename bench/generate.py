@@ -1,16 +1,21 @@
-"""Generate a large statement, quickly, from a seeded random generator.
+"""Generate a large statement from a seeded random generator, through the app's own rules.
 
-What goes through the real rules (app.drafting / app.amending / app.signing):
-creating the statement, opening it, the 199 accepts that make v2..v200 (each
-with its new revision, snapshot, audit entry and the rebase of every open
-sibling, so "rebased", "conflicted" and "obsolete" arise the real way),
-freezing, the 40 signatures and publishing.
+Through the rules (app.drafting / app.amending / app.signing), so that whatever
+the app derives when something is written (a stored diff, an audit entry, a
+notification, a counter) exists as it would in real life: creating and opening
+the statement, every proposal (``amending.propose``), the accepts that make
+v2..v200 (``amending.accept``: new revision, snapshot, rebase of the open
+siblings, so "rebased", "conflicted" and "obsolete" arise the real way), the
+rejections and withdrawals, and later freezing, the 40 signatures and publishing.
 
-What is bulk-inserted with SQLAlchemy core, shaped as the rules shape it:
-users, organisations and memberships; every amendment when it is proposed
-(an "open" row plus its "proposed" history row, against the current text);
-the rest of the amendments with their final status; every position and
-comment. Bulk rows have no audit entries.
+Bulk-inserted with SQLAlchemy core, shaped as the rules shape them: users,
+organisations and memberships; positions and comments (without their audit
+entries and notifications).
+
+The rules get a simulated clock (``Clock``) that starts 60 days back and moves a
+minute per proposal, so a per-person rate that a rule might apply is never hit by
+the generator; everything the benchmark does later uses the real time, which is
+later than all of it.
 """
 
 from __future__ import annotations
@@ -19,110 +24,69 @@ import random
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from bench.common import PASSWORD
 
 # Made-up words, so no real statement's text is copied; a few real function
 # words keep the rhythm of prose (the tokeniser and the diff see words, spaces
 # and punctuation exactly as in a real text).
-_SYLLABLES = [
-    "ca",
-    "lo",
-    "ren",
-    "mi",
-    "sa",
-    "tor",
-    "vel",
-    "an",
-    "is",
-    "tu",
-    "pra",
-    "del",
-    "on",
-    "gre",
-    "ma",
-    "sti",
-    "fe",
-    "nu",
-    "qua",
-    "bor",
-    "li",
-    "ze",
-    "ho",
-    "ent",
-    "ar",
-]
-_FUNCTION = [
-    "the",
-    "of",
-    "and",
-    "to",
-    "in",
-    "a",
-    "for",
-    "that",
-    "on",
-    "with",
-    "by",
-    "as",
-    "all",
-    "its",
-    "their",
-    "we",
-    "must",
-    "shall",
-    "not",
-    "be",
-    "is",
-    "are",
-    "every",
-    "our",
-]
+_SYLLABLES = ["ca", "lo", "ren", "mi", "sa", "tor", "vel", "an", "is", "tu", "pra", "del", "on", "gre",
+              "ma", "sti", "fe", "nu", "qua", "bor", "li", "ze", "ho", "ent", "ar"]
+_FUNCTION = ["the", "of", "and", "to", "in", "a", "for", "that", "on", "with", "by", "as", "all", "its",
+             "their", "we", "must", "shall", "not", "be", "is", "are", "every", "our"]
 
 
 @dataclass
 class Spec:
     paragraphs: int = 300
     organisations: int = 40
-    amendments: int = 2000
-    versions: int = 200
-    siblings_before_accepts: int = 300  # proposed through the rule, then hit by the accepts
+    amendments: int = 2000  # all proposed through the rule, the accepted ones included
+    versions: int = 200  # v1 + (versions - 1) accepts
     max_positions: int = 24  # per amendment, uniform 0..max
     max_comments: int = 6
+    reject_share: float = 0.30  # of the amendments still open at the end
+    withdraw_share: float = 0.10
     seed: int = 7
     title: str = "Charter of the Bench Federation"
-    # Final mix of bulk statuses (accepted ones come from the accepts).
-    status_weights: dict = field(
-        default_factory=lambda: {"open": 46, "rejected": 30, "rebased": 8, "conflicted": 6, "withdrawn": 10}
-    )
 
 
-SMALL = Spec(
-    paragraphs=10,
-    organisations=4,
-    amendments=40,
-    versions=6,
-    siblings_before_accepts=6,
-    max_positions=4,
-    max_comments=2,
-    seed=11,
-    title="A Short Bench Statement",
-)
+SMOKE = Spec(paragraphs=30, organisations=40, amendments=200, versions=20, max_positions=8, max_comments=3)
+
+
+class Clock:
+    """Simulated time for the generator's rule calls: from 60 days back, moving forward only."""
+
+    def __init__(self, start: datetime | None = None):
+        self.now = start or datetime.now(UTC) - timedelta(days=60)
+
+    def tick(self, seconds: float = 1) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
 
 
 @dataclass
 class Generated:
     statement_id: int
     slug: str
+    title: str
     coordinator_id: int
-    participant_email: str  # a delegate (not the coordinator) to log in as
-    amendment_id: int  # a representative amendment for the amendment page
+    org_ids: list[int]  # organisation n is org_ids[n - 1]; organisation 1's delegate coordinates
+    org_slugs: dict[int, str]
+    delegates: dict[int, int]  # organisation id -> its delegate's user id
+    delegate_emails: dict[int, str]  # organisation id -> that delegate's e-mail
+    paragraph_ids: list[int]  # live, in order
+    amendment_pool: list[int]  # open or rebased modify amendments with the most positions and comments
     statuses: dict
     counts: dict
     seconds: float
+    clock_end: str = ""
+
+    def org(self, n: int) -> int:
+        """The id of organisation n (1-based, as the method names them)."""
+        return self.org_ids[n - 1]
 
 
 class Words:
@@ -148,11 +112,22 @@ class Words:
         target = self.rng.randint(low, high)
         sentences, total = [], 0
         while total < target:
-            n = min(self.rng.randint(8, 24), target - total)
-            n = max(n, 3)
+            n = max(min(self.rng.randint(8, 24), target - total), 3)
             sentences.append(self.sentence(n))
             total += n
         return " ".join(sentences)
+
+    def text_of_length(self, low: int, high: int) -> str:
+        """Prose of ``low``..``high`` characters, cut after a whole sentence or word."""
+        parts, size = [], 0
+        while size < low:
+            sentence = self.sentence(self.rng.randint(8, 24))
+            parts.append(sentence)
+            size += len(sentence) + 1
+        text = " ".join(parts)
+        if len(text) > high:
+            text = text[:high].rsplit(" ", 1)[0].rstrip(",;") + "."
+        return text
 
     def mutate(self, text: str) -> str:
         """A plausible amendment: replace, insert or delete a few words somewhere."""
@@ -174,407 +149,223 @@ class Words:
                 return result
         return text + " " + self.word() + "."
 
+    def one_word(self, text: str) -> str:
+        """The same text with one word replaced by another."""
+        words = text.split(" ")
+        for _ in range(20):
+            i = self.rng.randrange(len(words))
+            if words[i].isalpha():
+                new = self.word()
+                if new != words[i]:
+                    return " ".join(words[:i] + [new] + words[i + 1:])
+        return text + " " + self.word() + "."
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+
+def _bulk_people(spec: Spec, words: Words, tag: str, now: datetime):
+    """Organisations, their delegates and signatories, memberships (SQLAlchemy core)."""
+    from app.accounts.operations import SETUP_KEY
+    from app.accounts.passwords import hash_password
+    from app.extensions import db
+    from app.models import Membership, Organisation, SiteSetting, User
+
+    if db.session.get(SiteSetting, SETUP_KEY) is None:
+        db.session.add(SiteSetting(key=SETUP_KEY, value=now.isoformat()))
+    password_hash = hash_password(PASSWORD)
+    db.session.execute(insert(Organisation), [
+        {"slug": f"{tag}-org-{i:02d}",
+         "name": f"{words.word().capitalize()} {words.word().capitalize()} Association {i:02d} ({tag})",
+         "short_name": f"{tag.upper()}O{i:02d}", "country": "", "created_at": now}
+        for i in range(1, spec.organisations + 1)
+    ])
+    orgs = db.session.execute(select(Organisation.id, Organisation.slug)
+                              .where(Organisation.slug.like(f"{tag}-org-%")).order_by(Organisation.slug)).all()
+    org_ids = [o.id for o in orgs]
+    db.session.execute(insert(User), [
+        {"email": f"{role}{i:02d}@{tag}.bench.example", "name": f"{role.title()} {i:02d} {tag}",
+         "password_hash": password_hash, "is_admin": False, "active": True,
+         "session_token": secrets.token_hex(16), "created_at": now}
+        for i in range(1, spec.organisations + 1) for role in ("delegate", "signatory")
+    ])
+    user_ids = dict(db.session.execute(select(User.email, User.id)
+                                       .where(User.email.like(f"%@{tag}.bench.example"))).all())
+    emails = {org_ids[i - 1]: f"delegate{i:02d}@{tag}.bench.example" for i in range(1, spec.organisations + 1)}
+    delegates = {o: user_ids[e] for o, e in emails.items()}
+    signatories = {org_ids[i - 1]: user_ids[f"signatory{i:02d}@{tag}.bench.example"]
+                   for i in range(1, spec.organisations + 1)}
+    db.session.execute(insert(Membership), [
+        {"organisation_id": o, "user_id": u, "role": r, "created_at": now}
+        for r, table in (("delegate", delegates), ("signatory", signatories)) for o, u in table.items()
+    ])
+    db.session.commit()
+    return org_ids, {o.id: o.slug for o in orgs}, delegates, emails
 
 
 def generate(spec: Spec, *, log=print) -> Generated:
-    from app.accounts.operations import SETUP_KEY
-    from app.accounts.passwords import hash_password
     from app.amending import operations as amending
     from app.drafting import operations as drafting
     from app.errors import ConcordError
     from app.extensions import db
-    from app.models import (
-        Amendment,
-        AmendmentRevision,
-        Comment,
-        Membership,
-        Organisation,
-        Paragraph,
-        Position,
-        SiteSetting,
-        Statement,
-        User,
-    )
+    from app.models import Amendment, Comment, Organisation, Paragraph, Position, Statement, User
 
     started = time.perf_counter()
     rng = random.Random(spec.seed)
     words = Words(rng)
-    now = _now()
+    clock = Clock()
     tag = f"s{spec.seed}"
-
-    # --- people and organisations (bulk) --------------------------------------------------
-    if db.session.get(SiteSetting, SETUP_KEY) is None:
-        db.session.add(SiteSetting(key=SETUP_KEY, value=now.isoformat()))
-    password_hash = hash_password(PASSWORD)
-    orgs = [
-        {
-            "slug": f"{tag}-org-{i:02d}",
-            "name": f"{words.word().capitalize()} {words.word().capitalize()} Association {i:02d} ({tag})",
-            "short_name": f"{tag.upper()}O{i:02d}",
-            "country": "",
-            "created_at": now,
-        }
-        for i in range(1, spec.organisations + 1)
-    ]
-    db.session.execute(insert(Organisation), orgs)
-    org_ids = list(
-        db.session.scalars(
-            select(Organisation.id)
-            .where(Organisation.slug.like(f"{tag}-org-%"))
-            .order_by(Organisation.slug)
-        )
-    )
-    users = []
-    for i in range(1, spec.organisations + 1):
-        for role in ("delegate", "signatory"):
-            users.append(
-                {
-                    "email": f"{role}{i:02d}@{tag}.bench.example",
-                    "name": f"{role.title()} {i:02d} {tag}",
-                    "password_hash": password_hash,
-                    "is_admin": False,
-                    "active": True,
-                    "session_token": secrets.token_hex(16),
-                    "created_at": now,
-                }
-            )
-    db.session.execute(insert(User), users)
-    user_ids = {
-        u.email: u.id
-        for u in db.session.execute(
-            select(User.email, User.id).where(User.email.like(f"%@{tag}.bench.example"))
-        )
-    }
-    delegates = {
-        org_ids[i - 1]: user_ids[f"delegate{i:02d}@{tag}.bench.example"]
-        for i in range(1, spec.organisations + 1)
-    }
-    signatories = {
-        org_ids[i - 1]: user_ids[f"signatory{i:02d}@{tag}.bench.example"]
-        for i in range(1, spec.organisations + 1)
-    }
-    db.session.execute(
-        insert(Membership),
-        [
-            {"organisation_id": o, "user_id": u, "role": r, "created_at": now}
-            for r, table in (("delegate", delegates), ("signatory", signatories))
-            for o, u in table.items()
-        ],
-    )
-    db.session.commit()
+    org_ids, org_slugs, delegates, emails = _bulk_people(spec, words, tag, clock.now)
 
     # --- the statement, through the rules -----------------------------------------------------
     coordinator = db.session.get(User, delegates[org_ids[0]])
-    organisations = {
-        o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(org_ids)))
-    }
-    texts = [words.paragraph() for _ in range(spec.paragraphs)]
+    organisations = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(org_ids)))}
     statement = drafting.create_statement(
-        coordinator,
-        title=spec.title,
-        coordinator_organisation=organisations[org_ids[0]],
+        coordinator, title=spec.title, coordinator_organisation=organisations[org_ids[0]],
         participants=[organisations[i] for i in org_ids],
-        paragraphs=texts,
-        now=_now(),
+        paragraphs=[words.paragraph() for _ in range(spec.paragraphs)], now=clock.tick(),
     )
-    amending.open_for_amendments(statement, coordinator, rule="coordinator", deadline=None, now=_now())
+    amending.open_for_amendments(statement, coordinator, rule="coordinator", deadline=None, now=clock.tick())
     db.session.commit()
-    statement_id = statement.id
-    slug = statement.slug
+    statement_id, slug, coordinator_id = statement.id, statement.slug, coordinator.id
     t_statement = time.perf_counter()
 
     paragraphs = drafting.live_paragraphs(statement)
     pids = [p.id for p in paragraphs]
     current = {p.id: p.text for p in paragraphs}
-    # A skewed spread: a fifth of the paragraphs draw half of the amendments.
-    hot = rng.sample(pids, max(1, len(pids) // 5))
+    hot = rng.sample(pids, max(1, len(pids) // 5))  # a fifth of the paragraphs draw half of the amendments
 
     def pick_paragraph() -> int:
         return rng.choice(hot) if rng.random() < 0.5 else rng.choice(pids)
 
-    revision_of = {p.id: p.current_revision_id for p in paragraphs}
-    numbers = {p.id: n for n, p in enumerate(paragraphs, start=1)}
-
-    def propose(pid: int) -> int:
-        """An open modify amendment against the current text, as ``amending.propose`` makes it (bulk)."""
+    def propose(kind: str, pid: int) -> Amendment:
         org_id = rng.choice(org_ids)
-        stamp = _now()
-        row = {
-            "statement_id": statement_id,
-            "kind": "modify",
-            "status": "open",
-            "organisation_id": org_id,
-            "proposer_id": delegates[org_id],
-            "paragraph_id": pid,
-            "base_revision_id": revision_of[pid],
-            "base_text": current[pid],
-            "proposed_text": words.mutate(current[pid]),
-            "base_number": numbers[pid],
-            "rationale": "",
-            "text_version": 1,
-            "round": 1,
-            "created_at": stamp,
-            "updated_at": stamp,
-        }
-        amendment_id = db.session.execute(insert(Amendment).returning(Amendment.id), [row]).scalar_one()
-        db.session.execute(
-            insert(AmendmentRevision),
-            [
-                {
-                    "amendment_id": amendment_id,
-                    "reason": "proposed",
-                    "base_revision_id": row["base_revision_id"],
-                    "base_text": row["base_text"],
-                    "proposed_text": row["proposed_text"],
-                    "rationale": "",
-                    "author_id": row["proposer_id"],
-                    "created_at": stamp,
-                }
-            ],
+        user = db.session.get(User, delegates[org_id])
+        text = {"modify": lambda: words.mutate(current[pid]), "insert": lambda: words.paragraph(40, 120),
+                "delete": lambda: None, "retitle": lambda: f"{spec.title} {words.word()}"}[kind]()
+        return amending.propose(
+            db.session.get(Statement, statement_id), user, organisations[org_id], kind=kind,
+            paragraph_id=None if kind == "retitle" else pid, text=text,
+            rationale=words.sentence(rng.randint(5, 30)), now=clock.tick(60),
         )
-        return amendment_id
 
-    # Siblings first, on the hot paragraphs that the accepts will hit; the accepts rebase them.
-    for _ in range(spec.siblings_before_accepts):
-        propose(rng.choice(hot))
-    db.session.commit()
-    accept_targets = hot * (1 + spec.versions // max(1, len(hot)))
-    rng.shuffle(accept_targets)
-    accepted = 0
-    while accepted < spec.versions - 1:
-        pid = accept_targets.pop() if accept_targets and rng.random() < 0.7 else rng.choice(pids)
-        amendment = db.session.get(Amendment, propose(pid))
+    # Every proposal through the rule; 199 of them, evenly spread, accepted at once (70 % on the hot
+    # paragraphs, so the open siblings there are rebased, or conflict, the real way).
+    accepts = spec.versions - 1
+    made = accepted = failed = 0  # committed
+    pending = pending_accepted = 0
+    while made < spec.amendments:
         try:
-            amending.accept(amendment, coordinator, text_version=None, now=_now())
-        except ConcordError:
+            if accepted + pending_accepted < (made + pending + 1) * accepts // spec.amendments:
+                pid = rng.choice(hot) if rng.random() < 0.7 else rng.choice(pids)
+                amendment = propose("modify", pid)
+                amending.accept(amendment, coordinator, text_version=None, now=clock.tick())
+                current[pid] = db.session.get(Paragraph, pid).text
+                pending_accepted += 1
+            else:
+                kind = rng.choices(("modify", "insert", "delete", "retitle"), (86, 8, 5, 1))[0]
+                propose(kind, pick_paragraph())
+            pending += 1
+            if pending >= 10 or pending_accepted:
+                db.session.commit()
+                if (made + pending) // 500 > made // 500:
+                    log(f"    {made + pending} proposals, {time.perf_counter() - t_statement:.0f} s")
+                made, accepted = made + pending, accepted + pending_accepted
+                pending = pending_accepted = 0
+        except ConcordError as exc:  # e.g. a cap reached: skip these, as a person would
             db.session.rollback()
-            continue
-        paragraph = db.session.get(Paragraph, pid)
-        current[pid], revision_of[pid] = paragraph.text, paragraph.current_revision_id
-        db.session.commit()
-        accepted += 1
+            failed += 1
+            pending = pending_accepted = 0
+            if failed > 50:
+                raise RuntimeError(f"too many proposals refused by the rules, the last: {exc.message}") from exc
+    db.session.commit()
     db.session.expire_all()
-    t_accepts = time.perf_counter()
+    t_proposals = time.perf_counter()
 
-    # --- the rest of the amendments (bulk) ----------------------------------------------------
-    statement = db.session.get(Statement, statement_id)
-    paragraphs = drafting.live_paragraphs(statement)
-    revision_of = {p.id: p.current_revision_id for p in paragraphs}
-    current = {p.id: p.text for p in paragraphs}
-    numbers = {p.id: n for n, p in enumerate(paragraphs, start=1)}
-    existing = db.session.scalar(
-        select(db.func.count()).select_from(Amendment).where(Amendment.statement_id == statement_id)
-    )
-    statuses, weights = zip(*spec.status_weights.items(), strict=False)
-    rows = []
-    for _ in range(max(0, spec.amendments - existing)):
-        status = rng.choices(statuses, weights)[0]
-        org_id = rng.choice(org_ids)
-        pid = pick_paragraph()
-        kind = rng.choices(("modify", "insert", "delete", "retitle"), (86, 8, 5, 1))[0]
-        row = {
-            "statement_id": statement_id,
-            "kind": kind,
-            "status": status,
-            "organisation_id": org_id,
-            "proposer_id": delegates[org_id],
-            "rationale": words.sentence(rng.randint(5, 30)),
-            "text_version": 1,
-            "round": 1,
-            "created_at": now,
-            "updated_at": now,
-            "paragraph_id": None,
-            "base_revision_id": None,
-            "base_text": "",
-            "proposed_text": "",
-            "base_number": None,
-            "decision_reason": "",
-            "decided_at": None,
-            "decided_by_id": None,
-        }
-        if kind in ("modify", "delete"):
-            row.update(
-                paragraph_id=pid,
-                base_revision_id=revision_of[pid],
-                base_text=current[pid],
-                base_number=numbers[pid],
-            )
-            if kind == "modify":
-                row["proposed_text"] = words.mutate(current[pid])
-        elif kind == "insert":
-            row.update(paragraph_id=pid, base_number=numbers[pid], proposed_text=words.paragraph(40, 120))
+    # Decisions through the rules: a share of what is still open is rejected or withdrawn.
+    open_ids = list(db.session.scalars(select(Amendment.id).where(
+        Amendment.statement_id == statement_id, Amendment.status.in_(("open", "rebased"))).order_by(Amendment.id)))
+    rng.shuffle(open_ids)
+    n_reject = int(len(open_ids) * spec.reject_share)
+    n_withdraw = int(len(open_ids) * spec.withdraw_share)
+    for i, amendment_id in enumerate(open_ids[: n_reject + n_withdraw]):
+        amendment = db.session.get(Amendment, amendment_id)
+        if i < n_reject:
+            amending.reject(amendment, coordinator, reason="Not in line with the agreed scope.", now=clock.tick())
         else:
-            row.update(base_text=spec.title, proposed_text=spec.title + " " + words.word())
-        if status in ("rejected", "withdrawn"):
-            row.update(
-                decided_at=now,
-                decided_by_id=coordinator.id if status == "rejected" else delegates[org_id],
-                decision_reason="Not in line with the agreed scope." if status == "rejected" else "",
-            )
-        rows.append(row)
-    if rows:
-        db.session.execute(insert(Amendment), rows)
-    amendments = db.session.execute(
-        select(
-            Amendment.id,
-            Amendment.organisation_id,
-            Amendment.proposer_id,
-            Amendment.base_text,
-            Amendment.proposed_text,
-            Amendment.base_revision_id,
-            Amendment.rationale,
-        )
-        .where(Amendment.statement_id == statement_id)
-        .order_by(Amendment.id)
-    ).all()
-    have_history = set(
-        db.session.scalars(
-            select(AmendmentRevision.amendment_id)
-            .join(Amendment)
-            .where(Amendment.statement_id == statement_id)
-        )
-    )
-    db.session.execute(
-        insert(AmendmentRevision),
-        [
-            {
-                "amendment_id": a.id,
-                "reason": "proposed",
-                "base_revision_id": a.base_revision_id,
-                "base_text": a.base_text,
-                "proposed_text": a.proposed_text,
-                "rationale": a.rationale,
-                "author_id": a.proposer_id,
-                "created_at": now,
-            }
-            for a in amendments
-            if a.id not in have_history
-        ],
-    )
+            amending.withdraw_amendment(amendment, db.session.get(User, amendment.proposer_id), now=clock.tick())
+        if i % 20 == 19:
+            db.session.commit()
+    db.session.commit()
+    t_decisions = time.perf_counter()
 
+    # --- positions and comments (bulk) --------------------------------------------------------
+    now = clock.tick()
+    amendments = db.session.execute(
+        select(Amendment.id, Amendment.round).where(Amendment.statement_id == statement_id).order_by(Amendment.id)
+    ).all()
     positions, comments = [], []
     for a in amendments:
         for org_id in rng.sample(org_ids, rng.randint(0, min(spec.max_positions, len(org_ids)))):
-            positions.append(
-                {
-                    "amendment_id": a.id,
-                    "organisation_id": org_id,
-                    "user_id": delegates[org_id],
-                    "stance": rng.choices(("support", "oppose", "abstain"), (6, 3, 1))[0],
-                    "reason": words.sentence(rng.randint(4, 16)) if rng.random() < 0.3 else "",
-                    "round": 1,
-                    "created_at": now,
-                }
-            )
+            positions.append({
+                "amendment_id": a.id, "organisation_id": org_id, "user_id": delegates[org_id],
+                "stance": rng.choices(("support", "oppose", "abstain"), (6, 3, 1))[0],
+                "reason": words.sentence(rng.randint(4, 16)) if rng.random() < 0.3 else "",
+                "round": a.round, "created_at": now,
+            })
         for _ in range(rng.randint(0, spec.max_comments)):
-            org_id = rng.choice(org_ids)
-            comments.append(
-                {
-                    "amendment_id": a.id,
-                    "parent_id": None,
-                    "author_id": delegates[org_id],
-                    "body": " ".join(words.sentence(rng.randint(6, 20)) for _ in range(rng.randint(1, 3))),
-                    "created_at": now,
-                }
-            )
+            comments.append({
+                "amendment_id": a.id, "parent_id": None, "author_id": delegates[rng.choice(org_ids)],
+                "body": " ".join(words.sentence(rng.randint(6, 20)) for _ in range(rng.randint(1, 3))),
+                "created_at": now,
+            })
     if positions:
         db.session.execute(insert(Position), positions)
     if comments:
         db.session.execute(insert(Comment), comments)
-    # One reply in three, one level deep.
-    tops = db.session.execute(
-        select(Comment.id, Comment.amendment_id)
-        .join(Amendment)
-        .where(Amendment.statement_id == statement_id)
-        .order_by(Comment.id)
-    ).all()
-    replies = [
-        {
-            "amendment_id": c.amendment_id,
-            "parent_id": c.id,
-            "author_id": rng.choice(list(delegates.values())),
-            "body": words.sentence(rng.randint(5, 15)),
-            "created_at": now,
-        }
-        for c in tops
-        if rng.random() < 0.33
-    ]
+    tops = db.session.execute(select(Comment.id, Comment.amendment_id).join(Amendment)
+                              .where(Amendment.statement_id == statement_id).order_by(Comment.id)).all()
+    replies = [{"amendment_id": c.amendment_id, "parent_id": c.id, "author_id": rng.choice(list(delegates.values())),
+                "body": words.sentence(rng.randint(5, 15)), "created_at": now}
+               for c in tops if rng.random() < 0.33]
     if replies:
         db.session.execute(insert(Comment), replies)
     db.session.commit()
     t_bulk = time.perf_counter()
 
-    # --- what was made -------------------------------------------------------------------------
-    status_counts = dict(
-        db.session.execute(
-            select(Amendment.status, db.func.count())
-            .where(Amendment.statement_id == statement_id)
-            .group_by(Amendment.status)
-        ).all()
-    )
-    # The amendment page: an open modify amendment with positions and comments; prefer a rebased one.
-    candidates = db.session.execute(
-        select(Amendment.id, Amendment.status)
-        .where(
-            Amendment.statement_id == statement_id,
-            Amendment.kind == "modify",
-            Amendment.status.in_(("rebased", "open")),
-        )
-        .order_by(Amendment.id)
-    ).all()
-    comment_count = dict(
-        db.session.execute(
-            select(Comment.amendment_id, db.func.count()).group_by(Comment.amendment_id)
-        ).all()
-    )
-    position_count = dict(
-        db.session.execute(
-            select(Position.amendment_id, db.func.count()).group_by(Position.amendment_id)
-        ).all()
-    )
-    chosen = max(
-        candidates,
-        key=lambda c: (
-            c.status == "rebased",
-            comment_count.get(c.id, 0) > 0,
-            position_count.get(c.id, 0) >= spec.max_positions // 2,
-            -c.id,
-        ),
-    )
+    # --- what was made ----------------------------------------------------------------------------
+    status_counts = dict(db.session.execute(
+        select(Amendment.status, func.count()).where(Amendment.statement_id == statement_id)
+        .group_by(Amendment.status)).all())
+    weight = dict(db.session.execute(
+        select(Amendment.id, func.count(Position.id.distinct()) + func.count(Comment.id.distinct()))
+        .outerjoin(Position, Position.amendment_id == Amendment.id)
+        .outerjoin(Comment, Comment.amendment_id == Amendment.id)
+        .where(Amendment.statement_id == statement_id, Amendment.kind == "modify",
+               Amendment.status.in_(("open", "rebased")))
+        .group_by(Amendment.id)).all())
+    pool = sorted(weight, key=lambda i: (-weight[i], i))[:6]
     statement = db.session.get(Statement, statement_id)
+    paragraphs = drafting.live_paragraphs(statement)
+    texts = [p.text for p in paragraphs]
     counts = {
         "paragraphs": len(paragraphs),
-        "words_min": min(len(t.split()) for t in current.values()),
-        "words_max": max(len(t.split()) for t in current.values()),
+        "words_min": min(len(t.split()) for t in texts),
+        "words_max": max(len(t.split()) for t in texts),
         "organisations": len(org_ids),
         "amendments": sum(status_counts.values()),
         "positions": len(positions),
         "comments": len(comments) + len(replies),
         "versions": statement.version_count,
-        "amendment_page": {
-            "id": chosen.id,
-            "status": chosen.status,
-            "positions": position_count.get(chosen.id, 0),
-            "comments": comment_count.get(chosen.id, 0),
-        },
+        "proposals_refused": failed,
+        "amendment_pool": {i: weight[i] for i in pool},
     }
     seconds = time.perf_counter() - started
-    log(
-        f"    generated in {seconds:.1f} s (statement {t_statement - started:.1f} s, "
-        f"{spec.versions - 1} accepts {t_accepts - t_statement:.1f} s, bulk {t_bulk - t_accepts:.1f} s)"
-    )
+    log(f"    generated in {seconds:.1f} s (statement {t_statement - started:.1f} s, "
+        f"{made} proposals with {accepted} accepts {t_proposals - t_statement:.1f} s, "
+        f"decisions {t_decisions - t_proposals:.1f} s, bulk {t_bulk - t_decisions:.1f} s); {status_counts}")
     return Generated(
-        statement_id=statement_id,
-        slug=slug,
-        coordinator_id=coordinator.id,
-        participant_email=f"delegate{min(5, spec.organisations):02d}@{tag}.bench.example",
-        amendment_id=chosen.id,
-        statuses=status_counts,
-        counts=counts,
-        seconds=seconds,
+        statement_id=statement_id, slug=slug, title=statement.title, coordinator_id=coordinator_id,
+        org_ids=org_ids, org_slugs=org_slugs, delegates=delegates, delegate_emails=emails,
+        paragraph_ids=[p.id for p in paragraphs], amendment_pool=pool, statuses=status_counts,
+        counts=counts, seconds=seconds, clock_end=clock.now.isoformat(),
     )
 
 
@@ -585,31 +376,118 @@ def freeze_sign_publish(generated: Generated) -> float:
     from app.signing import operations as signing
 
     started = time.perf_counter()
+    now = lambda: datetime.now(UTC)  # noqa: E731
     statement = db.session.get(Statement, generated.statement_id)
     coordinator = db.session.get(User, generated.coordinator_id)
-    signing.freeze(statement, coordinator, now=_now())
+    signing.freeze(statement, coordinator, now=now())
     db.session.commit()
     statement = db.session.get(Statement, generated.statement_id)
     sha = statement.frozen_version.sha256
     for org in list(statement.participant_organisations):
-        signer = db.session.scalar(
-            select(User)
-            .join(Membership)
-            .where(Membership.organisation_id == org.id, Membership.role == "signatory")
-        )
-        signing.sign(
-            statement,
-            signer,
-            db.session.get(Organisation, org.id),
-            signer_name=signer.name,
-            signer_title="Secretary General",
-            authorised=True,
-            password=PASSWORD,
-            version_sha256=sha,
-            now=_now(),
-        )
+        signer = db.session.scalar(select(User).join(Membership).where(
+            Membership.organisation_id == org.id, Membership.role == "signatory"))
+        signing.sign(statement, signer, db.session.get(Organisation, org.id), signer_name=signer.name,
+                     signer_title="Secretary General", authorised=True, password=PASSWORD,
+                     version_sha256=sha, now=now())
         db.session.commit()
     statement = db.session.get(Statement, generated.statement_id)
-    signing.publish(statement, coordinator, publication_date=None, now=_now())
+    signing.publish(statement, coordinator, publication_date=None, now=now())
     db.session.commit()
     return time.perf_counter() - started
+
+
+@dataclass
+class Flood:
+    paragraph_id: int
+    flood_ids: list[int] = field(default_factory=list)
+    target_id: int = 0
+    propose_seconds: list[float] = field(default_factory=list)
+
+
+def make_flood(g: Generated, *, per_org: int = 20, size: tuple[int, int] = (9_900, 10_000), seed: int = 5,
+               log=print) -> Flood:
+    """The flood of the method: organisations 38-40 each propose ``per_org`` unrelated texts of ~10,000
+    characters to one paragraph without open amendments, then organisation 37 a one-word change."""
+    from app.amending import operations as amending
+    from app.extensions import db
+    from app.models import OPEN_STATUSES, Amendment, Organisation, Paragraph, Statement, User
+
+    rng = random.Random(seed)
+    words = Words(rng)
+    clock = Clock(datetime.fromisoformat(g.clock_end))
+    busy = set(db.session.scalars(select(Amendment.paragraph_id).where(
+        Amendment.statement_id == g.statement_id, Amendment.status.in_(OPEN_STATUSES))))
+    pid = next((p for p in g.paragraph_ids if p not in busy), g.paragraph_ids[len(g.paragraph_ids) // 2])
+    flood = Flood(paragraph_id=pid)
+    n = len(g.org_ids)
+    for org_n in (n - 2, n - 1, n):
+        org_id = g.org(org_n)
+        for _ in range(per_org):
+            text = words.text_of_length(*size)
+            t = time.perf_counter()
+            amendment = amending.propose(
+                db.session.get(Statement, g.statement_id), db.session.get(User, g.delegates[org_id]),
+                db.session.get(Organisation, org_id), kind="modify", paragraph_id=pid, text=text,
+                rationale="An unrelated text.", now=clock.tick(60))
+            db.session.commit()
+            flood.propose_seconds.append(time.perf_counter() - t)
+            flood.flood_ids.append(amendment.id)
+    org_id = g.org(n - 3)
+    paragraph = db.session.get(Paragraph, pid)
+    target = amending.propose(
+        db.session.get(Statement, g.statement_id), db.session.get(User, g.delegates[org_id]),
+        db.session.get(Organisation, org_id), kind="modify", paragraph_id=pid, text=words.one_word(paragraph.text),
+        rationale="One word.", now=clock.tick(60))
+    db.session.commit()
+    flood.target_id = target.id
+    log(f"    flood: {len(flood.flood_ids)} proposals on paragraph {pid}, "
+        f"median {sorted(flood.propose_seconds)[len(flood.propose_seconds) // 2] * 1000:.0f} ms each")
+    return flood
+
+
+def withdraw_all(ids: list[int]) -> None:
+    """Withdraw these amendments through the rule, each by its proposer (those still open)."""
+    from app.amending import operations as amending
+    from app.extensions import db
+    from app.models import Amendment, User
+
+    for amendment_id in ids:
+        amendment = db.session.get(Amendment, amendment_id)
+        if amendment is not None and amendment.is_open:
+            amending.withdraw_amendment(amendment, db.session.get(User, amendment.proposer_id),
+                                        now=datetime.now(UTC))
+    db.session.commit()
+
+
+def import_text(title: str, paragraphs: int = 1000, size: tuple[int, int] = (1_850, 1_950), seed: int = 9) -> str:
+    """A pasted statement: the title, a blank line, then "N.\u00a0text" paragraphs separated by blank lines."""
+    words = Words(random.Random(seed))
+    blocks = [title] + [f"{n}.\u00a0{words.text_of_length(*size)}" for n in range(1, paragraphs + 1)]
+    return "\n\n".join(blocks) + "\n"
+
+
+def rewrite_every_paragraph(statement_id: int, author_id: int, *, seed: int = 13) -> int:
+    """The next version of a draft with every paragraph replaced by unrelated words of similar length.
+
+    As a draft edit does it (a new revision per paragraph), but recorded as one version by the app's
+    ``snapshot``: 1,000 separate edits would store 1,000 versions of 2 MB. Returns its number."""
+    from app.drafting.operations import live_paragraphs, snapshot
+    from app.extensions import db
+    from app.models import Revision, Statement, User
+
+    words = Words(random.Random(seed))
+    statement = db.session.get(Statement, statement_id)
+    author = db.session.get(User, author_id)
+    now = datetime.now(UTC)
+    for paragraph in live_paragraphs(statement):
+        length = len(paragraph.text)
+        revision = Revision(paragraph_id=paragraph.id, parent_id=paragraph.current_revision_id,
+                            text=words.text_of_length(int(length * 0.95), length), author_id=author.id,
+                            created_at=now)
+        db.session.add(revision)
+        db.session.flush()
+        paragraph.current_revision = revision
+    db.session.flush()
+    version = snapshot(statement, author, "Every paragraph rewritten (benchmark)", now=now)
+    db.session.commit()
+    return version.number

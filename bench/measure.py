@@ -1,19 +1,29 @@
-"""In-process measurements: pages through the Flask test client, references, the rebase rule."""
+"""The measuring tools: clients, the query counter, references, cold views in alternated blocks,
+and a runner that can stop a run-away measurement (docs/performance.md, "Method")."""
 
 from __future__ import annotations
 
 import contextvars
+import itertools
+import multiprocessing
 import re
 import statistics
 import time
-from dataclasses import dataclass
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from bench.common import PASSWORD
 
+_clock = time.perf_counter  # cold_blocks' clock (a test replaces it)
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 class IsolatedClient(FlaskClient):
@@ -28,6 +38,8 @@ class IsolatedClient(FlaskClient):
 
 
 class QueryCounter:
+    """SQL statements sent through the engine (a ``before_cursor_execute`` listener)."""
+
     def __init__(self, engine):
         self.count = 0
         event.listen(engine, "before_cursor_execute", self._count)
@@ -36,74 +48,17 @@ class QueryCounter:
         self.count += 1
 
 
-@dataclass
-class Timing:
-    median: float  # seconds
-    runs: int
-    queries: int  # SQL statements of one request (the last one)
-    size: int = 0  # bytes of the response
-    reference: float = 0.0  # seconds of the reference, when measured against one (``paired``)
-    ratio: float = 0.0
-
-
-def repeat(fn, *, min_runs: int = 3, max_runs: int = 15, budget: float = 6.0, before=None) -> tuple[float, int]:
-    """Median seconds of ``fn()`` after one warm-up run: at least min_runs, then until the budget is spent.
-
-    ``before()``, if given, runs untimed before each timed run."""
-    fn()
-    times: list[float] = []
-    started = time.perf_counter()
-    while len(times) < min_runs or (len(times) < max_runs and time.perf_counter() - started < budget):
-        if before:
-            before()
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), len(times)
+def csrf_token(client, path: str) -> str:
+    page = client.get(path)
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} ({page.status_code})"
+    return match.group(1)
 
 
 def login(client, email: str) -> None:
-    page = client.get("/login")
-    match = CSRF_RE.search(page.get_data(as_text=True))
-    assert match, f"no CSRF token on /login ({page.status_code})"
-    response = client.post(
-        "/login", data={"email": email, "password": PASSWORD, "csrf_token": match.group(1)}
-    )
-    assert response.status_code == 302, f"login failed: {response.status_code}"
-
-
-def page(client, counter: QueryCounter, path: str, clear=None, reference=None, cold=None,
-         **repeat_kw) -> Timing:
-    """Median time of GET ``path``; ``clear()`` (e.g. emptying a cache) runs untimed before each request.
-
-    With a ``reference`` function, the page and the reference are measured in alternation (``paired``).
-    ``cold()`` runs before the request whose queries are counted, so that they are all counted."""
-    size = 0
-
-    def get():
-        nonlocal size
-        response = client.get(path)
-        body = response.get_data()
-        if response.status_code != 200:
-            raise RuntimeError(f"GET {path}: {response.status_code}\n{body[:500]!r}")
-        size = len(body)
-
-    queries = count_queries(counter, get, cold)
-    if reference is not None:
-        assert clear is None
-        p = paired(get, reference)
-        return Timing(p.median, p.runs, queries, size, p.reference, p.ratio)
-    median, runs = repeat(get, before=clear, **repeat_kw)
-    return Timing(median, runs, queries, size)
-
-
-def count_queries(counter: QueryCounter, fn, cold=None) -> int:
-    """SQL statements run by one ``fn()``, after ``cold()`` if given."""
-    if cold:
-        cold()
-    before = counter.count
-    fn()
-    return counter.count - before
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302, f"login as {email} failed: {response.status_code}"
 
 
 def client_for(app, email: str | None):
@@ -114,9 +69,17 @@ def client_for(app, email: str | None):
     return client
 
 
+def get_ok(client, path: str) -> bytes:
+    response = client.get(path)
+    body = response.get_data()
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {path}: {response.status_code}\n{body[:500]!r}")
+    return body
+
+
 # --- references ----------------------------------------------------------------------------------
 
-BARE_TEMPLATE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+BARE_STATEMENT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{{ title }}</title></head>
 <body><main><h1>{{ title }}</h1><article class="statement"><ol class="paragraphs">
 {% for number, id, text in paragraphs %}<li id="p-{{ id }}">
@@ -124,141 +87,221 @@ BARE_TEMPLATE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <div class="text">{{ text }}</div></li>
 {% endfor %}</ol></article></main></body></html>"""
 
+BARE_AMENDMENT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{{ title }}</title></head>
+<body><main><h1>{{ title }}</h1><article class="amendment">
+<p class="number">¶ {{ number }}</p><div class="diff">
+{%- for op, text in ops -%}
+{%- if op == 1 %}<ins>{{ text }}</ins>{% elif op == -1 %}<del>{{ text }}</del>{% else %}{{ text }}{% endif -%}
+{%- endfor -%}
+</div></article></main></body></html>"""
 
-def bare_render(title: str, texts: list[str]):
-    """A function rendering the same paragraphs from a Python list with a bare, autoescaping Jinja template."""
+
+def _environment():
     from jinja2 import Environment
 
-    template = Environment(autoescape=True).from_string(BARE_TEMPLATE)
+    return Environment(autoescape=True)
+
+
+def bare_statement(title: str, texts: list[str]):
+    """Renders the title and these paragraphs from a Python list with a bare, autoescaping template."""
+    template = _environment().from_string(BARE_STATEMENT)
     rows = [(n, 1000 + n, t) for n, t in enumerate(texts, start=1)]
     return lambda: template.render(title=title, paragraphs=rows)
 
 
-@dataclass
-class Paired:
-    median: float  # seconds, of the measured function
-    reference: float  # seconds, of the reference
-    ratio: float  # median of the per-block ratios
-    runs: int
+def bare_amendment(title: str, number: int, ops: list[tuple[int, str]]):
+    """Renders one paragraph's number and its word diff (operations computed beforehand)."""
+    template = _environment().from_string(BARE_AMENDMENT)
+    ops = list(ops)
+    return lambda: template.render(title=title, number=number, ops=ops)
 
 
-def paired(fn, reference, *, blocks: int = 40, per_block: int = 10) -> Paired:
-    """``fn`` against ``reference``, in alternating short blocks.
-
-    A shared machine's speed drifts by up to 2x within seconds (docs/performance.md): a
-    reference measured once, before or after, can make the same code pass or fail. Here
-    each block of ``fn`` is compared with the block of the reference right after it (a few
-    milliseconds apart), and the ratio is the median of those per-block ratios.
-    """
-    fn(), reference()
-    ratios: list[float] = []
-    mine: list[float] = []
-    theirs: list[float] = []
-    for _ in range(blocks):
-        block = []
-        for f, out in ((fn, mine), (reference, theirs)):
-            times = []
-            for _ in range(per_block):
-                t = time.perf_counter()
-                f()
-                times.append(time.perf_counter() - t)
-            out += times
-            block.append(statistics.median(times))
-        ratios.append(block[0] / block[1])
-    return Paired(statistics.median(mine), statistics.median(theirs), statistics.median(ratios), len(mine))
+# --- the changes before a cold view ------------------------------------------------------------
 
 
-def diff_main_reference(old: str, new: str, **repeat_kw) -> float:
-    """One diff_main (with its default timeout, as the app's diffs) over the two canonical texts."""
-    from diff_match_patch import diff_match_patch
+class Changer:
+    """One change through the rules per call, by the next of ``actor_orgs`` (never a viewer's):
+    alternately a comment and a position whose stance differs from that organisation's last one."""
 
-    median, _ = repeat(lambda: diff_match_patch().diff_main(old, new), **repeat_kw)
-    return median
+    STANCES = ("support", "oppose", "abstain")
 
+    def __init__(self, app, generated, actor_orgs: list[int]):
+        self.app, self.g = app, generated
+        self.actors = itertools.cycle(actor_orgs)
+        self.n = 0
+        self.stances: dict[tuple[int, int], int] = {}
+        self.seconds: list[float] = []
 
-# --- accept with 50 open siblings --------------------------------------------------------------
+    def change(self, amendment_id: int) -> None:
+        from app.amending import operations as amending
+        from app.extensions import db
+        from app.models import Amendment, Organisation, User
 
-
-def accept_with_siblings(
-    statement_id: int, coordinator_id: int, *, siblings: int = 50, setups: int = 5, seed: int = 3
-) -> tuple[float, dict]:
-    """Median seconds of ``amending.accept`` (rule + its flush) with ``siblings`` open on that paragraph.
-
-    Each setup is fresh: in one transaction it proposes siblings + 1 amendments on one
-    paragraph (bulk, against the current text, as ``propose`` makes them), times the
-    accept of one of them, then rolls everything back. The commit is not included.
-    The rest of the statement's open amendments stay open, as in real life.
-    """
-    import random
-
-    from sqlalchemy import insert
-
-    from app.amending import operations as amending
-    from app.drafting import operations as drafting
-    from app.extensions import db
-    from app.models import Amendment, AmendmentRevision, Statement, User
-    from bench.generate import Words
-
-    rng = random.Random(seed)
-    words = Words(rng)
-    times: list[float] = []
-    outcomes: dict[str, int] = {}
-    for setup in range(setups + 1):  # the first one warms up
-        statement = db.session.get(Statement, statement_id)
-        coordinator = db.session.get(User, coordinator_id)
-        paragraphs = drafting.live_paragraphs(statement)
-        n = rng.randrange(len(paragraphs))
-        paragraph = paragraphs[n]
-        base = paragraph.text
-        rows = [
-            {
-                "statement_id": statement_id,
-                "kind": "modify",
-                "status": "open",
-                "organisation_id": statement.coordinator_organisation_id,
-                "proposer_id": coordinator_id,
-                "paragraph_id": paragraph.id,
-                "base_revision_id": paragraph.current_revision_id,
-                "base_text": base,
-                "proposed_text": words.mutate(base),
-                "base_number": n + 1,
-                "rationale": "",
-                "text_version": 1,
-                "round": 1,
-            }
-            for _ in range(siblings + 1)
-        ]
-        ids = db.session.execute(insert(Amendment).returning(Amendment.id), rows).scalars().all()
-        db.session.execute(
-            insert(AmendmentRevision),
-            [
-                {
-                    "amendment_id": i,
-                    "reason": "proposed",
-                    "base_revision_id": r["base_revision_id"],
-                    "base_text": base,
-                    "proposed_text": r["proposed_text"],
-                    "author_id": coordinator_id,
-                }
-                for i, r in zip(ids, rows, strict=True)
-            ],
-        )
-        db.session.flush()
-        target = db.session.get(Amendment, ids[0])
         started = time.perf_counter()
-        amending.accept(target, coordinator, text_version=None, now=_now())
-        elapsed = time.perf_counter() - started
-        siblings_after = db.session.query(Amendment.status).filter(Amendment.id.in_(ids[1:])).all()
-        db.session.rollback()
-        db.session.expire_all()
-        if setup:
-            times.append(elapsed)
-            for (status,) in siblings_after:
-                outcomes[status] = outcomes.get(status, 0) + 1
-    return statistics.median(times), outcomes
+        org_id = next(self.actors)
+        with self.app.app_context():
+            user = db.session.get(User, self.g.delegates[org_id])
+            amendment = db.session.get(Amendment, amendment_id)
+            if self.n % 2 == 0:
+                amending.add_comment(amendment, user, f"Cold-view comment {self.n}: a remark on the wording.",
+                                     now=now())
+            else:
+                k = self.stances.get((amendment_id, org_id), -1) + 1
+                self.stances[(amendment_id, org_id)] = k
+                amending.take_position(amendment, user, db.session.get(Organisation, org_id),
+                                       self.STANCES[k % 3], "", now=now())
+            db.session.commit()
+            db.session.remove()
+        self.n += 1
+        self.seconds.append(time.perf_counter() - started)
 
 
-def _now():
-    from datetime import UTC, datetime
+def viewer_targets(app, generated, org_id: int) -> list[int]:
+    """Open (not conflicted) amendments proposed by that organisation's delegate: changes on them
+    show to that delegate (a new notification)."""
+    from sqlalchemy import select
 
-    return datetime.now(UTC)
+    from app.extensions import db
+    from app.models import Amendment
+
+    with app.app_context():
+        ids = list(db.session.scalars(select(Amendment.id).where(
+            Amendment.statement_id == generated.statement_id, Amendment.proposer_id == generated.delegates[org_id],
+            Amendment.status.in_(("open", "rebased"))).order_by(Amendment.id)))
+        db.session.remove()
+    if not ids:
+        raise RuntimeError(f"organisation {org_id}'s delegate has no open amendment to be changed")
+    return ids
+
+
+# --- cold views in alternated blocks ----------------------------------------------------------
+
+
+@dataclass
+class Slot:
+    """One view in a block: what changes first (an amendment id), what is viewed, its reference."""
+
+    view: object  # () -> None, timed
+    reference: object  # () -> None, timed in the reference half of the block
+    change: object  # () -> None, untimed, before the view
+
+
+@dataclass
+class ColdResult:
+    ms: float  # median of all views
+    reference_ms: float  # median of all reference renders
+    ratio: float  # median of the blocks' ratios
+    per_slot_ratio: list[float]  # per slot: median over blocks of (view / the block's median reference)
+    blocks: int
+    views: int
+    block_ratios: list[float] = field(default_factory=list)
+    view_ms: list[float] = field(default_factory=list)
+    reference_all_ms: list[float] = field(default_factory=list)
+    change_ms: float = 0.0
+
+
+def cold_blocks(slots: list[Slot], blocks: int, *, give_up_ms: float | None = None) -> ColdResult:
+    """Each block: for every slot a change (untimed) then its view (timed); then every slot's reference
+    (timed). The block's ratio: median view / median reference of that block.
+
+    With ``give_up_ms``, stop after 3 blocks once the median view is over it (a row far over its
+    limit fails whatever the rest would show; this only saves machine time)."""
+    slots[0].change()
+    slots[0].view()
+    slots[0].reference()
+    views: list[float] = []
+    refs: list[float] = []
+    ratios: list[float] = []
+    per_slot: list[list[float]] = [[] for _ in slots]
+    change_times: list[float] = []
+    for _ in range(blocks):
+        block_views = []
+        for slot in slots:
+            t = _clock()
+            slot.change()
+            change_times.append(_clock() - t)
+            t = _clock()
+            slot.view()
+            block_views.append(_clock() - t)
+        block_refs = []
+        for slot in slots:
+            t = _clock()
+            slot.reference()
+            block_refs.append(_clock() - t)
+        ref_median = statistics.median(block_refs)
+        ratios.append(statistics.median(block_views) / ref_median)
+        for i, v in enumerate(block_views):
+            per_slot[i].append(v / ref_median)
+        views += block_views
+        refs += block_refs
+        if give_up_ms and len(ratios) >= 3 and statistics.median(views) * 1000 > give_up_ms:
+            break
+    return ColdResult(
+        ms=statistics.median(views) * 1000, reference_ms=statistics.median(refs) * 1000,
+        ratio=statistics.median(ratios), per_slot_ratio=[statistics.median(r) for r in per_slot],
+        blocks=len(ratios), views=len(views), block_ratios=ratios, view_ms=[v * 1000 for v in views],
+        reference_all_ms=[r * 1000 for r in refs], change_ms=statistics.median(change_times) * 1000,
+    )
+
+
+# --- a measurement that can be stopped -----------------------------------------------------------
+
+
+@dataclass
+class Capped:
+    status: str  # "ok", "timeout", "error"
+    value: object = None
+    error: str = ""
+
+
+def capped(app, fn, cap: float) -> Capped:
+    """``fn()`` in a process forked from this one, killed after ``cap`` seconds.
+
+    A run-away request cannot be interrupted in-process; in a child it can. The child gets the
+    app as it is (its clients, its cookies), drops the connections it inherited without closing
+    them (they are the parent's) and opens its own."""
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        with app.app_context():
+            db.engine.dispose(close=False)
+        try:
+            send.send(("ok", fn(), ""))
+        except BaseException:  # noqa: BLE001  (reported to the parent)
+            send.send(("error", None, traceback.format_exc()))
+
+    process = ctx.Process(target=child, daemon=True)
+    process.start()
+    send.close()
+    if receive.poll(cap):
+        try:
+            status, value, error = receive.recv()
+        except EOFError:
+            status, value, error = "error", None, "the child process died"
+        process.join()
+        return Capped(status, value, error)
+    process.kill()
+    process.join()
+    return Capped("timeout")
+
+
+def repeat_capped(app, fn, cap: float, trials: int = 3) -> dict:
+    """Up to ``trials`` capped runs of ``fn`` (returning a dict with "seconds"), stopping at the first
+    timeout or error. The median and every run."""
+    runs = []
+    for _ in range(trials):
+        result = capped(app, fn, cap)
+        if result.status != "ok":
+            return {"status": result.status, "error": result.error[-3000:], "runs": runs, "cap_s": cap}
+        runs.append(result.value)
+    return {"status": "ok", "runs": runs, "cap_s": cap}
+
+
+def median_of(runs: list[dict], key: str = "seconds") -> float:
+    return statistics.median(r[key] for r in runs)
