@@ -9,6 +9,7 @@ Plain functions: they take the acting user, flush, never commit.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,6 +48,7 @@ from app.notifications import events
 from app.permissions import amendment_rights
 
 MAX_RATIONALE = MAX_RATIONALE_CHARS
+SIBLING_DIFFS_SECONDS = 0.5  # for the stored diffs of all the siblings of one accept
 MAX_COMMENT = MAX_COMMENT_CHARS
 
 
@@ -187,13 +189,13 @@ def paragraph_numbers(statement: Statement) -> dict[int, int]:
     return {paragraph_id: n for n, paragraph_id in enumerate(ids, start=1)}
 
 
-def _diff_of(kind: str, base_text: str, proposed_text: str) -> str:
+def _diff_of(kind: str, base_text: str, proposed_text: str, *, deadline: float | None = None) -> str:
     """An amendment's stored diff: what it would do to the text it is based on."""
     if kind == "insert":
         return text_change("", proposed_text)
     if kind == "delete":
         return text_change(base_text, "")
-    return text_change(base_text, proposed_text)
+    return text_change(base_text, proposed_text, deadline=deadline)
 
 
 def _record(amendment: Amendment, reason: str, author: User | None, now: datetime) -> None:
@@ -709,8 +711,10 @@ def _rebase_siblings(
             continue
         changes.append((sibling, values, recorded))
     new_text = statement.title if accepted.kind == "retitle" else new_revision.text if new_revision else ""
+    # However many siblings others proposed, their new diffs share one budget (past it, coarser ones).
+    deadline = time.monotonic() + SIBLING_DIFFS_SECONDS
     for sibling, values, _recorded in changes:
-        _store_diffs(sibling, values, new_text)
+        _store_diffs(sibling, values, new_text, deadline)
     _write_siblings(changes, now)
     return [(sibling, sibling.status) for sibling, _values, _recorded in changes]
 
@@ -736,15 +740,15 @@ def _rebased_text(
     return values, True
 
 
-def _store_diffs(sibling: Amendment, values: dict, new_text: str) -> None:
+def _store_diffs(sibling: Amendment, values: dict, new_text: str, deadline: float) -> None:
     """Add a sibling's stored diffs to its new values: its own, if its texts change, and, while it
     conflicts, the one against the paragraph's (or title's) new text."""
     base_text = values.get("base_text", sibling.base_text)
     proposed_text = values.get("proposed_text", sibling.proposed_text)
     if base_text != sibling.base_text or proposed_text != sibling.proposed_text:
-        values["diff"] = _diff_of(sibling.kind, base_text, proposed_text)
+        values["diff"] = _diff_of(sibling.kind, base_text, proposed_text, deadline=deadline)
     if values.get("status", sibling.status) == "conflicted":
-        values["current_diff"] = _diff_of(sibling.kind, new_text, proposed_text)
+        values["current_diff"] = _diff_of(sibling.kind, new_text, proposed_text, deadline=deadline)
     elif sibling.current_diff is not None:
         values["current_diff"] = None
 

@@ -21,10 +21,11 @@ def load_ops(stored: str | None) -> Ops:
     return [(op, text) for op, text in json.loads(stored)] if stored else []
 
 
-def text_change(old: str, new: str) -> str:
-    """The stored word diff of ``old`` becoming ``new``."""
+def text_change(old: str, new: str, *, deadline: float | None = None) -> str:
+    """The stored word diff of ``old`` becoming ``new`` (coarser if it cannot finish by ``deadline``,
+    a ``time.monotonic()`` value: see ``word_diff``)."""
     if not old:
         return dump_ops([(INSERT, new)])
     if not new:
         return dump_ops([(DELETE, old)])
-    return dump_ops(word_diff(old, new))
+    return dump_ops(word_diff(old, new, deadline=deadline))
