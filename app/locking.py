@@ -7,19 +7,11 @@ another.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from app import audit
 from app.errors import NotFound
 from app.extensions import db
-from app.models import AuditEntry, Statement
-
-
-def _newest(column, statement_id: int):
-    # Not correlated with statements.id: SQLite's RETURNING names columns without their table, and
-    # "id" inside the subquery would be audit_entries.id.
-    return (select(column).where(AuditEntry.statement_id == statement_id)
-            .order_by(AuditEntry.seq.desc()).limit(1).scalar_subquery())
+from app.models import Statement
 
 
 def lock_statement(statement_id: int) -> Statement:
@@ -27,16 +19,14 @@ def lock_statement(statement_id: int) -> Statement:
 
     A no-op UPDATE takes the row lock on PostgreSQL and the write lock on SQLite (it is the
     first write of the transaction, so SQLite waits for the lock instead of failing on a stale
-    snapshot); RETURNING reads the row under that lock, with the head of its audit chain, which
-    the rule's audit entries continue (``audit.record``). Everything read after it is current.
+    snapshot); RETURNING reads the row as the lock finds it. Everything read after it is current.
+    Only the row: on PostgreSQL a subquery in the same statement would still see the snapshot taken
+    before the wait, without what the transaction that held the lock committed.
     """
-    row = db.session.execute(
+    statement = db.session.execute(
         update(Statement).where(Statement.id == statement_id).values(status=Statement.status)
-        .returning(Statement, _newest(AuditEntry.seq, statement_id), _newest(AuditEntry.hash, statement_id))
-        .execution_options(populate_existing=True, synchronize_session=False)
-    ).first()
-    if row is None:
+        .returning(Statement).execution_options(populate_existing=True, synchronize_session=False)
+    ).scalar_one_or_none()
+    if statement is None:
         raise NotFound("There is no such statement.")
-    statement, seq, last_hash = row
-    audit.continue_from(statement.id, seq, last_hash)
     return statement

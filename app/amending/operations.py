@@ -59,15 +59,18 @@ def _id(thing) -> int:
 
 def _fresh_amendment(amendment_id: int, *collections: str) -> Amendment:
     """The amendment read again under the statement's lock, with its proposer and organisation and
-    only those of its collections the rule needs ("positions", "sponsors")."""
+    only those of its collections the rule needs ("positions", "sponsors"), and its statement's
+    audit chain as it stands (``audit.head_columns``)."""
     wanted = [selectinload(getattr(Amendment, name)) for name in collections]
     skipped = [lazyload(getattr(Amendment, name)) for name in ("positions", "sponsors") if name not in collections]
-    amendment = db.session.execute(
-        select(Amendment).where(Amendment.id == amendment_id).options(*wanted, *skipped)
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if amendment is None:
+    row = db.session.execute(
+        select(Amendment, *audit.head_columns(Amendment.statement_id)).where(Amendment.id == amendment_id)
+        .options(*wanted, *skipped).execution_options(populate_existing=True)
+    ).first()
+    if row is None:
         raise NotFound("There is no such amendment.")
+    amendment, seq, last_hash = row
+    audit.continue_from(amendment.statement_id, seq, last_hash)
     return amendment
 
 
@@ -279,7 +282,7 @@ def propose(
 
 
 def _check_room(statement: Statement, organisation: Organisation, amendment: Amendment, *, new: bool) -> None:
-    """Refuse a proposal past the maxima (app/limits.py), in one query.
+    """Refuse a proposal past the maxima (app/limits.py), in one query (which also reads the audit head).
 
     An organisation has at most MAX_OPEN_AMENDMENTS_PER_PLACE open amendments at one place (a
     paragraph, the title, or the top: checked for a ``new`` one), and a proposal that, accepted
@@ -302,9 +305,12 @@ def _check_room(statement: Statement, organisation: Organisation, amendment: Ame
             .select_from(Paragraph).join(Revision, Revision.id == Paragraph.current_revision_id)
             .where(Paragraph.statement_id == statement.id, Paragraph.deleted_at.is_(None)).subquery())
     grows = amendment.kind in ("modify", "insert")
-    count, paragraphs, characters = db.session.execute(
-        select(open_here, *live.c) if grows else select(open_here, literal(0), literal(0))
+    # Read under the statement's lock: the audit chain's head comes along (audit.head_columns).
+    count, paragraphs, characters, seq, last_hash = db.session.execute(
+        (select(open_here, *live.c) if grows else select(open_here, literal(0), literal(0)))
+        .add_columns(*audit.head_columns(statement.id))
     ).one()
+    audit.continue_from(statement.id, seq, last_hash)
     if new and count >= MAX_OPEN_AMENDMENTS_PER_PLACE:
         raise InvalidInput(
             f"{organisation.name} already has {count} open amendments at {where}, the most one organisation "
