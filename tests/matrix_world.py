@@ -17,6 +17,7 @@ from app.drafting import operations as drafting
 from app.drafting import participation
 from app.extensions import db
 from app.models import Notification, Publication
+from app.publishing import publication as publishing
 from app.signing import operations as signing
 from app.web.auth import INVITATION_SALT, RESET_SALT
 from app.web.notifications import JOIN_SALT
@@ -131,7 +132,7 @@ class World:
         if phase == "published":
             self.sign(statement, self.sig_hwu, self.hwu)
             self.sign(statement, self.sig_tnn, self.tnn)
-            signing.publish(statement, coordinator, publication_date=None, now=now())
+            publishing.publish(statement, coordinator, publication_date=None, now=now())
             db.session.commit()
             assert db.session.scalar(select(Publication.slug).where(Publication.statement_id == statement.id))
         return made

@@ -40,6 +40,7 @@ from app.amending.rules import RULE_LABELS
 from app.extensions import db
 from app.models import EVENT_KINDS, Amendment, Organisation, Paragraph
 from app.organisations import operations as orgs
+from app.publishing import publication as publishing
 from app.signing import operations as signing
 from tests import factories
 from tests.conftest import IsolatedClient, _empty_tables
@@ -162,7 +163,7 @@ def ready(w):
 
 def published(w):
     scene = ready(w)
-    signing.publish(w.get(scene), w.dana, publication_date=None, now=now())
+    publishing.publish(w.get(scene), w.dana, publication_date=None, now=now())
     db.session.commit()
     return scene
 

@@ -15,6 +15,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Publication, Statement
+from app.publishing import endorsement as endorsing
+from app.publishing import publication as publishing
 from app.publishing import sealing
 from app.publishing.verify import verify_manifest
 from app.signing import operations as signing
@@ -208,7 +210,7 @@ def test_endorsement_shows_on_the_page_but_not_in_the_signed_files(pub, client):
     """"Also endorsed by … on …" appears; the .txt and .json bytes and their ETags do not change."""
     before = {ext: client.get(f"/p/{pub.slug}.{ext}") for ext in ("txt", "json")}
     page_before = client.get(f"/p/{pub.slug}")
-    signing.add_endorsement(db.session.get(Statement, pub.sid), pub.coordinator, pub.outside,
+    endorsing.add_endorsement(db.session.get(Statement, pub.sid), pub.coordinator, pub.outside,
                             endorsed_on=date(2022, 3, 4), now=datetime.now(UTC))
     db.session.commit()
     page = client.get(f"/p/{pub.slug}")
@@ -315,7 +317,7 @@ def test_user_text_is_escaped_on_the_page_certificate_and_feed(app, client):
         signing.sign(statement, user, org, signer_name=user.name, signer_title="Head & <u>boss</u>",
                      authorised=True, password=factories.PASSWORD,
                      version_sha256=statement.frozen_version.sha256, now=now)
-    made = signing.publish(statement, coordinator, publication_date=None, now=now)
+    made = publishing.publish(statement, coordinator, publication_date=None, now=now)
     db.session.commit()
     for path in (f"/p/{made.slug}", f"/p/{made.slug}/certificate"):
         page = client.get(path).get_data(as_text=True)

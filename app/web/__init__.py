@@ -94,6 +94,7 @@ def register(app: Flask) -> None:
         account,
         admin,
         amendments,
+        archive,
         auth,
         main,
         notifications,
@@ -103,7 +104,7 @@ def register(app: Flask) -> None:
         statements,
     )
 
-    for module in (auth, main, account, admin, organisations, statements, amendments, signing, public,
+    for module in (auth, main, account, admin, organisations, statements, amendments, signing, public, archive,
                    notifications):
         app.register_blueprint(module.bp)
 
