@@ -76,7 +76,8 @@ def create_org(slug: str, name: str, short_name: str, country: str, name_in_stat
     """Create an organisation."""
     org = _apply(orgs.create_organisation, None, name=name, slug=slug, short_name=short_name,
                  country=country, name_in_statements=name_in_statements)
-    click.echo(f"Created {org.name} at /o/{org.slug}; in statements: {org.statement_name}.")
+    click.echo(f"Created {org.name} at /o/{org.slug}.")
+    click.echo(f"Name in statements: {org.statement_name}")
 
 
 @orgs_cli.command("update")
@@ -92,7 +93,8 @@ def update_org(slug: str, name: str | None, short_name: str | None, country: str
     org = _apply(orgs.get_organisation, slug)
     org = _apply(orgs.update_organisation, None, org, name=name, short_name=short_name, country=country,
                  name_in_statements=name_in_statements)
-    click.echo(f"Updated {org.name} at /o/{org.slug}; in statements: {org.statement_name}.")
+    click.echo(f"Updated {org.name} at /o/{org.slug}.")
+    click.echo(f"Name in statements: {org.statement_name}")
 
 
 @orgs_cli.command("add-member")
