@@ -169,14 +169,14 @@ def page_view(slug: str) -> PageView | None:
     (pub_id, pub_slug, sha256, archived, publication_date, published_at, _version_id, number, version_sha,
      title, part) = row
     signed, recorded, endorsements = [], [], []
-    for kind, pos, row_id, name, org_slug, signer, title, at, version_sha256, status, reason, on_date in (
+    for kind, pos, row_id, name, org_slug, signer, signer_title, at, version_sha256, status, reason, on_date in (
             db.session.execute(_NAMES, {"publication_id": pub_id})):
         at = _utc(at)
         if kind == "s":
             signed.append(((pos if pos is not None else 1 << 30), at, row_id,
-                           Signatory(name, org_slug, signer, title, at, version_sha256)))
+                           Signatory(name, org_slug, signer, signer_title, at, version_sha256)))
         elif kind == "r":
-            recorded.append((pos, row_id, Signatory(name, org_slug, signer, title, None, version_sha,
+            recorded.append((pos, row_id, Signatory(name, org_slug, signer, signer_title, None, version_sha,
                                                     status, reason or "", at)))
         else:
             endorsements.append((row_id, LaterEndorsement(name, org_slug, _date(on_date))))

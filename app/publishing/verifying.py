@@ -170,6 +170,10 @@ def _check_manifest(result: Result, data: bytes, *, within: Publication | None =
                 _with_view(result, found)
         if result.publication is None and within is not None:
             _with_view(result, within)
+        if result.publication is not None and result.publication.manifest.encode("utf-8") == data:
+            result.identical = True
+            result.matched_file = FILE_NAMES["json"]
+            return result
         if result.publication is not None and isinstance(manifest.get("text"), str):
             _diff_against(result, manifest["text"], result.publication)
     return result
