@@ -138,8 +138,12 @@ def _text_kind(name: str, data: bytes) -> str:
 
 
 def check_pasted(text: str, *, within: Publication | None = None) -> Result:
-    """Text pasted into the page (from a website, an e-mail, a document)."""
+    """Text pasted into the page (from a website, an e-mail, a document).
+
+    Browsers send a text area's line ends as CRLF whatever was pasted, so they are read as LF first.
+    """
     result = Result("pasted")
+    text = text.replace("\r\n", "\n")
     publication, _ = _by_sha256(hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), within)
     if publication is not None:
         result.identical = True
