@@ -427,17 +427,20 @@ def test_publications_made_before_their_files_were_stored_get_them_from_the_back
     for ext in ("md", "docx", "pdf"):
         response = client.get(f"/p/{pub.slug}.{ext}")
         assert response.status_code == 503 and response.headers["Retry-After"]
-    assert client.get(f"/p/{pub.slug}.txt").status_code == 200
+    for ext in ("txt", "json"):  # from the publication itself meanwhile
+        response = client.get(f"/p/{pub.slug}.{ext}")
+        assert response.status_code == 200 and response.data == (
+            publication().plain_text if ext == "txt" else publication().manifest).encode("utf-8")
     result = runner.invoke(args=["statements", "render-artefacts"])
     assert result.exit_code == 0, result.output
-    assert f"{pub.slug}: made md, docx, pdf, html." in result.output
-    for ext in ("md", "docx", "pdf"):
+    assert f"{pub.slug}: made md, docx, pdf, html, txt, json." in result.output
+    for ext in FORMATS:
         response = client.get(f"/p/{pub.slug}.{ext}")
         assert response.status_code == 200 and response.data == stored(ext).content
     assert publication().manifest == manifest_before
     again = runner.invoke(args=["statements", "render-artefacts"])
     assert "0 of 1 publications needed files" in again.output
-    assert len(db.session.scalars(select(PublicationArtefact)).all()) == 4
+    assert len(db.session.scalars(select(PublicationArtefact)).all()) == 6
 
 
 # --- names that can change: read for every view ----------------------------------------------------

@@ -491,6 +491,21 @@ def test_docx_is_byte_for_byte_reproducible(data):
 # --- PDF ----------------------------------------------------------------------------------------
 
 
+def test_docx_of_a_long_title_and_signatory_line_is_made(key):
+    """Word's document properties hold 255 characters: a longer title or signatory line still makes a file."""
+    orgs = [{"name": f"Organisation with a rather long name number {n}", "short_name": "", "slug": f"o{n}"}
+            for n in range(12)]
+    manifest = build_manifest(key, orgs=orgs)
+    manifest["title"] = "T" * 300
+    data = PublicationData.from_manifest(manifest)
+    assert len(data.signatory_line) > 255
+    from docx import Document
+
+    document = Document(io.BytesIO(to_docx(data)))
+    assert document.core_properties.subject == data.signatory_line[:254] + "…"
+    assert data.signatory_line in "\n".join(p.text for p in document.paragraphs)
+
+
 # --- PublicationData ---------------------------------------------------------------------------
 
 

@@ -6,7 +6,9 @@ From one :class:`~app.publishing.formats.PublicationData`:
 - ``docx``: the Word document (byte-for-byte reproducible);
 - ``pdf``: typeset by WeasyPrint from ``templates/public/statement_print.html`` and signed (PAdES
   baseline) with the platform's certificate (``pdf_signing``);
-- ``html``: the statement part of the public page (``templates/public/_statement_part.html``).
+- ``html``: the statement part of the public page (``templates/public/_statement_part.html``);
+- ``txt`` and ``json``: the plain text and the sealed manifest as served (UTF-8 bytes), copies of
+  ``Publication.plain_text`` and ``Publication.manifest``, so that every file is one read of bytes.
 
 Absolute addresses inside them come from the configured ``BASE_URL``, never from a request. The
 templates are rendered by a plain Jinja environment of this module: no flask, no request, no
@@ -27,8 +29,9 @@ from app.publishing import formats, pdf_signing
 from app.publishing.text import format_date
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
-KINDS = ("md", "docx", "pdf", "html")
-FILE_KINDS = ("md", "docx", "pdf")  # downloadable, listed in the manifest
+KINDS = ("md", "docx", "pdf", "html")  # made from the data
+FILE_KINDS = ("md", "docx", "pdf")  # made from the data, downloadable, listed in the manifest
+COPIED_KINDS = ("txt", "json")  # the publication's own text and manifest, as bytes
 
 _base_url: list[str] = [""]
 

@@ -200,6 +200,10 @@ def _reproducible_zip(blob: bytes, when: date) -> bytes:
     return out.getvalue()
 
 
+def _core(value: str) -> str:
+    return value if len(value) <= 255 else value[:254] + "…"
+
+
 def to_docx(data: PublicationData) -> bytes:
     """The statement as a Word document, for organisations to paste into their own documents.
 
@@ -212,12 +216,12 @@ def to_docx(data: PublicationData) -> bytes:
 
     doc = Document()
     props = doc.core_properties
-    props.title = data.title
-    props.subject = data.signatory_line
+    props.title = _core(data.title)  # core properties hold at most 255 characters each
+    props.subject = _core(data.signatory_line)
     props.author = "Concord"
     props.last_modified_by = "Concord"
     props.comments = f"SHA-256 of the plain-text publication: {data.sha256}"
-    props.identifier = data.url or data.slug
+    props.identifier = _core(data.url or data.slug)
     props.keywords = ""
     props.revision = 1
     moment = datetime.combine(data.publication_date, time(0, 0))

@@ -98,13 +98,19 @@ def store(statement: Statement, user: User, made: Draft, rendered: dict[str, art
     )
     db.session.add(publication)
     db.session.flush()
-    for artefact in rendered.values():
+    for artefact in [*rendered.values(), *_copies(publication)]:
         db.session.add(PublicationArtefact(publication_id=publication.id, kind=artefact.kind,
                                            content=artefact.content, sha256=artefact.sha256, created_at=now))
     statement.status = "published"
     statement.updated_at = now
     db.session.flush()
     return publication
+
+
+def _copies(publication: Publication, kinds: tuple[str, ...] = artefacts.COPIED_KINDS) -> list[artefacts.Artefact]:
+    """The plain text and the manifest as the bytes served."""
+    text = {"txt": publication.plain_text, "json": publication.manifest}
+    return [artefacts.Artefact(kind, text[kind].encode("utf-8")) for kind in kinds]
 
 
 def _check(statement: Statement, user: User, automatic: bool) -> None:
@@ -196,7 +202,7 @@ def data_of(publication: Publication) -> PublicationData:
 def missing_artefacts(publication: Publication) -> tuple[str, ...]:
     have = set(db.session.scalars(select(PublicationArtefact.kind)
                                   .where(PublicationArtefact.publication_id == publication.id)))
-    return tuple(k for k in artefacts.KINDS if k not in have)
+    return tuple(k for k in (*artefacts.KINDS, *artefacts.COPIED_KINDS) if k not in have)
 
 
 def render_missing_artefacts(publication: Publication, *, now: datetime) -> tuple[str, ...]:
@@ -207,7 +213,9 @@ def render_missing_artefacts(publication: Publication, *, now: datetime) -> tupl
     """
     kinds = missing_artefacts(publication)
     if kinds:
-        for artefact in artefacts.render(data_of(publication), kinds).values():
+        rendered = artefacts.render(data_of(publication), tuple(k for k in kinds if k in artefacts.KINDS))
+        copied = _copies(publication, tuple(k for k in kinds if k in artefacts.COPIED_KINDS))
+        for artefact in [*rendered.values(), *copied]:
             db.session.add(PublicationArtefact(publication_id=publication.id, kind=artefact.kind,
                                                content=artefact.content, sha256=artefact.sha256, created_at=now))
         db.session.flush()

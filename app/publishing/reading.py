@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, literal, null, select, union_all
+from sqlalchemy import Date, DateTime, Integer, String, Text, bindparam, cast, literal, null, select, union_all
 
 from app.extensions import db
 from app.models import (
@@ -35,14 +35,16 @@ class StoredFile:
     etag: str
 
 
-_TEXT = select(Publication.plain_text, Publication.sha256).where(Publication.slug == bindparam("slug"))
-_MANIFEST = select(Publication.manifest, Publication.sha256).where(Publication.slug == bindparam("slug"))
+_PUBLICATIONS = Publication.__table__.c
+_ARTEFACTS = PublicationArtefact.__table__.c
+# Core selects (no ORM entities): the cheapest path from a slug to stored bytes.
 _ARTEFACT = (
-    select(PublicationArtefact.content, PublicationArtefact.sha256)
-    .join(Publication, Publication.id == PublicationArtefact.publication_id)
-    .where(Publication.slug == bindparam("slug"), PublicationArtefact.kind == bindparam("kind"))
+    select(_ARTEFACTS.content, _ARTEFACTS.sha256)
+    .join_from(PublicationArtefact.__table__, Publication.__table__, _PUBLICATIONS.id == _ARTEFACTS.publication_id)
+    .where(_PUBLICATIONS.slug == bindparam("slug"), _ARTEFACTS.kind == bindparam("kind"))
 )
-_EXISTS = select(Publication.id).where(Publication.slug == bindparam("slug"))
+_COLUMNS = {"txt": _PUBLICATIONS.plain_text, "json": _PUBLICATIONS.manifest}
+_EXISTS = select(_PUBLICATIONS.id).where(_PUBLICATIONS.slug == bindparam("slug"))
 
 
 class Missing(Exception):
@@ -52,18 +54,17 @@ class Missing(Exception):
 def stored_file(slug: str, kind: str) -> StoredFile | None:
     """The stored bytes of one format of a publication, with a strong ETag; None if no such publication.
 
-    Raises :class:`Missing` when the publication exists without that artefact.
+    One query. Raises :class:`Missing` when the publication exists without that artefact.
     """
-    if kind == "txt":
-        row = db.session.execute(_TEXT, {"slug": slug}).first()
-        return None if row is None else StoredFile(row[0].encode("utf-8"), f"{row[1][:32]}-txt")
-    if kind == "json":
-        row = db.session.execute(_MANIFEST, {"slug": slug}).first()
-        return None if row is None else StoredFile(row[0].encode("utf-8"), f"{row[1][:32]}-json")
-    row = db.session.execute(_ARTEFACT, {"slug": slug, "kind": kind}).first()
+    connection = db.session.connection()
+    row = connection.execute(_ARTEFACT, {"slug": slug, "kind": kind}).first()
     if row is not None:
         return StoredFile(row[0], f"{row[1][:32]}-{kind}")
-    if db.session.execute(_EXISTS, {"slug": slug}).first() is None:
+    if kind in _COLUMNS:  # published before its text and manifest were stored as bytes too
+        row = connection.execute(select(_COLUMNS[kind], _PUBLICATIONS.sha256)
+                                 .where(_PUBLICATIONS.slug == bindparam("slug")), {"slug": slug}).first()
+        return None if row is None else StoredFile(row[0].encode("utf-8"), f"{row[1][:32]}-{kind}")
+    if connection.execute(_EXISTS, {"slug": slug}).first() is None:
         return None
     raise Missing(kind)
 
@@ -134,8 +135,8 @@ def _names_query():
     signed = (
         select(literal("s").label("kind"), Participant.position.label("pos"), Signature.id.label("row_id"),
                Organisation.name, Organisation.slug, Signature.signer_name, Signature.signer_title,
-               Signature.signed_at.label("at"), Signature.version_sha256, null().label("status"),
-               null().label("reason"), null().label("on_date"))
+               Signature.signed_at.label("at"), Signature.version_sha256, cast(null(), String).label("status"),
+               cast(null(), Text).label("reason"), cast(null(), Date).label("on_date"))
         .join(Organisation, Organisation.id == Signature.organisation_id)
         .join(Publication, Publication.version_id == Signature.version_id)
         .outerjoin(Participant, (Participant.statement_id == Publication.statement_id)
@@ -146,13 +147,14 @@ def _names_query():
         select(literal("r"), RecordedSignature.position, RecordedSignature.id, Organisation.name,
                Organisation.slug, RecordedSignature.signer_name, RecordedSignature.signer_title,
                RecordedSignature.answered_at, literal(""), RecordedSignature.status,
-               RecordedSignature.dispute_reason, null())
+               RecordedSignature.dispute_reason, cast(null(), Date))
         .join(Organisation, Organisation.id == RecordedSignature.organisation_id)
         .where(RecordedSignature.publication_id == bindparam("publication_id"))
     )
     endorsed = (
-        select(literal("e"), literal(0), Endorsement.id, Organisation.name, Organisation.slug, literal(""),
-               literal(""), null(), literal(""), null(), null(), Endorsement.endorsed_on)
+        select(literal("e"), cast(literal(0), Integer), Endorsement.id, Organisation.name, Organisation.slug,
+               literal(""), literal(""), cast(null(), DateTime(timezone=True)), literal(""), cast(null(), String),
+               cast(null(), Text), Endorsement.endorsed_on)
         .join(Organisation, Organisation.id == Endorsement.organisation_id)
         .where(Endorsement.publication_id == bindparam("publication_id"))
     )
@@ -163,14 +165,15 @@ _NAMES = _names_query()
 
 
 def page_view(slug: str) -> PageView | None:
-    row = db.session.execute(_PAGE, {"slug": slug}).first()
+    connection = db.session.connection()  # Core: nothing here is an ORM object
+    row = connection.execute(_PAGE, {"slug": slug}).first()
     if row is None:
         return None
     (pub_id, pub_slug, sha256, archived, publication_date, published_at, _version_id, number, version_sha,
      title, part) = row
     signed, recorded, endorsements = [], [], []
     for kind, pos, row_id, name, org_slug, signer, signer_title, at, version_sha256, status, reason, on_date in (
-            db.session.execute(_NAMES, {"publication_id": pub_id})):
+            connection.execute(_NAMES, {"publication_id": pub_id})):
         at = _utc(at)
         if kind == "s":
             signed.append(((pos if pos is not None else 1 << 30), at, row_id,
@@ -188,7 +191,7 @@ def page_view(slug: str) -> PageView | None:
 
 def seal_public_key(slug: str) -> str:
     """The public key that sealed a publication's manifest (read from the manifest itself)."""
-    row = db.session.execute(_MANIFEST, {"slug": slug}).first()
+    row = db.session.execute(select(_PUBLICATIONS.manifest).where(_PUBLICATIONS.slug == slug)).first()
     if row is None:
         return ""
     return json.loads(row[0]).get("seal", {}).get("public_key", "")
