@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -47,6 +49,18 @@ _COLUMNS = {"txt": _PUBLICATIONS.plain_text, "json": _PUBLICATIONS.manifest}
 _EXISTS = select(_PUBLICATIONS.id).where(_PUBLICATIONS.slug == bindparam("slug"))
 
 
+@contextmanager
+def _reading() -> Iterator:
+    """A connection of its own, outside any transaction, for the few reads of a public address.
+
+    What they read is a publication, which never changes, and the current names, read once: a
+    transaction would buy nothing and costs two more round trips on PostgreSQL (BEGIN, ROLLBACK).
+    Nothing here ever writes.
+    """
+    with db.engine.connect() as connection:
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
+
 class Missing(Exception):
     """The publication exists but this artefact was never made (published before artefacts were stored)."""
 
@@ -56,7 +70,11 @@ def stored_file(slug: str, kind: str) -> StoredFile | None:
 
     One query. Raises :class:`Missing` when the publication exists without that artefact.
     """
-    connection = db.session.connection()
+    with _reading() as connection:
+        return _stored_file(connection, slug, kind)
+
+
+def _stored_file(connection, slug: str, kind: str) -> StoredFile | None:
     row = connection.execute(_ARTEFACT, {"slug": slug, "kind": kind}).first()
     if row is not None:
         return StoredFile(row[0], f"{row[1][:32]}-{kind}")
@@ -165,7 +183,11 @@ _NAMES = _names_query()
 
 
 def page_view(slug: str) -> PageView | None:
-    connection = db.session.connection()  # Core: nothing here is an ORM object
+    with _reading() as connection:
+        return _page_view(connection, slug)
+
+
+def _page_view(connection, slug: str) -> PageView | None:
     row = connection.execute(_PAGE, {"slug": slug}).first()
     if row is None:
         return None
