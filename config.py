@@ -42,11 +42,6 @@ class Config:
     # longer than DATABASE_PING_AFTER_IDLE seconds (app/__init__.py, _replace_dead_connections).
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": False}
     DATABASE_PING_AFTER_IDLE = float(os.environ.get("DATABASE_PING_AFTER_IDLE", 10))
-    # A published page served to a reader without a session is re-checked against PostgreSQL when
-    # the app notifies a new endorsement, and at the latest after this many seconds, for a change
-    # made outside the app (app/web/public.py, PublishedResponses). 0: check before every use
-    # (needed behind a transaction-pooling proxy, where LISTEN does not work). SQLite always checks.
-    PUBLIC_PAGE_RECHECK_SECONDS = float(os.environ.get("PUBLIC_PAGE_RECHECK_SECONDS", 2))
     INSTANCE_PATH = str(INSTANCE_DIR)
 
     SESSION_COOKIE_HTTPONLY = True
@@ -94,8 +89,15 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     MAIL_FROM = os.environ.get("MAIL_FROM", "Concord <concord@localhost>")
-    # The address people reach the site at, for links in e-mails.
+    # The address people reach the site at, for links in e-mails and the public address written into
+    # every published file (PDF, Word, Markdown, manifest) when it is made.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    # The certificate that signs every published PDF: a PKCS#12 file (.p12/.pfx) and its password.
+    # Without it the instance makes a self-signed one at first start (instance/pdf_signing.pem).
+    PDF_SIGNING_PKCS12 = os.environ.get("PDF_SIGNING_PKCS12", "")
+    PDF_SIGNING_PASSWORD = os.environ.get("PDF_SIGNING_PASSWORD", "")
+    # The name in the self-signed certificate (its subject: "<name> publications").
+    PDF_SIGNING_NAME = os.environ.get("PDF_SIGNING_NAME", "Concord")
     # Where to report a vulnerability privately (a mailto: or https: URI), published at
     # /.well-known/security.txt (RFC 9116). Without it that address answers 404.
     SECURITY_CONTACT = os.environ.get("SECURITY_CONTACT", "").strip()

@@ -25,9 +25,6 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     Config.finalise(app.config)
     app.config.setdefault("CONCORD_RELEASE", _release())
     os.makedirs(app.instance_path, exist_ok=True)
-    from app.web.public import PublishedResponses
-
-    app.wsgi_app = PublishedResponses(app, app.wsgi_app)  # inside ProxyFix: sees the scheme and host the app sees
     if app.config.get("TRUSTED_PROXIES", 0) > 0:
         # Behind TRUSTED_PROXIES reverse proxies: take the client address and https from their headers.
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -69,12 +66,16 @@ class BoundedIntConverter(IntegerConverter):
 def register_extensions(app: Flask) -> None:
     from app.accounts import passwords
     from app.extensions import csrf, db, limiter, login_manager, migrate
-    from app.publishing import sealing
+    from app.publishing import artefacts, pdf_signing, sealing
 
     passwords.configure(
         time_cost=app.config["ARGON2_TIME_COST"], memory_cost=app.config["ARGON2_MEMORY_COST"]
     )
     sealing.configure(app.instance_path)
+    pdf_signing.configure(app.instance_path, pkcs12_path=app.config.get("PDF_SIGNING_PKCS12", ""),
+                          password=app.config.get("PDF_SIGNING_PASSWORD", ""),
+                          name=app.config.get("PDF_SIGNING_NAME", "Concord"))
+    artefacts.configure(app.config["BASE_URL"])
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"),
                      render_as_batch=True, compare_type=True)

@@ -44,6 +44,9 @@ ACTION_LABELS = {
     "reopened": "reopened for amendments",
     "published": "published the statement",
     "endorsed": "added a later endorsement",
+    "archived": "recorded the statement as signed and published elsewhere",
+    "recorded_signature_confirmed": "confirmed a recorded signature",
+    "recorded_signature_disputed": "disputed a recorded signature",
     "statement_withdrawn": "withdrew the statement",
 }
 

@@ -66,14 +66,35 @@ def create_user(email: str, name: str, admin: bool) -> None:
 
 @orgs_cli.command("create")
 @click.argument("slug")
-@click.option("--name", required=True, help="Full name, as in the signatory line.")
+@click.option("--name", required=True, help="Full name.")
 @click.option("--short-name", default="", help="Short name, e.g. RSL.")
 @click.option("--country", default="")
-def create_org(slug: str, name: str, short_name: str, country: str) -> None:
+@click.option("--name-in-statements", default="",
+              help="How a signatory line names it, e.g. 'the Revolutionary Socialist League (Kenya)' "
+                   "(default: the full name).")
+def create_org(slug: str, name: str, short_name: str, country: str, name_in_statements: str) -> None:
     """Create an organisation."""
     org = _apply(orgs.create_organisation, None, name=name, slug=slug, short_name=short_name,
-                 country=country)
+                 country=country, name_in_statements=name_in_statements)
     click.echo(f"Created {org.name} at /o/{org.slug}.")
+    click.echo(f"Name in statements: {org.statement_name}")
+
+
+@orgs_cli.command("update")
+@click.argument("slug")
+@click.option("--name", default=None, help="Full name.")
+@click.option("--short-name", default=None, help="Short name, e.g. RSL.")
+@click.option("--country", default=None)
+@click.option("--name-in-statements", default=None,
+              help="How a signatory line names it; an empty string goes back to the full name.")
+def update_org(slug: str, name: str | None, short_name: str | None, country: str | None,
+               name_in_statements: str | None) -> None:
+    """Change an organisation's details (only those given)."""
+    org = _apply(orgs.get_organisation, slug)
+    org = _apply(orgs.update_organisation, None, org, name=name, short_name=short_name, country=country,
+                 name_in_statements=name_in_statements)
+    click.echo(f"Updated {org.name} at /o/{org.slug}.")
+    click.echo(f"Name in statements: {org.statement_name}")
 
 
 @orgs_cli.command("add-member")
@@ -146,6 +167,35 @@ def verify_statement(file: Path) -> None:
     click.echo(f"INTACT: “{data.get('title')}”, published {data.get('publication_date')}, "
                f"text SHA-256 {data.get('sha256')}, {len(data.get('signatures', []))} signatures, "
                "sealed by this platform.")
+
+
+@statements_cli.command("render-artefacts")
+@click.option("--slug", "slugs", multiple=True, help="Only this publication (repeat for several).")
+def render_artefacts(slugs: tuple[str, ...]) -> None:
+    """Make the stored files (PDF, Word, Markdown, page) of publications that lack them.
+
+    Run once after upgrading to a version that stores them (migration a15publication): statements
+    published before it have none until then. Safe to run again; each publication is committed alone.
+    """
+    from sqlalchemy import select
+
+    from app.models import Publication
+    from app.publishing.publication import render_missing_artefacts
+
+    query = select(Publication.id).order_by(Publication.id)
+    if slugs:
+        query = query.where(Publication.slug.in_(slugs))
+    ids = list(db.session.scalars(query))
+    if slugs and len(ids) != len(set(slugs)):
+        raise click.ClickException("No publication has one of those slugs.")
+    made_any = 0
+    for publication_id in ids:
+        publication = db.session.get(Publication, publication_id)
+        kinds = _apply(render_missing_artefacts, publication, now=_now())
+        if kinds:
+            made_any += 1
+            click.echo(f"{publication.slug}: made {', '.join(kinds)}.")
+    click.echo(f"{made_any} of {len(ids)} publications needed files; every publication has its files now.")
 
 
 audit_cli = AppGroup("audit", help="The audit trail.")

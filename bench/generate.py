@@ -373,6 +373,7 @@ def freeze_sign_publish(generated: Generated) -> float:
     """Freeze the statement, let every organisation sign, publish. Returns the seconds taken."""
     from app.extensions import db
     from app.models import Membership, Organisation, Statement, User
+    from app.publishing import publication as publishing
     from app.signing import operations as signing
 
     started = time.perf_counter()
@@ -391,7 +392,7 @@ def freeze_sign_publish(generated: Generated) -> float:
                      version_sha256=sha, now=now())
         db.session.commit()
     statement = db.session.get(Statement, generated.statement_id)
-    signing.publish(statement, coordinator, publication_date=None, now=now())
+    publishing.publish(statement, coordinator, publication_date=None, now=now())
     db.session.commit()
     return time.perf_counter() - started
 

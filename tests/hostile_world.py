@@ -28,6 +28,7 @@ from app.drafting import operations as drafting
 from app.drafting import participation
 from app.extensions import db
 from app.models import Paragraph, Revision, SiteSetting, StatementInvitation, User
+from app.publishing import publication as publishing
 from app.signing import operations as signing
 from app.web.auth import INVITATION_SALT, RESET_SALT
 from app.web.notifications import JOIN_SALT
@@ -120,7 +121,7 @@ class World:
         far_signature = self.sign(far_signing, self.sam, self.far)
         published = self.statement(self.dana, self.own, participants=[], phase="signing")
         self.sign(published, self.dana, self.own)
-        signing.publish(self.get(published), self.dana, publication_date=None, now=now())
+        publishing.publish(self.get(published), self.dana, publication_date=None, now=now())
         db.session.commit()
         self.foreign = {
             "statements": [far_draft["statement"], far_open["statement"], far_signing["statement"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 
 from itsdangerous import URLSafeSerializer, URLSafeTimedSerializer
@@ -17,6 +17,8 @@ from app.drafting import operations as drafting
 from app.drafting import participation
 from app.extensions import db
 from app.models import Notification, Publication
+from app.publishing import archive
+from app.publishing import publication as publishing
 from app.signing import operations as signing
 from app.web.auth import INVITATION_SALT, RESET_SALT
 from app.web.notifications import JOIN_SALT
@@ -83,6 +85,12 @@ class World:
         db.session.commit()
         for phase in PHASES:
             self.scenes[phase] = self.scene(phase)
+        recorded = archive.record_archived_statement(  # an archived statement, signed by hwu and gva
+            self.users["coordinator"], text="Matrix archive\n\n1. Recorded words.\n", coordinator_organisation=self.hwu,
+            signatories=[archive.Signatory(self.hwu, "Hana Harbour", "Chair"),
+                         archive.Signatory(self.gva, "Gus Green", "Chair")],
+            publication_date=date(2020, 1, 1), now=now())
+        db.session.commit()
         signatory = self.users["signatory"]
         note = db.session.scalar(select(Notification.id).where(Notification.user_id == signatory.id)
                                  .order_by(Notification.id))
@@ -93,6 +101,7 @@ class World:
             "invitation_token": URLSafeTimedSerializer(secret, salt=INVITATION_SALT).dumps(
                 {"i": invitation.id, "n": invitation.nonce}),
             "spare_email": self.spare.email,
+            "recorded_id": recorded.publication.recorded_signatures[1].id,
             "reset_token": URLSafeTimedSerializer(secret, salt=RESET_SALT).dumps(
                 {"u": self.spare.id, "f": accounts.password_fingerprint(self.spare)}),
         }
@@ -131,7 +140,7 @@ class World:
         if phase == "published":
             self.sign(statement, self.sig_hwu, self.hwu)
             self.sign(statement, self.sig_tnn, self.tnn)
-            signing.publish(statement, coordinator, publication_date=None, now=now())
+            publishing.publish(statement, coordinator, publication_date=None, now=now())
             db.session.commit()
             assert db.session.scalar(select(Publication.slug).where(Publication.statement_id == statement.id))
         return made

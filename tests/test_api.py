@@ -245,6 +245,7 @@ def test_list_organisations(world):
     organisations = response.get_json()["organisations"]
     assert [o["slug"] for o in organisations] == ["gva", "hwu", "outside"]
     assert organisations[1] == {"slug": "hwu", "name": "Harbour Workers' Union", "short_name": "HWU",
+                                "name_in_statements": "Harbour Workers' Union",
                                 "country": "Portugal"}
 
 
@@ -255,7 +256,8 @@ def test_admin_creates_organisation(world):
     })
     assert response.status_code == 201
     assert response.get_json() == {"slug": "tnn", "name": "Tenants' Network of the North",
-                                   "short_name": "TNN", "country": "Sweden"}
+                                   "short_name": "TNN", "country": "Sweden",
+                                   "name_in_statements": "Tenants' Network of the North"}
     org = db.session.scalar(select(Organisation).where(Organisation.slug == "tnn"))
     assert org.name == "Tenants' Network of the North"
 

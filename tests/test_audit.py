@@ -19,6 +19,8 @@ from app.amending import operations as amending
 from app.drafting import operations as drafting
 from app.extensions import db
 from app.models import AuditEntry, Publication
+from app.publishing import endorsement as endorsing
+from app.publishing import publication as publishing
 from app.signing import operations as signing
 from tests import factories
 
@@ -111,7 +113,7 @@ def _published(w, title: str = "A Joint Statement on Harbours"):
     for user, org in ((w.sig_a, w.a), (w.sig_b, w.b), (w.sig_c, w.c)):
         _sign(w, statement, user, org)()
         db.session.commit()
-    signing.publish(statement, w.coordinator, publication_date=None, now=w.now + timedelta(hours=1))
+    publishing.publish(statement, w.coordinator, publication_date=None, now=w.now + timedelta(hours=1))
     db.session.commit()
     return statement
 
@@ -225,7 +227,7 @@ def test_signing_rules_are_audited(w):
     stored = db.session.scalar(select(Publication).where(Publication.statement_id == sid))
     assert json.loads(_entries(sid)[-1].details)["sha256"] == stored.sha256
     assert last.organisation_id == w.c.id and stored.version_id == statement.frozen_version_id
-    _audited(sid, lambda: signing.add_endorsement(statement, w.coordinator, w.outside,
+    _audited(sid, lambda: endorsing.add_endorsement(statement, w.coordinator, w.outside,
                                                   endorsed_on=w.now.date(), now=w.now),
              ("endorsed", w.coordinator, w.outside), endorsed_on=w.now.date().isoformat())
     _intact()
@@ -240,7 +242,7 @@ def test_manual_publish_and_statement_withdrawal_are_audited(w):
     for user, org in ((w.sig_a, w.a), (w.sig_b, w.b), (w.sig_c, w.c)):
         _sign(w, statement, user, org)()
         db.session.commit()
-    _audited(statement.id, lambda: signing.publish(
+    _audited(statement.id, lambda: publishing.publish(
         statement, w.coordinator, publication_date=date(2026, 3, 3), now=w.now),
         ("published", w.coordinator, None), publication_date="2026-03-03", automatic=False)
     other = _create(w, "Another Statement")

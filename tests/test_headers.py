@@ -22,6 +22,7 @@ from app.amending import operations as amending
 from app.drafting import operations as drafting
 from app.extensions import db
 from app.models import Publication
+from app.publishing import publication as publishing
 from app.signing import operations as signing
 from tests import factories
 from tests.conftest import CSRF_RE, Browser
@@ -61,7 +62,7 @@ def site(app, admin, now):
         signing.sign(published, user, org, signer_name=user.name, signer_title="Secretary", authorised=True,
                      password=factories.PASSWORD, version_sha256=published.frozen_version.sha256, now=now)
         db.session.commit()
-    signing.publish(published, coordinator, publication_date=now.date(), now=now)
+    publishing.publish(published, coordinator, publication_date=now.date(), now=now)
     db.session.commit()
     slug = db.session.scalar(select(Publication.slug).where(Publication.statement_id == published.id))
     s, d, p = statement.id, draft.id, para.id

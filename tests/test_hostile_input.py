@@ -40,6 +40,7 @@ from app.amending.rules import RULE_LABELS
 from app.extensions import db
 from app.models import EVENT_KINDS, Amendment, Organisation, Paragraph
 from app.organisations import operations as orgs
+from app.publishing import publication as publishing
 from app.signing import operations as signing
 from tests import factories
 from tests.conftest import IsolatedClient, _empty_tables
@@ -162,7 +163,7 @@ def ready(w):
 
 def published(w):
     scene = ready(w)
-    signing.publish(w.get(scene), w.dana, publication_date=None, now=now())
+    publishing.publish(w.get(scene), w.dana, publication_date=None, now=now())
     db.session.commit()
     return scene
 
@@ -916,6 +917,103 @@ def _(w, s, data):
           renew=another_own_amendment)
 def _(w, s, data):
     return api(w, data, "POST", f"/amendments/{data.draw(aid(w, s))}/withdraw", pages=amendment_page(s))
+
+
+# --- published statements: verify pages, archived statements, names in statements -----------------------
+
+
+VERIFY_FILES = st.one_of(st.just(()), st.just(()), st.tuples(st.tuples(
+    st.just("file"), hostile_text(), st.one_of(hostile_text().map(_bytes), st.just(b"%PDF-1.7 not really"),
+                                               st.just(b'{"format": "concord-manifest/1"}'), st.just(b"\xff\xfe")))))
+
+
+@endpoint("POST", "/verify", writes_on=frozenset({200}), renew=False)
+def _(w, s, data):
+    return web(w, data, "/verify", {"text": form_field("text", "Rivers need much care.")},
+               files=data.draw(VERIFY_FILES))
+
+
+@endpoint("POST", "/p/<slug>/verify", published, writes_on=frozenset({200}), renew=False)
+def _(w, s, data):
+    slug = data.draw(slug_choice(s["slug"]))
+    return web(w, data, f"/p/{slug}/verify", {"text": form_field("text", "Rivers need much care.")},
+               files=data.draw(VERIFY_FILES))
+
+
+def _location(response) -> list[str]:
+    from urllib.parse import urlsplit
+
+    location = response.headers.get("Location", "")
+    return [urlsplit(location).path] if location else []
+
+
+@endpoint("POST", "/statements/archive", renew=False)
+def _(w, s, data):
+    own, other, far = (str(w.org_ids[k]) for k in ("own", "other", "far"))
+    text = st.tuples(hostile_text(), hostile_text()).map(lambda t: f"{t[0]}\n\n1. {t[1]}\n\n2.\u00a0{MARKER} two")
+    return web(w, data, "/statements/archive", {
+        "text": form_field("text", f"Archived {next(_serial)}\n\n1. One.\n\n2. Two.", text),
+        "coordinator": form_field("coordinator_organisation", own, st.sampled_from([far, other]), ID_TEXT),
+        "date": form_field("publication_date", "2020-05-01", DAY),
+        "organisation": form_field("signatories-0-organisation", own, st.sampled_from([far, other]), ID_TEXT),
+        "name": form_field("signatories-0-signer_name", "Dana Delegate"),
+        "title": form_field("signatories-0-signer_title", "Chair"),
+        "second": form_field("signatories-1-organisation", other, st.just(own), ID_TEXT),
+        "second_name": form_field("signatories-1-signer_name", "Olly Other"),
+    }, pages=_location)
+
+
+def recorded(w):
+    """An archived statement signed by Dana's organisation, and one of another organisation's."""
+    from app.publishing import archive
+
+    made = archive.record_archived_statement(
+        w.dana, text=f"Archived {next(_serial)}\n\n1. Recorded words.\n", coordinator_organisation=w.own,
+        signatories=[archive.Signatory(w.own, "Dana Delegate", "Chair")], publication_date=now().date(), now=now())
+    far = archive.record_archived_statement(
+        w.sam, text=f"Far archive {next(_serial)}\n\n1. Far words.\n", coordinator_organisation=w.far,
+        signatories=[archive.Signatory(w.far, "Sam Stranger", "Chair")], publication_date=now().date(), now=now())
+    db.session.commit()
+    return {"recorded": made.publication.recorded_signatures[0].id, "slug": made.publication.slug,
+            "far": far.publication.recorded_signatures[0].id}
+
+
+@endpoint("POST", "/archive/recorded/<int:recorded_id>", recorded, renew=False)
+def _(w, s, data):
+    rid = data.draw(path_id(s["recorded"], s["far"]))
+    return web(w, data, f"/archive/recorded/{rid}", {
+        "answer": form_field(f"r{rid}-answer", "dispute", st.sampled_from(["confirm", "yes", ""])),
+        "reason": form_field(f"r{rid}-reason", "We never signed this."),
+    }, prefixes=(f"r{rid}",), pages=(f"/p/{s['slug']}", "/archive/recorded"))
+
+
+@endpoint("POST", "/api/v1/statements/archive", renew=False)
+def _(w, s, data):
+    good = [{"organisation": "own", "signer_name": "Dana Delegate", "signer_title": "Chair"}]
+    body = json_object(
+        text=field(f"API archive {next(_serial)}\n\n1. One.\n"), publication_date=field("2020-05-01", DAY),
+        coordinator_organisation=field("own", st.just("far"), st.just("nope")),
+        signatories=field(good, st.lists(st.fixed_dictionaries({
+            "organisation": st.sampled_from(["own", "far", "nope"]), "signer_name": hostile_text()}), max_size=3)),
+    )
+    return api(w, data, "POST", "/statements/archive", body,
+               pages=lambda r: [f"/p/{(r.get_json(silent=True) or {}).get('slug')}"])
+
+
+@endpoint("POST", "/api/v1/recorded-signatures/<int:recorded_id>", recorded, renew=False)
+def _(w, s, data):
+    rid = data.draw(path_id(s["recorded"], s["far"]))
+    body = json_object(confirm=field(False, st.just(True)), reason=field("We never signed this."))
+    return api(w, data, "POST", f"/recorded-signatures/{rid}", body, pages=(f"/p/{s['slug']}",))
+
+
+@endpoint("PATCH", "/api/v1/organisations/<slug>", managed)
+def _(w, s, data):
+    slug = data.draw(slug_choice(s["slug"]))
+    return api(w, data, "PATCH", f"/organisations/{slug}", json_object(
+        name=field("Managed, renamed"), name_in_statements=field("the Managed Organisation (MO)"),
+        short_name=field("MO"), country=field("Chile"),
+    ), pages=(f"/o/{s['slug']}", "/o/"))
 
 
 # --- the tests -------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import Notification, OutboxMessage
 from app.notifications import events
 from app.notifications.waiting import unread_count, waiting_for
+from app.publishing import publication as publishing
 from app.signing import operations as signing
 from tests import factories
 
@@ -226,7 +227,7 @@ def test_publish_tells_the_participants_members_but_not_the_publisher(w):
     freeze(w)
     for user, org in ((w.sig_a, w.a), (w.sig_b, w.b), (w.sig_c, w.c)):
         sign(w, user, org)
-    publication = signing.publish(w.statement, w.coordinator, publication_date=None,
+    publication = publishing.publish(w.statement, w.coordinator, publication_date=None,
                                   now=w.now + timedelta(minutes=30))
     db.session.commit()
     expected = ids(w.del_a, w.del_b, w.del_c, w.sig_a, w.sig_b, w.sig_c, w.admin_c)

@@ -240,7 +240,23 @@ TABLE: dict[tuple[str, str], Entry] = {
     **{("GET", rule): S(lambda p: everyone(OK if p == "published" else DENIED)) for rule in (
         "/p/<slug>", "/p/<slug>/certificate", "/p/<slug>.txt", "/p/<slug>.md", "/p/<slug>.json",
         "/p/<slug>.docx", "/p/<slug>.pdf")},
+    ("GET", "/verify"): E(everyone(OK)),
+    ("POST", "/verify"): E(everyone(REFUSED)),  # nothing sent: the form says so
+    ("GET", "/p/<slug>/verify"): S(lambda p: everyone(OK if p == "published" else DENIED)),
+    ("POST", "/p/<slug>/verify"): S(lambda p: everyone(REFUSED if p == "published" else DENIED)),
+    # --- archived statements ------------------------------------------------------------------------
+    ("GET", "/statements/archive"): E(only(delegate=OK, coordinator=OK)),
+    ("POST", "/statements/archive"): E(only(delegate=REFUSED, coordinator=REFUSED)),
+    ("GET", "/archive/recorded"): E(members(OK)),
+    ("POST", "/archive/recorded/<int:recorded_id>"): E(  # no answer chosen: said after the check
+        only(signatory=REDIRECT), prefixes=("r{recorded_id}",)),
+    ("POST", "/api/v1/statements/archive"): E(everyone(REFUSED, anonymous=UNAUTH), data={"text": ""}),
+    ("GET", "/api/v1/recorded-signatures"): E(everyone(OK, anonymous=UNAUTH)),
+    ("POST", "/api/v1/recorded-signatures/<int:recorded_id>"): E(api_only(signatory=REFUSED),
+                                                                 data={"confirm": "yes"}),
     # --- API: organisations and lists -----------------------------------------------------------------
+    ("GET", "/api/v1/organisations/<slug>"): E(everyone(OK, anonymous=UNAUTH)),
+    ("PATCH", "/api/v1/organisations/<slug>"): E(api_only(admin=REFUSED), data={"name": ""}),
     ("GET", "/api/v1/openapi.json"): E(everyone(OK)),  # the API's description is public
     ("GET", "/api/v1/organisations"): E(everyone(OK, anonymous=UNAUTH)),
     ("POST", "/api/v1/organisations"): E(api_only(admin=REFUSED), data={"name": ""}),

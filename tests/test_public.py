@@ -14,7 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Publication, Statement
+from app.models import Publication, PublicationArtefact, Statement
+from app.publishing import endorsement as endorsing
+from app.publishing import publication as publishing
 from app.publishing import sealing
 from app.publishing.verify import verify_manifest
 from app.signing import operations as signing
@@ -208,7 +210,7 @@ def test_endorsement_shows_on_the_page_but_not_in_the_signed_files(pub, client):
     """"Also endorsed by … on …" appears; the .txt and .json bytes and their ETags do not change."""
     before = {ext: client.get(f"/p/{pub.slug}.{ext}") for ext in ("txt", "json")}
     page_before = client.get(f"/p/{pub.slug}")
-    signing.add_endorsement(db.session.get(Statement, pub.sid), pub.coordinator, pub.outside,
+    endorsing.add_endorsement(db.session.get(Statement, pub.sid), pub.coordinator, pub.outside,
                             endorsed_on=date(2022, 3, 4), now=datetime.now(UTC))
     db.session.commit()
     page = client.get(f"/p/{pub.slug}")
@@ -315,7 +317,7 @@ def test_user_text_is_escaped_on_the_page_certificate_and_feed(app, client):
         signing.sign(statement, user, org, signer_name=user.name, signer_title="Head & <u>boss</u>",
                      authorised=True, password=factories.PASSWORD,
                      version_sha256=statement.frozen_version.sha256, now=now)
-    made = signing.publish(statement, coordinator, publication_date=None, now=now)
+    made = publishing.publish(statement, coordinator, publication_date=None, now=now)
     db.session.commit()
     for path in (f"/p/{made.slug}", f"/p/{made.slug}/certificate"):
         page = client.get(path).get_data(as_text=True)
@@ -334,3 +336,200 @@ def test_user_text_is_escaped_on_the_page_certificate_and_feed(app, client):
     assert NASTY_PARAGRAPH in entry.findtext(f"{ATOM}content")
     org_page = client.get("/o/nasty").get_data(as_text=True)
     assert "<script>" not in org_page and "Title &lt;i&gt;x&lt;/i&gt;" in org_page
+
+
+# --- files made once at publication (issue 17, item 3) ------------------------------------------------
+
+
+def stored(kind: str) -> PublicationArtefact:
+    reload()
+    return db.session.scalars(select(PublicationArtefact).where(PublicationArtefact.kind == kind)).one()
+
+
+@pytest.mark.parametrize("ext", ["md", "docx", "pdf"])
+def test_files_are_the_bytes_stored_at_publication_and_listed_in_the_manifest(pub, client, ext):
+    """The .md, .docx and .pdf served are the stored bytes; their SHA-256 is in the sealed manifest."""
+    response = client.get(f"/p/{pub.slug}.{ext}")
+    artefact = stored(ext)
+    assert response.data == artefact.content
+    assert hashlib.sha256(response.data).hexdigest() == artefact.sha256
+    manifest = json.loads(publication().manifest)
+    assert manifest["files"][ext] == {"sha256": artefact.sha256, "bytes": len(artefact.content)}
+    assert verify_manifest(manifest, sealing.public_key()) == []
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+def test_another_host_gets_the_same_bytes_and_etag(pub, client, ext):
+    """The Host header changes nothing: same bytes, same strong ETag (the address inside comes from BASE_URL)."""
+    first = client.get(f"/p/{pub.slug}.{ext}")
+    other = client.get(f"/p/{pub.slug}.{ext}", headers={"Host": "evil.example"})
+    assert other.status_code == 200
+    assert other.data == first.data and other.headers["ETag"] == first.headers["ETag"]
+    assert b"evil.example" not in other.data
+
+
+def test_the_public_address_inside_the_files_comes_from_base_url(pub, client, app):
+    """The manifest's url, the Markdown's address and the PDF's footer name BASE_URL/p/<slug>."""
+    from pypdf import PdfReader
+
+    address = f"{app.config['BASE_URL']}/p/{pub.slug}"
+    assert json.loads(client.get(f"/p/{pub.slug}.json").data)["url"] == address
+    assert f"<{address}>" in client.get(f"/p/{pub.slug}.md").get_data(as_text=True)
+    pdf = PdfReader(io.BytesIO(client.get(f"/p/{pub.slug}.pdf").data))
+    assert all(address in page.extract_text() for page in pdf.pages)
+
+
+def _statements_run(app, action) -> list[str]:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return seen
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+def test_a_file_costs_one_query(pub, client, app, ext):
+    """Serving a stored file is one query by slug (nothing rendered, nothing else read)."""
+    client.get(f"/p/{pub.slug}.{ext}")
+    run = _statements_run(app, lambda: client.get(f"/p/{pub.slug}.{ext}"))
+    assert len(run) == 1, run
+
+
+def test_an_anonymous_page_costs_two_queries(pub, client, app):
+    """The page: the publication with its stored statement part, then the names that can change."""
+    client.get(f"/p/{pub.slug}")
+    assert len(_statements_run(app, lambda: client.get(f"/p/{pub.slug}"))) == 2
+
+
+def test_the_page_shows_the_statement_part_stored_at_publication(pub, client):
+    """The title, signatory line and paragraphs on the page are the stored HTML, as it was made."""
+    page = client.get(f"/p/{pub.slug}").get_data(as_text=True)
+    assert stored("html").content.decode("utf-8") in page
+
+
+def test_publications_made_before_their_files_were_stored_get_them_from_the_backfill(pub, client, runner):
+    """Without artefacts (as before the migration) the page still shows, files answer 503 until
+    `flask statements render-artefacts` makes them; the sealed manifest stays as it was."""
+    manifest_before = publication().manifest
+    db.session.execute(PublicationArtefact.__table__.delete())
+    db.session.commit()
+    page = client.get(f"/p/{pub.slug}")
+    assert page.status_code == 200 and "Rivers belong to everyone" in page.get_data(as_text=True)
+    for ext in ("md", "docx", "pdf"):
+        response = client.get(f"/p/{pub.slug}.{ext}")
+        assert response.status_code == 503 and response.headers["Retry-After"]
+    for ext in ("txt", "json"):  # from the publication itself meanwhile
+        response = client.get(f"/p/{pub.slug}.{ext}")
+        assert response.status_code == 200 and response.data == (
+            publication().plain_text if ext == "txt" else publication().manifest).encode("utf-8")
+    result = runner.invoke(args=["statements", "render-artefacts"])
+    assert result.exit_code == 0, result.output
+    assert f"{pub.slug}: made md, docx, pdf, html, txt, json." in result.output
+    for ext in FORMATS:
+        response = client.get(f"/p/{pub.slug}.{ext}")
+        assert response.status_code == 200 and response.data == stored(ext).content
+    assert publication().manifest == manifest_before
+    again = runner.invoke(args=["statements", "render-artefacts"])
+    assert "0 of 1 publications needed files" in again.output
+    assert len(db.session.scalars(select(PublicationArtefact)).all()) == 6
+
+
+# --- names that can change: read for every view ----------------------------------------------------
+
+
+def _rename(how: str, pub, browser_of, runner, client, slug: str, new: str) -> None:
+    """Rename an organisation the way ``how`` says: its admin's form, the API, or the command line."""
+    from app.models import Organisation
+    from tests.test_api import Api, make_token
+
+    org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if how == "form":
+        admin = factories.member(org, "admin")
+        browser = browser_of(admin)
+        response = browser.post(f"/o/{slug}/edit", {"name": new, "short_name": org.short_name, "country": ""})
+        assert response.status_code == 302
+    elif how == "api":
+        response = Api(client.application.test_client(), make_token(pub.admin)).call(
+            "PATCH", f"/organisations/{slug}", json={"name": new})
+        assert response.status_code == 200, response.get_json()
+    else:
+        result = runner.invoke(args=["orgs", "update", slug, "--name", new])
+        assert result.exit_code == 0, result.output
+
+
+RENAMES = ["form", "api", "cli"]
+
+
+@pytest.mark.parametrize("how", RENAMES)
+def test_renaming_a_signatory_organisation_shows_on_the_next_view_of_page_and_certificate(pub, client, runner, how):
+    """The next view of /p/<slug> and its certificate names the organisation by its new name; the files keep the old."""
+    files = {ext: client.get(f"/p/{pub.slug}.{ext}").data for ext in FORMATS}
+    before = {path: client.get(path) for path in (f"/p/{pub.slug}", f"/p/{pub.slug}/certificate")}
+    _rename(how, pub, pub.browser, runner, client, "gva", "Green Valleys Federation")
+    reader = client.application.test_client()
+    for path, old in before.items():
+        response = reader.get(path)
+        page = response.get_data(as_text=True)
+        assert "Green Valleys Federation" in page, path
+        assert response.headers["ETag"] != old.headers["ETag"], path
+        assert reader.get(path, headers={"If-None-Match": old.headers["ETag"]}).status_code == 200
+    page = reader.get(f"/p/{pub.slug}").get_data(as_text=True)
+    assert f'<p class="signatory-line">{LINE}</p>' in page  # the published line stays as published
+    for ext, data in files.items():
+        assert reader.get(f"/p/{pub.slug}.{ext}").data == data
+
+
+@pytest.mark.parametrize("how", RENAMES)
+def test_renaming_an_endorser_shows_on_the_next_view(pub, client, runner, how):
+    """A later endorser renamed: the next view says 'Also endorsed by <new name>'."""
+    endorsing.add_endorsement(db.session.get(Statement, pub.sid), pub.coordinator, pub.outside,
+                              endorsed_on=date(2022, 3, 4), now=datetime.now(UTC))
+    db.session.commit()
+    old = client.get(f"/p/{pub.slug}")
+    assert "Distant Miners Guild on 4 March 2022" in old.get_data(as_text=True)
+    _rename(how, pub, pub.browser, runner, client, "dmg", "Distant Miners Union")
+    response = client.application.test_client().get(f"/p/{pub.slug}")
+    assert "Distant Miners Union on 4 March 2022" in response.get_data(as_text=True)
+    assert response.headers["ETag"] != old.headers["ETag"]
+
+
+def test_an_unchanged_page_answers_304_and_a_logged_in_reader_gets_their_own_frame(pub, client):
+    """Anonymous: 304 for the ETag of what the page shows. Logged in: the page with their name, not cached."""
+    first = client.get(f"/p/{pub.slug}")
+    assert first.headers["Cache-Control"] == "public, no-cache"
+    assert client.get(f"/p/{pub.slug}", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    reader = pub.browser(pub.sig_gva)
+    mine = reader.get(f"/p/{pub.slug}", headers={"If-None-Match": first.headers["ETag"]})
+    assert mine.status_code == 200 and "Gus Green" in mine.get_data(as_text=True)
+    assert mine.headers["Cache-Control"] == "private, no-cache"
+
+
+# --- names in statements ------------------------------------------------------------------------------------
+
+
+def test_the_signatory_line_uses_each_organisations_name_in_statements(world, client):
+    """Set on the organisation, it is what the published line says; the full name stays in the signature list."""
+    from app.organisations import operations as orgs
+
+    orgs.update_organisation(None, world.gva, name_in_statements="the Green Valleys Alliance (Chile)")
+    db.session.commit()
+    world.freeze()
+    for key in ("hwu", "gva", "tnn"):
+        world.sign(key)
+    made = world.publish(on=date.today())
+    text = client.get(f"/p/{made.slug}.txt").get_data(as_text=True)
+    assert text.split("\n\n")[1].startswith(
+        "Joint Statement of Harbour Workers Union, the Green Valleys Alliance (Chile) and Tenants Network, ")
+    manifest = json.loads(client.get(f"/p/{made.slug}.json").data)
+    assert [p["name_in_statements"] for p in manifest["participants"]] == [
+        "Harbour Workers Union", "the Green Valleys Alliance (Chile)", "Tenants Network"]
+    assert manifest["signatures"][1]["organisation"] == "Green Valleys Alliance"

@@ -29,6 +29,8 @@ from app.models import (
     Statement,
     Version,
 )
+from app.publishing import endorsement as endorsing
+from app.publishing import publication as publishing
 from app.publishing import sealing
 from app.publishing.verify import verify_manifest
 from app.signing import operations as signing
@@ -122,7 +124,7 @@ def _sign_all(w, minutes: int = 1) -> None:
 
 
 def _publish(w, publication_date: date | None = None, minutes: int = 5) -> Publication:
-    publication = signing.publish(w.statement, w.coordinator, publication_date=publication_date,
+    publication = publishing.publish(w.statement, w.coordinator, publication_date=publication_date,
                                   now=w.now + timedelta(minutes=minutes))
     db.session.commit()
     return publication
@@ -557,7 +559,7 @@ def test_after_reopen_signatures_must_name_the_new_version(frozen):
     _freeze(w, minutes=2)
     assert _sha(w) == version.sha256 != old_sha
     assert signing.progress(_fresh(w)).waiting == [w.a, w.b, w.c]
-    error = _refused(Conflict, lambda: signing.publish(w.statement, w.coordinator, publication_date=None,
+    error = _refused(Conflict, lambda: publishing.publish(w.statement, w.coordinator, publication_date=None,
                                                        now=w.now), "still waiting")
     assert all(name in error.message for name in (A_NAME, B_NAME, C_NAME))
     _refused(Conflict, _sign_call(w, w.sig_a, w.a, version_sha256=old_sha), "changed")
@@ -607,7 +609,7 @@ def test_publish_two_organisations_exact_plain_text(app, now):
         signing.sign(statement, user, org, signer_name="N", signer_title="T", authorised=True,
                      password=factories.PASSWORD, version_sha256=sha, now=now)
         db.session.commit()
-    publication = signing.publish(statement, coordinator, publication_date=date(2026, 12, 1), now=now)
+    publication = publishing.publish(statement, coordinator, publication_date=date(2026, 12, 1), now=now)
     db.session.commit()
     assert publication.plain_text == (
         "Two Voices\n\nJoint Statement of Zeta Dockers and Alpha Weavers, 1 December 2026\n\n"
@@ -616,7 +618,7 @@ def test_publish_two_organisations_exact_plain_text(app, now):
 
 def test_publish_default_date_is_today(signed):
     """Without a date, the publication is dated the day it is published (UTC)."""
-    publication = signing.publish(signed.statement, signed.coordinator, publication_date=None,
+    publication = publishing.publish(signed.statement, signed.coordinator, publication_date=None,
                                   now=datetime(2026, 3, 4, 23, 30, tzinfo=UTC))
     db.session.commit()
     assert _publication(signed).publication_date == date(2026, 3, 4)
@@ -635,7 +637,7 @@ def test_publish_before_the_last_signature_is_refused(frozen):
     _sign(w, w.sig_a, w.a)
     _sign(w, w.sig_b, w.b)
     _sign(w, w.sig_c, w.c, minutes=60 * 24 * 2)  # 3 March
-    error = _refused(InvalidInput, lambda: signing.publish(
+    error = _refused(InvalidInput, lambda: publishing.publish(
         w.statement, w.coordinator, publication_date=date(2026, 3, 2), now=w.now + timedelta(days=3)),
         "2026-03-03")
     assert error.field == "publication_date"
@@ -647,27 +649,27 @@ def test_publish_with_a_signature_missing_names_the_organisation(frozen):
     w = frozen
     _sign(w, w.sig_a, w.a)
     _sign(w, w.sig_b, w.b)
-    error = _refused(Conflict, lambda: signing.publish(w.statement, w.coordinator, publication_date=None,
+    error = _refused(Conflict, lambda: publishing.publish(w.statement, w.coordinator, publication_date=None,
                                                        now=w.now), C_NAME)
     assert A_NAME not in error.message and B_NAME not in error.message
 
 
 def test_publish_with_no_signature_at_all_is_refused(frozen):
     """A frozen statement nobody signed cannot be published."""
-    _refused(Conflict, lambda: signing.publish(frozen.statement, frozen.coordinator, publication_date=None,
+    _refused(Conflict, lambda: publishing.publish(frozen.statement, frozen.coordinator, publication_date=None,
                                                now=frozen.now), "still waiting")
 
 
 def test_publish_only_by_the_coordinator(signed):
     """Signatories and an admin cannot publish."""
     for person in (signed.sig_a, signed.sig_b, factories.admin()):
-        _refused(NotAllowed, lambda p=person: signing.publish(
+        _refused(NotAllowed, lambda p=person: publishing.publish(
             signed.statement, p, publication_date=None, now=signed.now), "coordinator")
 
 
 def test_publish_while_amending_is_refused(w):
     """Publishing before freezing is WrongPhase."""
-    _refused(WrongPhase, lambda: signing.publish(w.statement, w.coordinator, publication_date=None,
+    _refused(WrongPhase, lambda: publishing.publish(w.statement, w.coordinator, publication_date=None,
                                                  now=w.now))
 
 
@@ -676,7 +678,7 @@ def test_publish_exactly_once(published):
     w = published
     first = _publication(w)
     snapshot = (first.id, first.plain_text, first.sha256, first.manifest, first.publication_date)
-    _refused(Conflict, lambda: signing.publish(w.statement, w.coordinator, publication_date=date(2026, 4, 1),
+    _refused(Conflict, lambda: publishing.publish(w.statement, w.coordinator, publication_date=date(2026, 4, 1),
                                                now=w.now + timedelta(days=40)), "already published")
     assert _count(Publication) == 1
     again = _publication(w)
@@ -771,7 +773,7 @@ def test_endorsement_after_publication_leaves_text_and_manifest_unchanged(publis
     w = published
     before = _publication(w)
     snapshot = (before.plain_text, before.sha256, before.manifest)
-    endorsement = signing.add_endorsement(w.statement, w.coordinator, w.outside, endorsed_on=date(2026, 3, 5),
+    endorsement = endorsing.add_endorsement(w.statement, w.coordinator, w.outside, endorsed_on=date(2026, 3, 5),
                                           now=w.now + timedelta(days=10))
     db.session.commit()
     after = _publication(w)
@@ -786,24 +788,24 @@ def test_endorsement_only_by_the_coordinator(published):
     """Signatories and the endorsing organisation's own signatory cannot add an endorsement."""
     w = published
     for person in (w.sig_a, w.sig_out, factories.admin()):
-        _refused(NotAllowed, lambda p=person: signing.add_endorsement(
+        _refused(NotAllowed, lambda p=person: endorsing.add_endorsement(
             w.statement, p, w.outside, endorsed_on=w.now.date(), now=w.now), "coordinator")
 
 
 def test_endorsement_before_publication_is_refused(signed):
     """Endorsements exist only after publication."""
-    _refused(WrongPhase, lambda: signing.add_endorsement(
+    _refused(WrongPhase, lambda: endorsing.add_endorsement(
         signed.statement, signed.coordinator, signed.outside, endorsed_on=signed.now.date(), now=signed.now))
 
 
 def test_endorsement_by_a_signatory_organisation_or_twice_is_refused(published):
     """An organisation that signed, or already endorsed, cannot be added as an endorser."""
     w = published
-    _refused(Conflict, lambda: signing.add_endorsement(w.statement, w.coordinator, w.b,
+    _refused(Conflict, lambda: endorsing.add_endorsement(w.statement, w.coordinator, w.b,
                                                        endorsed_on=w.now.date(), now=w.now), B_NAME)
-    signing.add_endorsement(w.statement, w.coordinator, w.outside, endorsed_on=w.now.date(), now=w.now)
+    endorsing.add_endorsement(w.statement, w.coordinator, w.outside, endorsed_on=w.now.date(), now=w.now)
     db.session.commit()
-    _refused(Conflict, lambda: signing.add_endorsement(w.statement, w.coordinator, w.outside,
+    _refused(Conflict, lambda: endorsing.add_endorsement(w.statement, w.coordinator, w.outside,
                                                        endorsed_on=w.now.date(), now=w.now), "already")
 
 
@@ -811,7 +813,7 @@ def test_endorsement_by_a_signatory_organisation_or_twice_is_refused(published):
 def test_endorsement_date_must_be_between_publication_and_today(published, days):
     """An endorsement dated before the publication or in the future is InvalidInput."""
     w = published
-    error = _refused(InvalidInput, lambda: signing.add_endorsement(
+    error = _refused(InvalidInput, lambda: endorsing.add_endorsement(
         w.statement, w.coordinator, w.outside, endorsed_on=w.now.date() + timedelta(days=days), now=w.now))
     assert error.field == "endorsed_on"
 
@@ -828,7 +830,7 @@ def test_withdraw_statement_voids_signatures(frozen):
     assert _fresh(w).status == "withdrawn"
     assert [s.status for s in _signatures(w)] == ["void"]
     _refused(WrongPhase, _sign_call(w, w.sig_b, w.b))
-    _refused(WrongPhase, lambda: signing.publish(w.statement, w.coordinator, publication_date=None,
+    _refused(WrongPhase, lambda: publishing.publish(w.statement, w.coordinator, publication_date=None,
                                                  now=w.now))
 
 

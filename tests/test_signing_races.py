@@ -21,6 +21,7 @@ from app import audit
 from app.amending import operations as amending
 from app.extensions import db
 from app.models import AuditEntry, Publication, Signature, Statement
+from app.publishing import publication as publishing
 from app.publishing import sealing
 from app.publishing.verify import verify_manifest
 from app.signing import operations as signing
@@ -58,7 +59,7 @@ def _worker(database_url: str, instance_path: str, tasks, barrier, results) -> N
                     signing.sign(statement, user, organisation, signer_name=user.name, signer_title="Chair",
                                  authorised=True, password=PASSWORD, version_sha256=sha, now=now)
                 else:
-                    signing.publish(statement, user, publication_date=None, now=now)
+                    publishing.publish(statement, user, publication_date=None, now=now)
                 db.session.commit()
                 results.put((user_id, "ok", ""))
             except ConcordError as exc:

@@ -14,6 +14,7 @@ from app.amending import operations as amending
 from app.drafting import operations as drafting
 from app.extensions import db
 from app.models import Amendment, AuditEntry, Participant, Publication, Signature, Statement
+from app.publishing import publication as publishing
 from app.publishing.text import format_date
 from app.signing import operations as signing
 from tests import factories
@@ -82,7 +83,7 @@ class World:
         return made.id
 
     def publish(self, on: date | None = None, at: datetime | None = None) -> Publication:
-        made = signing.publish(self.st(), self.coordinator, publication_date=on, now=at or now())
+        made = publishing.publish(self.st(), self.coordinator, publication_date=on, now=at or now())
         db.session.commit()
         return made
 

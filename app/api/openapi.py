@@ -46,7 +46,8 @@ DIFF = _list({"type": "array", "minItems": 2, "maxItems": 2,
 
 SCHEMAS: dict[str, Any] = {
     "Error": _obj({"error": _obj({"code": STR, "message": STR})}),
-    "Organisation": _obj({"slug": STR, "name": STR, "short_name": STR, "country": STR}),
+    "Organisation": _obj({"slug": STR, "name": STR, "short_name": STR, "country": STR,
+                          "name_in_statements": STR}),
     "Member": _obj({"email": STR, "name": STR, "organisation": STR, "roles": _list(STR)}),
     "StatementSummary": _obj({"id": INT, "title": STR, "status": STR, "version": INT}),
     "Paragraph": _obj({"id": INT, "number": INT, "revision_id": INT, "text": STR}),
@@ -108,6 +109,12 @@ SCHEMAS: dict[str, Any] = {
         "published_at": DATETIME, "version": INT, "sha256": STR, "url": STR,
         "formats": _obj({k: STR for k in ("txt", "md", "pdf", "docx", "json")}),
         "certificate": STR,
+        "archived": BOOL,
+    }),
+    "RecordedSignature": _obj({
+        "id": INT, "organisation": STR, "organisation_name": STR, "signer_name": STR, "signer_title": STR,
+        "status": {"type": "string", "enum": ["recorded", "confirmed", "disputed"]},
+        "dispute_reason": STR, "answered_at": _nullable(DATETIME),
     }),
     "SigningStatement": {"allOf": [_ref("Statement"), _obj({
         "signing": _ref("Signing"), "publication": _nullable(_ref("Publication")),
@@ -183,7 +190,18 @@ PATHS: dict[str, dict[str, Any]] = {
                    _obj({"organisations": _list(_ref("Organisation"))}), op_id="list_organisations"),
         "post": _op("Create an organisation (platform admin).", 201, _ref("Organisation"),
                     403, 409, 422, op_id="create_organisation",
-                    body=_body({"name": STR, "slug": STR, "short_name": STR, "country": STR}, ["name"])),
+                    body=_body({"name": STR, "slug": STR, "short_name": STR, "country": STR,
+                                "name_in_statements": STR}, ["name"])),
+    },
+    "/organisations/{slug}": {
+        "get": _op("One organisation.", 200, _ref("Organisation"), 404, op_id="get_organisation",
+                   params=[_path_param("slug", STR)]),
+        "patch": _op("Change an organisation's details (its admins, platform admins); members not sent stay as "
+                     "they are. name_in_statements is how signatory lines name it (empty: the full name); "
+                     "statements already published keep theirs.", 200, _ref("Organisation"),
+                     403, 404, 422, op_id="update_organisation", params=[_path_param("slug", STR)],
+                     body=_body({"name": STR, "short_name": STR, "country": STR, "name_in_statements": STR},
+                                [])),
     },
     "/organisations/{slug}/members": {
         "post": _op("Add an existing account to an organisation with roles.", 201, _ref("Member"),
@@ -210,6 +228,37 @@ PATHS: dict[str, dict[str, Any]] = {
                           _query("participants", STR, False, "Comma-separated organisation slugs.")]),
             "requestBody": {"required": True, "content": {"text/plain": {"schema": STR}}},
         },
+    },
+    "/statements/archive": {
+        "post": _op("Record and publish at once a statement signed and published elsewhere: its text (as "
+                    "pasted: title, signatory line, numbered paragraphs), the organisations in the order of "
+                    "its signatory line with their signers as printed, and the original publication date "
+                    "(default: the pasted line's). Every page and file except the plain text says the "
+                    "signatures were recorded by the coordinator and not made on Concord.", 201,
+                    {"allOf": [_ref("Publication"), _obj({
+                        "statement_id": INT, "import_notes": _list(STR),
+                        "recorded_signatures": _list(_ref("RecordedSignature"))})]},
+                    403, 404, 409, 422, op_id="archive_statement",
+                    body=_body({"text": STR,
+                                "publication_date": _nullable({"type": "string", "format": "date"}),
+                                "coordinator_organisation": STR,
+                                "signatories": _list(_obj({"organisation": STR, "signer_name": STR,
+                                                           "signer_title": STR},
+                                                          ["organisation", "signer_name"]))},
+                               ["text", "signatories"])),
+    },
+    "/recorded-signatures": {
+        "get": _op("Recorded signatures of the organisations the token's owner signs for.", 200,
+                   _obj({"recorded_signatures": _list({"allOf": [_ref("RecordedSignature"),
+                                                                 _obj({"publication": STR})]})}),
+                   op_id="list_recorded_signatures"),
+    },
+    "/recorded-signatures/{recorded_id}": {
+        "post": _op("Confirm (confirm: true) or dispute (confirm: false, with a reason) a recorded signature of "
+                    "an organisation the token's owner signs for; a dispute is sent to the coordinator.", 200,
+                    {"allOf": [_ref("RecordedSignature"), _obj({"publication": STR})]}, 403, 404, 409, 422,
+                    op_id="answer_recorded_signature", params=[_path_param("recorded_id")],
+                    body=_body({"confirm": BOOL, "reason": STR}, ["confirm"])),
     },
     "/statements/{statement_id}": {
         "get": _op("A statement with its current paragraphs.", 200, _ref("Statement"), 404,

@@ -94,7 +94,7 @@ def _commit(payload, status: int = 200):
 
 def organisation_json(org: Organisation) -> dict:
     return {"slug": org.slug, "name": org.name, "short_name": org.short_name,
-            "country": org.country}
+            "country": org.country, "name_in_statements": org.statement_name}
 
 
 def statement_json(statement: Statement) -> dict:
@@ -138,8 +138,27 @@ def create_organisation():
         g.api_user, name=_string(data, "name"), slug=_string(data, "slug", required=False),
         short_name=_string(data, "short_name", required=False),
         country=_string(data, "country", required=False),
+        name_in_statements=_string(data, "name_in_statements", required=False),
     )
     return _commit(organisation_json(org), 201)
+
+
+@bp.get("/organisations/<slug>")
+def get_organisation(slug: str):
+    return jsonify(organisation_json(orgs.get_organisation(slug)))
+
+
+@bp.patch("/organisations/<slug>")
+def update_organisation(slug: str):
+    """Change name, short_name, country or name_in_statements; members absent stay as they are."""
+    org = orgs.get_organisation(slug)
+    data = _body()
+    unknown = sorted(set(data) - {"name", "short_name", "country", "name_in_statements"})
+    if unknown:
+        raise InvalidInput(f"Unknown field: {', '.join(unknown)}.", field=unknown[0])
+    values = {key: _string(data, key) for key in data}
+    org = orgs.update_organisation(g.api_user, org, **values)
+    return _commit(organisation_json(org))
 
 
 @bp.post("/organisations/<slug>/members")

@@ -1,4 +1,4 @@
-"""JSON API for signing and publication: freeze, reopen, sign, revoke, withdraw, publish."""
+"""JSON API for signing: freeze, reopen, sign, revoke, withdraw (publishing: app/api/publishing.py)."""
 
 from __future__ import annotations
 
@@ -100,6 +100,7 @@ def publication_json(publication: Publication) -> dict:
             "json": url_for("public.manifest", slug=slug, _external=True),
         },
         "certificate": url_for("public.certificate", slug=slug, _external=True),
+        "archived": publication.archived,
     }
 
 
@@ -133,15 +134,6 @@ def reopen(statement_id: int):
     payload = _statement_payload(statement)
     payload["voided_signatures"] = [signature_json(s) for s in voided]
     return _commit(payload)
-
-
-@bp.post("/statements/<int:statement_id>/publish")
-def publish(statement_id: int):
-    statement = _visible_statement(statement_id)
-    data = _optional_body()
-    publication = signing.publish(statement, g.api_user, publication_date=_date(data, "publication_date"),
-                                  now=_now())
-    return _commit(publication_json(publication), 201)
 
 
 @bp.get("/statements/<int:statement_id>/signatures")

@@ -22,7 +22,15 @@ from app.models.notification import (
     StatementInvitation,
 )
 from app.models.organisation import ROLE_LABELS, ROLES, Membership, Organisation
-from app.models.signing import Endorsement, Publication, Signature
+from app.models.signing import (
+    ARTEFACT_KINDS,
+    RECORDED_STATUSES,
+    Endorsement,
+    Publication,
+    PublicationArtefact,
+    RecordedSignature,
+    Signature,
+)
 from app.models.statement import (
     PHASES,
     Paragraph,
@@ -50,6 +58,10 @@ __all__ = [
     "AuditEntry",
     "Endorsement",
     "Publication",
+    "PublicationArtefact",
+    "RecordedSignature",
+    "ARTEFACT_KINDS",
+    "RECORDED_STATUSES",
     "Signature",
     "AmendmentRevision",
     "Comment",

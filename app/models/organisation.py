@@ -23,6 +23,9 @@ class Organisation(db.Model):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     short_name: Mapped[str] = mapped_column(String(32), default="")
+    # How statements name it in their signatory line ("the Revolutionary Socialist League (Kenya)");
+    # empty: its full name. Published files keep the name they were published with.
+    name_in_statements: Mapped[str] = mapped_column(String(300), default="", server_default="")
     country: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -44,6 +47,11 @@ class Organisation(db.Model):
         if user is None or not getattr(user, "is_authenticated", False):
             return False
         return user.is_admin or user.has_role(self, "admin")
+
+    @property
+    def statement_name(self) -> str:
+        """The name the signatory line of a statement published now would use."""
+        return self.name_in_statements or self.name
 
     @property
     def display_name(self) -> str:

@@ -39,8 +39,19 @@ def get_organisation(slug: str) -> Organisation:
     return org
 
 
+MAX_NAME_IN_STATEMENTS = 300
+
+
+def _name_in_statements(value: str | None, name: str) -> str:
+    """Cleaned; empty (the full name is used) when it is the full name itself."""
+    value = _clean(value, field="name_in_statements", label="name in statements",
+                   max_length=MAX_NAME_IN_STATEMENTS, required=False)
+    return "" if value == name else value
+
+
 def create_organisation(
-    actor: User | None, *, name: str, slug: str | None = None, short_name: str = "", country: str = ""
+    actor: User | None, *, name: str, slug: str | None = None, short_name: str = "", country: str = "",
+    name_in_statements: str = "",
 ) -> Organisation:
     """Create an organisation. ``actor`` None means the operator's command line."""
     if actor is not None and not actor.is_admin:
@@ -48,6 +59,7 @@ def create_organisation(
     name = _clean(name, field="name", label="name", max_length=200, required=True)
     short_name = _clean(short_name, field="short_name", label="short name", max_length=32, required=False)
     country = _clean(country, field="country", label="country", max_length=100, required=False)
+    name_in_statements = _name_in_statements(name_in_statements, name)
     slug = (slug or "").strip().lower() or slugify(short_name or name)
     if not _SLUG.match(slug) or len(slug) > 64:
         raise InvalidInput(
@@ -56,20 +68,32 @@ def create_organisation(
         )
     if db.session.scalar(select(Organisation.id).where(Organisation.slug == slug)) is not None:
         raise Conflict(f"The slug “{slug}” is taken.", field="slug")
-    org = Organisation(name=name, slug=slug, short_name=short_name, country=country)
+    org = Organisation(name=name, slug=slug, short_name=short_name, country=country,
+                       name_in_statements=name_in_statements)
     db.session.add(org)
     db.session.flush()
     return org
 
 
 def update_organisation(
-    actor: User, org: Organisation, *, name: str, short_name: str, country: str
+    actor: User | None, org: Organisation, *, name: str | None = None, short_name: str | None = None,
+    country: str | None = None, name_in_statements: str | None = None,
 ) -> Organisation:
-    if not org.can_manage(actor):
+    """Change an organisation's details; None leaves a detail as it is. ``actor`` None: the command line.
+
+    The name in statements is used by statements published from now on; published ones keep theirs.
+    """
+    if actor is not None and not org.can_manage(actor):
         raise NotAllowed("You may not change this organisation.")
-    org.name = _clean(name, field="name", label="name", max_length=200, required=True)
-    org.short_name = _clean(short_name, field="short_name", label="short name", max_length=32, required=False)
-    org.country = _clean(country, field="country", label="country", max_length=100, required=False)
+    if name is not None:
+        org.name = _clean(name, field="name", label="name", max_length=200, required=True)
+    if short_name is not None:
+        org.short_name = _clean(short_name, field="short_name", label="short name", max_length=32,
+                                required=False)
+    if country is not None:
+        org.country = _clean(country, field="country", label="country", max_length=100, required=False)
+    if name_in_statements is not None:
+        org.name_in_statements = _name_in_statements(name_in_statements, org.name)
     db.session.flush()
     return org
 

@@ -29,7 +29,9 @@ class PublicationData:
     """What a published statement says, in the order readers see it.
 
     ``signatures`` are dicts shaped as in the manifest: organisation, organisation_slug,
-    signer_name, signer_title, signed_at (ISO 8601, UTC), version_sha256.
+    signer_name, signer_title, signed_at (ISO 8601, UTC; None for a recorded signature of an
+    archived statement), version_sha256, and ``recorded`` (True) for those. ``archive`` is the
+    manifest's archive block for a statement recorded after it was published elsewhere.
     """
 
     title: str
@@ -40,14 +42,23 @@ class PublicationData:
     sha256: str  # of the plain-text publication
     text: str  # the plain-text publication
     paragraphs: list[str]
-    organisations: list[str]  # full names, in the signatory line's order
+    organisations: list[str]  # names in statements, in the signatory line's order
     signatures: list[dict] = field(default_factory=list)
     url: str = ""
+    archive: dict | None = None
 
     @property
     def signatory_line(self) -> str:
-        """'Joint Statement of A, B and C, 1 March 2026'."""
+        """'Joint Statement of A, B and C, 1 March 2026', exactly as in the plain text."""
+        blocks = self.text.split("\n\n")
+        if len(blocks) > 1 and blocks[1].startswith("Joint Statement of "):
+            return blocks[1]
         return signatory_line(self.organisations, self.publication_date)
+
+    @property
+    def archive_notice(self) -> str:
+        """What every page and file of an archived statement says about its signatures ('' if none)."""
+        return archive_notice(self.archive, self.publication_date) if self.archive else ""
 
     @classmethod
     def from_manifest(cls, manifest: dict) -> PublicationData:
@@ -73,15 +84,28 @@ class PublicationData:
             sha256=manifest["sha256"],
             text=manifest["text"],
             paragraphs=paragraphs,
-            organisations=[p["name"] for p in manifest["participants"]],
+            organisations=[p.get("name_in_statements") or p["name"] for p in manifest["participants"]],
             signatures=[dict(s) for s in manifest["signatures"]],
             url=manifest.get("url", ""),
+            archive=manifest.get("archive"),
         )
 
 
-def signed_on(signature: dict) -> date:
-    """The UTC date of a signature's ``signed_at`` (ISO 8601; naive times are taken as UTC)."""
-    value = signature["signed_at"]
+def archive_notice(archive: dict, published: date) -> str:
+    """'First published elsewhere on …; the signatures were recorded by the coordinator, …, on …'."""
+    recorded_on = format_date(date.fromisoformat(archive["recorded_on"]))
+    by = f", {archive['recorded_by']}," if archive.get("recorded_by") else ""
+    return (f"Archived statement, first published elsewhere on {format_date(published)}. "
+            f"Its signatures were recorded by the coordinator{by} on {recorded_on}, as printed in the "
+            "original publication; they were not made on Concord.")
+
+
+def signed_on(signature: dict) -> date | None:
+    """The UTC date of a signature's ``signed_at`` (ISO 8601; naive times are taken as UTC); None for a
+    recorded signature (an archived statement's), which has no time of signing on Concord."""
+    value = signature.get("signed_at")
+    if not value:
+        return None
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
@@ -139,11 +163,14 @@ def to_markdown(data: PublicationData) -> str:
     ]
     out += [_md_paragraph(n, text) for n, text in enumerate(data.paragraphs, start=1)]
     if data.signatures:
-        out.append("## Signed by")
+        out.append("## Signatures recorded by the coordinator" if data.archive else "## Signed by")
+        if data.archive:
+            out.append(_md_inline(data.archive_notice))
         items = []
         for sig in data.signatures:
+            when = signed_on(sig)
             parts = [str(sig.get("signer_name", "")), str(sig.get("signer_title", "")),
-                     str(sig.get("organisation", "")), f"signed {format_date(signed_on(sig))}"]
+                     str(sig.get("organisation", "")), f"signed {format_date(when)}" if when else ""]
             items.append("- " + ", ".join(_md_inline(p) for p in parts if p))
         out.append("\n".join(items))
     footer = [f"SHA-256 of the plain-text publication: `{data.sha256}`"]
@@ -173,6 +200,10 @@ def _reproducible_zip(blob: bytes, when: date) -> bytes:
     return out.getvalue()
 
 
+def _core(value: str) -> str:
+    return value if len(value) <= 255 else value[:254] + "…"
+
+
 def to_docx(data: PublicationData) -> bytes:
     """The statement as a Word document, for organisations to paste into their own documents.
 
@@ -185,12 +216,12 @@ def to_docx(data: PublicationData) -> bytes:
 
     doc = Document()
     props = doc.core_properties
-    props.title = data.title
-    props.subject = data.signatory_line
+    props.title = _core(data.title)  # core properties hold at most 255 characters each
+    props.subject = _core(data.signatory_line)
     props.author = "Concord"
     props.last_modified_by = "Concord"
     props.comments = f"SHA-256 of the plain-text publication: {data.sha256}"
-    props.identifier = data.url or data.slug
+    props.identifier = _core(data.url or data.slug)
     props.keywords = ""
     props.revision = 1
     moment = datetime.combine(data.publication_date, time(0, 0))
@@ -206,7 +237,9 @@ def to_docx(data: PublicationData) -> bytes:
         doc.add_paragraph(f"{n}. {text}")  # python-docx turns "\n" into line breaks
 
     if data.signatures:
-        doc.add_heading("Signed by", level=2)
+        doc.add_heading("Signatures recorded by the coordinator" if data.archive else "Signed by", level=2)
+        if data.archive:
+            doc.add_paragraph(data.archive_notice)
         table = doc.add_table(rows=1, cols=4)
         table.style = "Table Grid"
         table.alignment = WD_TABLE_ALIGNMENT.LEFT
@@ -219,7 +252,8 @@ def to_docx(data: PublicationData) -> bytes:
             row[0].text = str(sig.get("organisation", ""))
             row[1].text = str(sig.get("signer_name", ""))
             row[2].text = str(sig.get("signer_title", ""))
-            row[3].text = format_date(signed_on(sig))
+            when = signed_on(sig)
+            row[3].text = format_date(when) if when else "recorded, not signed on Concord"
 
     footer_lines = [
         f"SHA-256 of the plain-text publication: {data.sha256}",
@@ -245,21 +279,22 @@ def to_docx(data: PublicationData) -> bytes:
 # --- PDF -------------------------------------------------------------------------------------
 
 PRINT_CSS = """\
-/* Concord print stylesheet: the PDF of a published statement, and browser printing. */
+/* Concord print stylesheet: the PDF of a published statement. */
 @page {
   size: A4;
-  margin: 24mm 22mm 26mm 22mm;
+  margin: 24mm 22mm 28mm 22mm;
   @top-center {
     content: string(statement-title);
     font-family: "DejaVu Serif", "Liberation Serif", Georgia, serif;
     font-size: 8pt;
     color: #555;
   }
-  @bottom-center {
+  @bottom-right {
     content: "Page " counter(page) " of " counter(pages);
     font-family: "DejaVu Serif", "Liberation Serif", Georgia, serif;
     font-size: 8.5pt;
     color: #444;
+    vertical-align: top;
   }
 }
 @page :first {
@@ -290,27 +325,41 @@ h2 {
   margin: 0 0 16pt 0;
   break-after: avoid;
 }
-p, li, blockquote, tr, .paragraph {
-  break-inside: avoid;
+p, li, tr, .paragraph {
   orphans: 3;
   widows: 3;
 }
 p { margin: 0 0 9pt 0; }
-ol.paragraphs { padding-left: 2em; margin: 0; }
-ol.paragraphs > li { margin: 0 0 9pt 0; padding-left: 0.25em; }
-.paragraph-number { font-variant-numeric: tabular-nums; }
+.paragraph { margin: 0 0 9pt 0; white-space: pre-line; }
+.paragraph .number { font-weight: bold; font-variant-numeric: tabular-nums; }
+.signatures, .archive-notice, .qr { break-inside: avoid; }
 table { border-collapse: collapse; width: 100%; font-size: 10pt; margin: 0 0 12pt 0; }
 th, td { text-align: left; vertical-align: top; padding: 3pt 6pt; border-bottom: 0.5pt solid #999; }
 th { font-weight: bold; border-bottom: 1pt solid #000; }
+.archive-notice { border: 0.75pt solid #000; padding: 6pt 8pt; font-size: 10pt; }
+.qr { margin-top: 18pt; font-size: 9pt; }
+.qr img { width: 30mm; height: 30mm; display: block; margin-bottom: 4pt; image-rendering: pixelated; }
 code, .hash, .sha256 {
   font-family: "DejaVu Sans Mono", "Liberation Mono", monospace;
   font-size: 8pt;
   word-break: break-all;
 }
-.hash, .sha256, .publication-footer { color: #333; }
 a { color: inherit; text-decoration: none; }
-nav, header.site, footer.site, form, button, .no-print, .formats { display: none !important; }
 """
+
+
+def _css_string(value: str) -> str:
+    """A CSS string literal holding ``value`` (quotes, backslashes and line ends escaped)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\A ").replace("\r", "")
+    return f'"{escaped}"'
+
+
+def footer_css(sha256: str, url: str) -> str:
+    """The footer of every page: the plain text's SHA-256 and the public address."""
+    lines = f"SHA-256 {sha256}" + (f"\n{url}" if url else "")
+    return ("@page { @bottom-left { content: " + _css_string(lines) + "; white-space: pre; "
+            'font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 6.5pt; color: #333; '
+            "vertical-align: top; width: 75%; } }")
 
 
 def offline_url_fetcher():

@@ -50,40 +50,48 @@ def _pem(key: Ed25519PrivateKey) -> bytes:
 def load_or_create_key(instance_path: str | Path) -> Ed25519PrivateKey:
     """Return the instance's seal key, generating ``seal_ed25519.pem`` on first use.
 
-    The new key is written to a temporary file (mode 0600) in the same folder, flushed to disk,
-    then hard-linked to the final name. ``os.link`` fails if the name already exists, so a key
-    is never overwritten: the process that loses the race reads the winner's key instead.
+    See :func:`write_once`: a key is never overwritten; the process that loses the race reads the
+    winner's key instead.
     """
     path = key_path(instance_path)
-    if path.exists():
-        return _read_key(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        write_once(path, _pem(Ed25519PrivateKey.generate()))
+    return _read_key(path)
 
-    key = Ed25519PrivateKey.generate()
-    fd, tmp_name = tempfile.mkstemp(prefix=".seal-", suffix=".tmp", dir=path.parent)
+
+def write_once(path: Path, data: bytes) -> bool:
+    """Create ``path`` (mode 0600) holding ``data``, unless it exists; True if this call wrote it.
+
+    The data is written to a temporary file in the same folder, flushed to disk, then hard-linked
+    to the final name. ``os.link`` fails if the name already exists, so a file is never
+    overwritten and never seen half-written: two processes starting at once end up reading the
+    same file. Also used for the PDF signing key (app/publishing/pdf_signing.py).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".concord-", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)  # mkstemp already uses 0600; be explicit about it
         with os.fdopen(fd, "wb") as tmp:
-            tmp.write(_pem(key))
+            tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
         try:
             os.link(tmp_name, path)
         except FileExistsError:
-            return _read_key(path)  # another process got there first: use its key
+            return False  # another process got there first: its file stands
         except OSError:
             # A file system without hard links: create the name exclusively instead. A reader
             # could in principle see it before it is complete, so this is only the fallback.
             try:
                 out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
-                return _read_key(path)
+                return False
             with os.fdopen(out, "wb") as fh:
-                fh.write(_pem(key))
+                fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
         _fsync_dir(path.parent)
-        return key
+        return True
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)

@@ -23,14 +23,20 @@ The manifest (``/p/<slug>.json``)::
       "canonical_text": "<the signed text: title, blank line, '1. ...' paragraphs>",
       "text": "<the plain-text publication, exactly as /p/<slug>.txt>",
       "sha256": "<hex SHA-256 of text, UTF-8>",
-      "participants": [{"name": "...", "short_name": "...", "slug": "..."}],
+      "participants": [{"name": "...", "name_in_statements": "...", "short_name": "...", "slug": "..."}],
       "signatures": [{"organisation": "...", "organisation_slug": "...",
                       "signer_name": "...", "signer_title": "...",
                       "signed_at": "<ISO 8601, UTC>", "version_sha256": "<hex>"}],
-      "endorsements": [],
+      "files": {"pdf": {"sha256": "<hex>", "bytes": 12345}, "docx": {...}, "md": {...}},
       "seal": {"algorithm": "Ed25519", "public_key": "<base64 raw 32 bytes>",
                "signature": "<base64 Ed25519 signature>"}
     }
+
+An archived statement (signed and published elsewhere, recorded on Concord later) adds
+``"archive": {"recorded_on": "YYYY-MM-DD", "recorded_by": "...", "recorded_by_organisation": "..."}``
+and its signatures have ``"signed_at": null`` and ``"recorded": true``. ``files`` (the SHA-256 of
+the published PDF, Word and Markdown files) and ``url`` are in manifests made since those files
+are stored; docs/publication-format.md describes every member.
 
 The seal signs the canonical JSON (sorted keys, ``","`` and ``":"`` separators, not
 ASCII-escaped, UTF-8) of every member except ``seal``. Endorsements added after publication
@@ -44,6 +50,8 @@ Checks made here:
   signatory line as its second block);
 * every signature names ``version.sha256``; every participant has exactly one signature and
   every signature is from a participant;
+* signatures marked ``recorded`` appear only in an archived statement's manifest, and all of an
+  archived statement's signatures are marked so;
 * the seal verifies; and, if given, the seal's public key is the expected one.
 """
 
@@ -124,6 +132,7 @@ def _check_signatures(data: dict, version_sha: str | None, problems: list[str]) 
     if not isinstance(signatures, list) or not signatures:
         problems.append("The manifest lists no signatures.")
         return
+    archive = data.get("archive") is not None
     signed_by: list[str] = []
     for n, sig in enumerate(signatures, start=1):
         if not isinstance(sig, dict):
@@ -135,11 +144,17 @@ def _check_signatures(data: dict, version_sha: str | None, problems: list[str]) 
                 f"The signature of {who} is for another version ({sig.get('version_sha256')}) "
                 f"than the published one ({version_sha})."
             )
-        signed_by.append(str(sig.get("organisation_slug", "")))
+        if sig.get("recorded") is True and not archive:
+            problems.append(f"The signature of {who} is marked as recorded by the coordinator, but the manifest "
+                            "is not an archived statement's.")
+        elif archive and sig.get("recorded") is not True:
+            problems.append(f"The signature of {who} is not marked as recorded, but the manifest is an archived "
+                            "statement's, whose signatures were not made on Concord.")
+        signed_by.append(str(sig.get("organisation_slug") or ""))
     if not isinstance(participants, list) or not participants:
         problems.append("The manifest lists no participating organisations.")
         return
-    slugs = [str(p.get("slug", "")) if isinstance(p, dict) else "" for p in participants]
+    slugs = [str(p.get("slug") or "") if isinstance(p, dict) else "" for p in participants]
     for p, slug in zip(participants, slugs, strict=True):
         name = (p.get("name") if isinstance(p, dict) else None) or slug or "a participant"
         count = signed_by.count(slug)

@@ -1,4 +1,4 @@
-"""Freezing, signing, withdrawing, reopening and publishing (promises 2, 4, 6, 7).
+"""Freezing, signing, withdrawing and reopening (promises 2, 4, 7); publishing is in app/publishing.
 
 Every state change first takes the statement's lock (``lock_statement``), so
 two final signatures or two publish clicks from several processes are
@@ -9,8 +9,6 @@ Plain functions: they take the acting user, flush, never commit.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -18,24 +16,20 @@ from sqlalchemy import select
 
 from app import audit
 from app.accounts.passwords import verify_password
-from app.drafting.operations import current_version, version_texts
+from app.drafting.operations import current_version
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
 from app.locking import lock_statement
 from app.models import (
     OPEN_STATUSES,
     Amendment,
-    Endorsement,
     Organisation,
     Participant,
-    Publication,
     Signature,
     Statement,
     User,
 )
 from app.notifications import events
-from app.publishing import sealing
-from app.publishing.text import plain_text
 
 MAX_NAME = 200
 
@@ -209,6 +203,8 @@ def sign(
                  version=version.number, sha256=version.sha256, signer_name=signer_name,
                  signer_title=signer_title, ip=signature.ip_address, user_agent=signature.user_agent)
     if statement.auto_publish and progress(statement).complete:
+        from app.publishing.publication import publish  # publishing builds on signing, not the reverse
+
         publish(statement, statement.coordinator, publication_date=now.date(), now=now, automatic=True)
     return signature
 
@@ -273,6 +269,8 @@ def withdraw_organisation(
     db.session.flush()
     db.session.expire(statement, ["memberships"])
     if statement.status == "signing" and statement.auto_publish and progress(statement).complete:
+        from app.publishing.publication import publish  # publishing builds on signing, not the reverse
+
         publish(statement, statement.coordinator, publication_date=now.date(), now=now, automatic=True)
     return participant
 
@@ -293,110 +291,6 @@ def reinvite(statement: Statement, user: User, organisation: Organisation, *, no
     participant.withdraw_reason = ""
     db.session.flush()
     return participant
-
-
-# --- publication --------------------------------------------------------------------------------
-
-
-def publish(
-    statement: Statement, user: User, *, publication_date: date | None, now: datetime,
-    automatic: bool = False,
-) -> Publication:
-    """Publish the frozen version, once, when every participant has signed it."""
-    now = now.astimezone(UTC)  # "today" and the last signature's date are UTC dates
-    statement = lock_statement(statement.id)
-    if statement.status == "published":
-        raise Conflict("This statement is already published.")
-    if not automatic and not statement.is_coordinator(user):
-        raise NotAllowed("Only the coordinator publishes.")
-    if statement.status != "signing":
-        raise WrongPhase("Only a statement being signed can be published.")
-    state = progress(statement)
-    if not state.complete:
-        names = ", ".join(o.name for o in state.waiting)
-        raise Conflict(f"Every participating organisation must sign first; still waiting for: {names}.")
-    last_signed = max(s.signed_at for _, s in state.signed).date()
-    publication_date = publication_date or now.date()
-    if publication_date < last_signed:
-        raise InvalidInput(f"The publication date cannot be before the last signature "
-                           f"({last_signed.isoformat()}).", field="publication_date")
-    version, entries = version_texts(statement, statement.frozen_version.number)
-    organisations = [org for org, _ in state.signed]
-    text = plain_text(version.title, [o.name for o in organisations], publication_date,
-                      [t for _, t in entries])
-    sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    manifest = {
-        "format": "concord-manifest/1",
-        "title": version.title,
-        "slug": statement.slug,
-        "publication_date": publication_date.isoformat(),
-        "version": {"number": version.number, "sha256": version.sha256},
-        "canonical_text": version.canonical_text,
-        "text": text,
-        "sha256": sha256,
-        "participants": [{"name": o.name, "short_name": o.short_name, "slug": o.slug} for o in organisations],
-        "signatures": [
-            {"organisation": org.name, "organisation_slug": org.slug, "signer_name": s.signer_name,
-             "signer_title": s.signer_title, "signed_at": s.signed_at.isoformat(),
-             "version_sha256": s.version_sha256}
-            for org, s in state.signed
-        ],
-    }
-    manifest = sealing.seal(manifest)
-    publication = Publication(
-        statement_id=statement.id, version_id=version.id, slug=statement.slug,
-        publication_date=publication_date, published_at=now, published_by_id=user.id,
-        plain_text=text, sha256=sha256, manifest=json.dumps(manifest, ensure_ascii=False, indent=2),
-    )
-    db.session.add(publication)
-    statement.status = "published"
-    statement.updated_at = now
-    db.session.flush()
-    audit.record(statement.id, "published", user, now=now, publication_date=publication_date.isoformat(),
-                 sha256=sha256, version=version.number, automatic=automatic)
-    events.notify_participants(statement, ("delegate", "signatory", "admin"), "published", now=now,
-                               path=f"/p/{publication.slug}", exclude=None if automatic else user,
-                               subject=f"Published: {version.title}",
-                               body=f"{plain_text_line(text)}. It now has its permanent public address.")
-    return publication
-
-
-def plain_text_line(text: str) -> str:
-    """The signatory line of a plain-text publication (its second block)."""
-    return text.split("\n\n")[1]
-
-
-def get_publication(slug: str) -> Publication:
-    publication = db.session.scalar(select(Publication).where(Publication.slug == slug))
-    if publication is None:
-        raise NotFound("There is no published statement at this address.")
-    return publication
-
-
-def add_endorsement(
-    statement: Statement, user: User, organisation: Organisation, *, endorsed_on: date, now: datetime
-) -> Endorsement:
-    statement = lock_statement(statement.id)
-    if not statement.is_coordinator(user):
-        raise NotAllowed("Only the coordinator adds later endorsements.")
-    publication = db.session.scalar(select(Publication).where(Publication.statement_id == statement.id))
-    if publication is None:
-        raise WrongPhase("Endorsements are added after publication.")
-    signed = {s.organisation_id for s in valid_signatures(statement)}
-    endorsers = {e.organisation_id for e in publication.endorsements}
-    if organisation.id in signed | endorsers:
-        raise Conflict(f"{organisation.name} already appears on this statement.", field="organisation")
-    if endorsed_on < publication.publication_date:
-        raise InvalidInput("An endorsement cannot be dated before the publication.", field="endorsed_on")
-    if endorsed_on > now.date():
-        raise InvalidInput("An endorsement cannot be dated in the future.", field="endorsed_on")
-    endorsement = Endorsement(organisation_id=organisation.id, endorsed_on=endorsed_on, added_by_id=user.id,
-                              created_at=now)
-    publication.endorsements.append(endorsement)
-    audit.record(statement.id, "endorsed", user, now=now, organisation=organisation,
-                 endorsed_on=endorsed_on.isoformat())
-    db.session.flush()
-    return endorsement
 
 
 def withdraw_statement(statement: Statement, user: User, *, reason: str, now: datetime) -> Statement:

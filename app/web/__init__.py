@@ -131,6 +131,7 @@ def register(app: Flask) -> None:
         account,
         admin,
         amendments,
+        archive,
         auth,
         main,
         notifications,
@@ -140,7 +141,7 @@ def register(app: Flask) -> None:
         statements,
     )
 
-    for module in (auth, main, account, admin, organisations, statements, amendments, signing, public,
+    for module in (auth, main, account, admin, organisations, statements, amendments, signing, public, archive,
                    notifications):
         app.register_blueprint(module.bp)
 

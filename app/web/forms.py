@@ -100,12 +100,17 @@ class OrganisationForm(FlaskForm):
     country = StringField("Country", validators=[Optional(), Length(max=100)])
     slug = StringField("Address", validators=[Optional(), Length(max=64)],
                        description="Used in links: /o/<address>. Left empty, it is made from the name.")
+    name_in_statements = StringField(
+        "Name in statements", validators=[Optional(), Length(max=300)],
+        description="How the signatory line of a joint statement names it, for example “the Revolutionary "
+                    "Socialist League (Kenya)”. Left empty, it is the full name.")
 
 
 class EditOrganisationForm(FlaskForm):
     name = OrganisationForm.name
     short_name = OrganisationForm.short_name
     country = OrganisationForm.country
+    name_in_statements = OrganisationForm.name_in_statements
 
 
 class AddMemberForm(FlaskForm):

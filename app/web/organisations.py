@@ -8,6 +8,7 @@ from app.accounts import operations as accounts
 from app.extensions import db
 from app.models import Invitation, Organisation, User
 from app.organisations import operations as orgs
+from app.publishing.reading import signed_publications
 from app.web import now, run_rule
 from app.web.auth import invitation_url
 from app.web.forms import (
@@ -17,7 +18,6 @@ from app.web.forms import (
     MemberRolesForm,
     OrganisationForm,
 )
-from app.web.public import signed_publications
 
 bp = Blueprint("organisations", __name__, url_prefix="/o")
 
@@ -37,7 +37,8 @@ def new():
     if form.validate_on_submit():
         ok, org = run_rule(form, orgs.create_organisation, current_user._get_current_object(),
                            name=form.name.data, slug=form.slug.data,
-                           short_name=form.short_name.data, country=form.country.data)
+                           short_name=form.short_name.data, country=form.country.data,
+                           name_in_statements=form.name_in_statements.data or "")
         if ok:
             flash(f"{org.name} is created. Now add its members.", "success")
             return redirect(url_for("organisations.members", slug=org.slug))
@@ -65,7 +66,7 @@ def edit(slug: str):
     if form.validate_on_submit():
         ok, _ = run_rule(form, orgs.update_organisation, current_user._get_current_object(), org,
                          name=form.name.data, short_name=form.short_name.data,
-                         country=form.country.data)
+                         country=form.country.data, name_in_statements=form.name_in_statements.data or "")
         if ok:
             flash("Saved.", "success")
             return redirect(url_for("organisations.show", slug=org.slug))

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from app import audit
 from app.extensions import db, signing_limits
 from app.models import Organisation, Publication, Signature
+from app.publishing.endorsement import add_endorsement, present_organisation_ids
+from app.publishing.publication import publish as publish_statement
 from app.signing import operations as signing
 from app.web import now, run_rule
 from app.web.forms import EmptyForm
@@ -168,7 +170,7 @@ def publish(statement_id: int):
     if request.method == "GET":
         form.publication_date.data = statement.planned_publication_date or now().date()
     if form.validate_on_submit():
-        ok, _ = run_rule(form, signing.publish, statement, _user(),
+        ok, _ = run_rule(form, publish_statement, statement, _user(),
                          publication_date=form.publication_date.data, now=now())
         if ok:
             flash("Published. This page is its permanent address.", "success")
@@ -232,8 +234,7 @@ def endorsements(statement_id: int):
     publication = db.session.scalar(select(Publication).where(Publication.statement_id == statement.id))
     if publication is None:
         abort(404)
-    present = {s.organisation_id for s in signing.valid_signatures(statement)} | {
-        e.organisation_id for e in publication.endorsements}
+    present = present_organisation_ids(publication)
     form = EndorsementForm()
     form.organisation.choices = [(o.id, o.display_name) for o in db.session.scalars(
         select(Organisation).order_by(Organisation.name)) if o.id not in present]
@@ -241,7 +242,7 @@ def endorsements(statement_id: int):
         form.endorsed_on.data = now().date()
     if form.validate_on_submit():
         organisation = db.session.get(Organisation, form.organisation.data)
-        ok, _ = run_rule(form, signing.add_endorsement, statement, _user(), organisation,
+        ok, _ = run_rule(form, add_endorsement, statement, _user(), organisation,
                          endorsed_on=form.endorsed_on.data, now=now())
         if ok:
             flash(f"{organisation.name} is shown as a later endorser.", "success")

@@ -1,0 +1,193 @@
+"""Archived statements: recording a statement that was signed and published elsewhere (issue 15, item 4).
+
+The coordinator gives its text (pasted or uploaded, read by the importer), the participating
+organisations in the order of its signatory line, the original publication date and, for each
+organisation, the signer's name and title as printed. It is published at once under /p/<slug>
+with every format and a sealed manifest; every page and file but the plain text (which must stay
+the text as it was published) says that the signatures were recorded by the coordinator and not
+made on Concord. Each organisation's signatories may later confirm or dispute the record.
+Plain functions: they take the acting user, flush, never commit.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+
+from app import audit
+from app.drafting.importer import parse_statement
+from app.drafting.operations import create_statement, version_texts
+from app.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from app.extensions import db
+from app.locking import lock_statement
+from app.models import Organisation, Publication, RecordedSignature, Statement, User
+from app.notifications import events
+from app.publishing import artefacts
+from app.publishing.publication import draft, store
+from app.publishing.text import format_date, join_names
+
+MAX_NAME = 200
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class Signatory:
+    """One organisation of an archived statement and its signer as printed."""
+
+    organisation: Organisation
+    signer_name: str
+    signer_title: str
+
+
+@dataclass
+class Archived:
+    publication: Publication
+    notes: list[str] = field(default_factory=list)
+
+
+def _clean(value: str | None, label: str, field_name: str, *, required: bool = True,
+           max_length: int = MAX_NAME) -> str:
+    value = " ".join((value or "").split())
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise InvalidInput(f"The {label} contains a control character.", field=field_name)
+    if required and not value:
+        raise InvalidInput(f"Give the {label}.", field=field_name)
+    if len(value) > max_length:
+        raise InvalidInput(f"The {label} can have at most {max_length} characters.", field=field_name)
+    return value
+
+
+def record_archived_statement(
+    user: User, *, text: str, coordinator_organisation: Organisation, signatories: list[Signatory],
+    publication_date: date | None, now: datetime,
+) -> Archived:
+    """Record and publish a statement signed and published elsewhere; returns it with the importer's notes.
+
+    ``signatories`` are in the order of the signatory line. ``publication_date`` None takes the
+    date of the pasted signatory line. The caller must be a delegate of ``coordinator_organisation``,
+    which must be one of the signatories.
+    """
+    now = now.astimezone(UTC)
+    parsed = parse_statement(text)
+    notes = list(parsed.notes)
+    if not signatories:
+        raise InvalidInput("Name at least one organisation that signed the statement.", field="signatories")
+    seen: set[int] = set()
+    cleaned: list[Signatory] = []
+    for n, s in enumerate(signatories, start=1):
+        if s.organisation.id in seen:
+            raise InvalidInput(f"{s.organisation.name} is named twice.", field="signatories")
+        seen.add(s.organisation.id)
+        cleaned.append(Signatory(s.organisation,
+                                 _clean(s.signer_name, f"signer's name for {s.organisation.name}", f"signer_name_{n}"),
+                                 _clean(s.signer_title, f"signer's title for {s.organisation.name}",
+                                        f"signer_title_{n}", required=False)))
+    if coordinator_organisation.id not in seen:
+        raise InvalidInput("The coordinating organisation must be one of the organisations that signed.",
+                           field="coordinator_organisation")
+    publication_date = publication_date or parsed.date
+    if publication_date is None:
+        raise InvalidInput("Give the date on which the statement was first published.", field="publication_date")
+    if publication_date > now.date():
+        raise InvalidInput("The original publication date cannot be in the future.", field="publication_date")
+
+    organisations = [s.organisation for s in cleaned]
+    if parsed.organisations_text is not None:
+        ours = join_names([o.statement_name for o in organisations])
+        if " ".join(parsed.organisations_text.split()) != ours:
+            notes.append(f"The pasted signatory line names “{parsed.organisations_text}”; the published line "
+                         f"names the organisations by their names in statements: “{ours}”.")
+        if parsed.date is not None and parsed.date != publication_date:
+            notes.append(f"The pasted signatory line is dated {format_date(parsed.date)}; the statement is "
+                         f"recorded as published on {format_date(publication_date)}.")
+
+    statement = create_statement(
+        user, title=parsed.title, coordinator_organisation=coordinator_organisation,
+        participants=organisations, paragraphs=parsed.paragraphs, now=now, note="Archived",
+    )
+    order = {o.id: i for i, o in enumerate(organisations)}
+    for participant in statement.memberships:  # the order of the original signatory line
+        participant.position = order[participant.organisation_id]
+    db.session.flush()
+    statement = lock_statement(statement.id)
+    version, entries = version_texts(statement, statement.version_count)
+    statement.frozen_version_id = version.id
+    archive = {"recorded_on": now.date().isoformat(), "recorded_by": user.name,
+               "recorded_by_organisation": coordinator_organisation.name}
+    signatures = [
+        {"organisation": s.organisation.name, "organisation_slug": s.organisation.slug,
+         "signer_name": s.signer_name, "signer_title": s.signer_title, "signed_at": None,
+         "recorded": True, "version_sha256": version.sha256}
+        for s in cleaned
+    ]
+    made = draft(statement, version, [t for _, t in entries], organisations, signatures, publication_date,
+                 archive=archive)
+    publication = store(statement, user, made, artefacts.render(made.data), now=now, archived=True)
+    for position, s in enumerate(cleaned):
+        db.session.add(RecordedSignature(publication_id=publication.id, organisation_id=s.organisation.id,
+                                         position=position, signer_name=s.signer_name,
+                                         signer_title=s.signer_title, status="recorded"))
+    db.session.flush()
+    audit.record(statement.id, "archived", user, now=now, publication_date=publication_date.isoformat(),
+                 sha256=made.data.sha256, version=version.number,
+                 signatories=[{"organisation": s.organisation.slug, "signer_name": s.signer_name,
+                               "signer_title": s.signer_title} for s in cleaned])
+    events.notify(events.members(organisations, "signatory"), "published", statement=statement, now=now,
+                  path="/archive/recorded", exclude=user,
+                  subject=f"Recorded as signed by your organisation: {made.data.title}",
+                  body=f"{user.name} recorded “{made.data.title}” ({format_date(publication_date)}) as signed by "
+                       "your organisation elsewhere. Confirm the record, or dispute it if it is wrong.")
+    return Archived(publication, notes)
+
+
+# --- confirming or disputing a recorded signature ----------------------------------------------
+
+
+def recorded_signatures_for(user: User) -> list[RecordedSignature]:
+    """The recorded signatures of organisations ``user`` is a signatory of, newest first."""
+    org_ids = [m.organisation_id for m in user.memberships if m.role == "signatory"]
+    if not org_ids:
+        return []
+    return list(db.session.scalars(
+        select(RecordedSignature).join(Publication)
+        .where(RecordedSignature.organisation_id.in_(org_ids))
+        .order_by(Publication.published_at.desc(), RecordedSignature.id)))
+
+
+def answer_recorded_signature(recorded: RecordedSignature, user: User, *, confirm: bool, reason: str = "",
+                              now: datetime) -> RecordedSignature:
+    """A signatory of the organisation confirms the record, or disputes it with a reason.
+
+    The answer may be changed later; each one is in the audit trail. A dispute tells the coordinator.
+    """
+    publication = recorded.publication
+    lock_statement(publication.statement_id)
+    recorded = db.session.execute(select(RecordedSignature).where(RecordedSignature.id == recorded.id)
+                                  .execution_options(populate_existing=True)).scalar_one_or_none()
+    if recorded is None:
+        raise NotFound("There is no such recorded signature.")
+    organisation = recorded.organisation
+    if not user.has_role(organisation, "signatory"):
+        raise NotAllowed(f"Only a signatory of {organisation.name} can confirm or dispute its signature.")
+    status = "confirmed" if confirm else "disputed"
+    reason = "" if confirm else _clean(reason, "reason", "reason", max_length=MAX_REASON)
+    if recorded.status == status and recorded.dispute_reason == reason:
+        raise Conflict(f"The signature of {organisation.name} is already {status}.")
+    recorded.status = status
+    recorded.dispute_reason = reason
+    recorded.answered_by_id = user.id
+    recorded.answered_at = now
+    statement = db.session.get(Statement, publication.statement_id)
+    audit.record(statement.id, f"recorded_signature_{status}", user, now=now, organisation=organisation,
+                 reason=reason)
+    if not confirm:
+        events.notify([statement.coordinator], "published", statement=statement, now=now,
+                      path=f"/p/{publication.slug}", exclude=user,
+                      subject=f"Disputed: {organisation.name} on “{statement.title}”",
+                      body=f"{user.name}, a signatory of {organisation.name}, disputes the signature you recorded "
+                           f"for it: {reason}")
+    db.session.flush()
+    return recorded

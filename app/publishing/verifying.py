@@ -1,0 +1,324 @@
+"""The verify page's checks (issue 15, item 5): is this copy exactly a published statement?
+
+A dropped file or pasted text is compared with what Concord published:
+
+- a file whose SHA-256 is that of a publication's plain text, PDF, Word file, Markdown or manifest
+  is byte-identical to it: which statement, signed by whom, when;
+- a manifest (.json) is checked by ``verify.py`` (every rule, the seal with this platform's key);
+- a PDF that is not identical is checked for the platform's PDF signature (pyHanko): a signed
+  Concord PDF changed after signing says so;
+- any other text is read like an import (title, signatory line, numbered or blank-line separated
+  paragraphs), matched with the closest published statement (the one named by the page, else the
+  same title, else the most similar recent one) and shown as a word diff of what differs.
+
+Plain functions: no flask; they read, never write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from app.diffing import DELETE, EQUAL, render_diff, word_diff
+from app.drafting.importer import parse_statement
+from app.errors import ConcordError
+from app.extensions import db
+from app.models import Publication, PublicationArtefact, Version
+from app.publishing import reading, sealing
+from app.publishing.formats import PublicationData
+from app.publishing.verify import verify_manifest
+
+MAX_BYTES = 4 * 1024 * 1024
+RECENT = 50  # publications compared by their words when no title matches
+FILE_NAMES = {"txt": "plain text", "json": "signed manifest", "pdf": "PDF", "docx": "Word file",
+              "md": "Markdown file"}
+
+
+@dataclass
+class Change:
+    label: str  # "Title", "Signatory line", "Paragraph 3"
+    diff: Markup
+
+
+@dataclass
+class Result:
+    """What the verify page says about one copy."""
+
+    kind: str  # txt, json, pdf, docx, md, pasted
+    publication: Publication | None = None
+    view: reading.PageView | None = None
+    identical: bool = False  # byte for byte
+    same_text: bool = False  # the same characters once line ends and spaces at line ends are set aside
+    matched_file: str = ""  # which of the publication's files it is identical to
+    problems: list[str] = field(default_factory=list)  # a manifest's
+    manifest_intact: bool | None = None
+    changes: list[Change] = field(default_factory=list)
+    compared_paragraphs: int = 0
+    pdf_signature: str = ""  # what the PDF's signature says, for a PDF that is not identical
+    message: str = ""
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.changes)
+
+
+def _by_sha256(sha256: str, within: Publication | None) -> tuple[Publication | None, str]:
+    """The publication whose plain text or stored file has this SHA-256, and which file it is."""
+    query = select(Publication).where(Publication.sha256 == sha256)
+    if within is not None:
+        query = query.where(Publication.id == within.id)
+    found = db.session.scalars(query.limit(1)).first()
+    if found is not None:
+        return found, "txt"
+    query = (select(Publication, PublicationArtefact.kind)
+             .join(PublicationArtefact, PublicationArtefact.publication_id == Publication.id)
+             .where(PublicationArtefact.sha256 == sha256, PublicationArtefact.kind != "html"))
+    if within is not None:
+        query = query.where(Publication.id == within.id)
+    row = db.session.execute(query.limit(1)).first()
+    return (row[0], row[1]) if row is not None else (None, "")
+
+
+def _with_view(result: Result, publication: Publication | None) -> Result:
+    result.publication = publication
+    if publication is not None:
+        result.view = reading.page_view(publication.slug)
+    return result
+
+
+def check_upload(data: bytes, filename: str, *, within: Publication | None = None) -> Result:
+    """A dropped or chosen file."""
+    if len(data) > MAX_BYTES:
+        return Result("file", message="The file is larger than 4 MB; no published statement is that large.")
+    name = (filename or "").lower()
+    sha256 = hashlib.sha256(data).hexdigest()
+    publication, kind = _by_sha256(sha256, within)
+    if data.startswith(b"%PDF"):
+        result = Result("pdf")
+    elif name.endswith(".docx") or data.startswith(b"PK\x03\x04"):
+        result = Result("docx")
+    else:
+        result = Result(_text_kind(name, data))
+    if publication is not None:
+        result.identical = True
+        result.matched_file = FILE_NAMES.get(kind, kind)
+        _with_view(result, publication)
+        if result.kind == "json":
+            _check_manifest(result, data)
+        return result
+    if result.kind == "pdf":
+        return _check_pdf(result, data, within)
+    if result.kind == "docx":
+        result.message = ("This Word file is not one that Concord published. Word files change whenever they are "
+                          "saved again; paste its text below to see how its words differ.")
+        return result
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        result.message = "This file is neither a PDF nor UTF-8 text, so it cannot be compared."
+        return result
+    if result.kind == "json":
+        return _check_manifest(result, data, within=within)
+    return _compare_text(result, text, within)
+
+
+def _text_kind(name: str, data: bytes) -> str:
+    if name.endswith(".json") or data.lstrip()[:1] == b"{":
+        return "json"
+    if name.endswith(".md"):
+        return "md"
+    return "txt"
+
+
+def check_pasted(text: str, *, within: Publication | None = None) -> Result:
+    """Text pasted into the page (from a website, an e-mail, a document).
+
+    Browsers send a text area's line ends as CRLF whatever was pasted, so they are read as LF first.
+    """
+    result = Result("pasted")
+    text = text.replace("\r\n", "\n")
+    publication, _ = _by_sha256(hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), within)
+    if publication is not None:
+        result.identical = True
+        result.matched_file = FILE_NAMES["txt"]
+        return _with_view(result, publication)
+    if text.lstrip().startswith("{"):
+        return _check_manifest(result, text.encode("utf-8", "replace"), within=within)
+    return _compare_text(result, text, within)
+
+
+# --- manifests ---------------------------------------------------------------------------------
+
+
+def _check_manifest(result: Result, data: bytes, *, within: Publication | None = None) -> Result:
+    result.kind = "json"
+    try:
+        manifest = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        result.message = "This is not a JSON manifest: it cannot be read as JSON."
+        return result
+    result.problems = verify_manifest(manifest, expected_public_key=sealing.public_key())
+    result.manifest_intact = not result.problems
+    if result.publication is None and isinstance(manifest, dict):
+        slug = manifest.get("slug")
+        if isinstance(slug, str):
+            found = db.session.scalar(select(Publication).where(Publication.slug == slug))
+            if found is not None and (within is None or found.id == within.id):
+                _with_view(result, found)
+        if result.publication is None and within is not None:
+            _with_view(result, within)
+        if result.publication is not None and result.publication.manifest.encode("utf-8") == data:
+            result.identical = True
+            result.matched_file = FILE_NAMES["json"]
+            return result
+        if result.publication is not None and isinstance(manifest.get("text"), str):
+            _diff_against(result, manifest["text"], result.publication)
+    return result
+
+
+# --- PDFs ----------------------------------------------------------------------------------------
+
+
+def _check_pdf(result: Result, data: bytes, within: Publication | None) -> Result:
+    """A PDF that is not byte-identical: does it carry the platform's signature, and is it intact?"""
+    result.pdf_signature = pdf_signature_status(data)
+    result.message = ("This PDF is not byte-identical to any PDF that Concord published. "
+                      "To see how its words differ, copy its text and paste it below.")
+    return result
+
+
+def pdf_signature_status(data: bytes) -> str:
+    """What the platform's signature in a PDF says, in plain words."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    from app.publishing import pdf_signing
+
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        signatures = reader.embedded_signatures
+    except Exception:  # noqa: BLE001 - a damaged or hostile file: say so, whatever pyHanko raised
+        return "The file cannot be read as a PDF."
+    if not signatures:
+        return "The PDF carries no digital signature."
+    ours = pdf_signing._asn1(pdf_signing.certificate())
+    try:
+        status = validate_pdf_signature(signatures[0], ValidationContext(trust_roots=[ours]))
+    except Exception:  # noqa: BLE001
+        return "The PDF's signature cannot be checked: the file is damaged."
+    if status.signing_cert is None or status.signing_cert.sha256 != ours.sha256:
+        return "The PDF is signed, but not by this platform."
+    if not status.intact or not status.valid:
+        return "The PDF carries this platform's signature, but the file was changed after it was signed."
+    if status.coverage is None or status.coverage.name != "ENTIRE_FILE":
+        return "The PDF carries this platform's signature, but something was added to the file after it was signed."
+    return "The PDF carries this platform's valid signature and was not changed since it was signed."
+
+
+# --- texts -----------------------------------------------------------------------------------------
+
+
+def _normalised(text: str) -> str:
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n")).lstrip("\ufeff")
+    text = "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
+    return re.sub(r"\n{3,}", "\n\n", text) + "\n"
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text[:200_000])}
+
+
+def _closest(parsed_title: str, text: str, within: Publication | None) -> Publication | None:
+    if within is not None:
+        return within
+    title = " ".join(parsed_title.split()).lower()
+    if title:
+        found = db.session.scalars(
+            select(Publication).join(Version, Version.id == Publication.version_id)
+            .where(func.lower(Version.title) == title).order_by(Publication.published_at.desc()).limit(1)).first()
+        if found is not None:
+            return found
+    words = _words(text)
+    if not words:
+        return None
+    best, best_score = None, 0.0
+    for publication in db.session.scalars(select(Publication).order_by(Publication.published_at.desc())
+                                          .limit(RECENT)):
+        theirs = _words(publication.plain_text)
+        score = len(words & theirs) / max(1, len(words | theirs))
+        if score > best_score:
+            best, best_score = publication, score
+    return best if best_score >= 0.3 else None
+
+
+def _compare_text(result: Result, text: str, within: Publication | None) -> Result:
+    normalised = _normalised(text)
+    publication, kind = _by_sha256(hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest(), within)
+    if publication is not None and kind == "txt":
+        result.same_text = True
+        return _with_view(result, publication)
+    try:
+        title = parse_statement(normalised).title
+    except ConcordError:
+        title = ""
+    publication = _closest(title, normalised, within)
+    if publication is None:
+        result.message = "No published statement resembles this text."
+        return result
+    _with_view(result, publication)
+    _diff_against(result, normalised, publication)
+    if not result.changes:
+        result.same_text = True
+    return result
+
+
+def _blocks_of(text: str) -> tuple[str, str | None, list[str]]:
+    """Title, signatory line and paragraphs of a text, read the way the importer reads a paste."""
+    try:
+        parsed = parse_statement(text)
+    except ConcordError:
+        return "", None, [" ".join(text.split())]
+    return parsed.title, parsed.signatories_line, parsed.paragraphs
+
+
+def _only_spacing(ops) -> bool:
+    return all(op == EQUAL or not text.strip() for op, text in ops)
+
+
+def _diff_against(result: Result, text: str, publication: Publication) -> None:
+    """The word diff of ``text`` against the publication, block by block, whitespace set aside."""
+    data = PublicationData.from_manifest(json.loads(publication.manifest))
+    title, line, paragraphs = _blocks_of(text)
+    changes: list[Change] = []
+
+    def compare(label: str, published: str, copy: str) -> None:
+        ops = word_diff(published, copy)
+        if not _only_spacing(ops):
+            changes.append(Change(label, render_diff([(op, t) if t.strip() or op == EQUAL else (EQUAL, t)
+                                                      for op, t in ops if not (op == DELETE and not t.strip())])))
+
+    if title:
+        compare("Title", data.title, title)
+    if line is not None:
+        compare("Signatory line", data.signatory_line, line)
+    if len(paragraphs) == len(data.paragraphs):
+        for n, (published, copy) in enumerate(zip(data.paragraphs, paragraphs, strict=True), start=1):
+            compare(f"Paragraph {n}", published, copy)
+    else:
+        joined = "\n\n".join(f"{n}. {p}" for n, p in enumerate(data.paragraphs, start=1))
+        copied = "\n\n".join(f"{n}. {p}" for n, p in enumerate(paragraphs, start=1))
+        compare(f"The paragraphs ({len(paragraphs)} in this copy, {len(data.paragraphs)} published)", joined, copied)
+    result.changes = changes
+    result.compared_paragraphs = len(data.paragraphs)
+
