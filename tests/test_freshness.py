@@ -25,6 +25,8 @@ from app.drafting import participation
 from app.extensions import db
 from app.models import Amendment, Notification, Organisation, Signature, Statement, User
 from app.organisations import operations as orgs
+from app.publishing import endorsement
+from app.publishing import publication as publishing
 from app.signing import operations as signing
 from tests import factories
 from tests.conftest import Browser
@@ -80,7 +82,7 @@ class World:
                 self.sign(user, org)
         if phase == "published":
             self.sign(self.tnn_member, self.tnn)
-            self.rule(signing.publish, self.st(), self.coordinator, publication_date=None, now=now())
+            self.rule(publishing.publish, self.st(), self.coordinator, publication_date=None, now=now())
         for name, user in self.people.items():
             browser = Browser(self.app.test_client())
             browser.login(user.email)
@@ -204,8 +206,8 @@ CHANGES: dict[str, tuple[str, Callable[[World], None], str]] = {
     "revoke": ("signing", _revoke, "1 of 3"),
     "reopen": ("signing", lambda w: w.rule(signing.reopen, w.st(), w.coordinator, now=now()), "Open for amendments"),
     "publish": ("signing", lambda w: (w.sign(w.tnn_member, w.tnn), w.rule(
-        signing.publish, w.st(), w.coordinator, publication_date=None, now=now())), "Its permanent public address"),
-    "endorse": ("published", lambda w: w.rule(signing.add_endorsement, w.st(), w.coordinator, w.dmg,
+        publishing.publish, w.st(), w.coordinator, publication_date=None, now=now())), "Its permanent public address"),
+    "endorse": ("published", lambda w: w.rule(endorsement.add_endorsement, w.st(), w.coordinator, w.dmg,
                                               endorsed_on=now().date(), now=now()), ""),
     "rename organisation": ("amending", _rename_organisation, "Green Valleys Federation"),
     "role change": ("amending", _role_change, ""),
