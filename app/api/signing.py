@@ -12,7 +12,8 @@ from app.api import bp
 from app.api.amendments import _datetime
 from app.api.routes import _body, _commit, _now, _string, _visible_statement, statement_json
 from app.errors import InvalidInput, NotFound
-from app.extensions import db, signing_limits
+from app.extensions import db
+from app.limits import limited
 from app.models import Publication, Signature, Statement
 from app.organisations import operations as orgs
 from app.signing import operations as signing
@@ -155,7 +156,7 @@ def list_signatures(statement_id: int):
 
 
 @bp.post("/statements/<int:statement_id>/signatures")
-@signing_limits
+@limited("sign")
 def sign(statement_id: int):
     statement = _visible_statement(statement_id)
     data = _body()

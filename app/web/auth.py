@@ -9,7 +9,8 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.accounts import operations as accounts
 from app.errors import Conflict, NotFound
-from app.extensions import client_ip, configured, db, form_email_key, limiter
+from app.extensions import db
+from app.limits import limited
 from app.web import now, run_rule
 from app.web.forms import AcceptInvitationForm, EmptyForm, LoginForm, SetupForm
 
@@ -69,9 +70,7 @@ def setup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(configured("RATELIMIT_LOGIN_PER_ACCOUNT"), key_func=form_email_key, methods=["POST"],
-               scope="account")
-@limiter.limit(configured("RATELIMIT_LOGIN_PER_IP"), key_func=client_ip, methods=["POST"], scope="ip")
+@limited("login")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -129,9 +128,7 @@ def accept_invitation(token: str):
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
-@limiter.limit(configured("RATELIMIT_RESET_PER_ACCOUNT"), key_func=form_email_key, methods=["POST"],
-               scope="account")
-@limiter.limit(configured("RATELIMIT_RESET_PER_IP"), key_func=client_ip, methods=["POST"], scope="ip")
+@limited("reset")
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():

@@ -10,7 +10,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import audit
-from app.extensions import db, signing_limits
+from app.extensions import db
+from app.limits import limited
 from app.models import Organisation, Publication, Signature
 from app.signing import operations as signing
 from app.web import now, run_rule
@@ -91,7 +92,7 @@ def _sign_page(statement, form=None, status=200):
 
 @bp.route("/<int:statement_id>/sign", methods=["GET", "POST"])
 @login_required
-@signing_limits
+@limited("sign")
 def sign(statement_id: int):
     statement = visible_statement(statement_id)
     if statement.status != "signing" or statement.frozen_version is None:
