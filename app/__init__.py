@@ -54,6 +54,7 @@ def register_extensions(app: Flask) -> None:
     from app.accounts import passwords
     from app.extensions import csrf, db, login_manager, migrate
     from app.publishing import sealing
+    from app.web import i18n
 
     passwords.configure(
         time_cost=app.config["ARGON2_TIME_COST"], memory_cost=app.config["ARGON2_MEMORY_COST"]
@@ -63,6 +64,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
+    i18n.init_app(app)
     limits.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

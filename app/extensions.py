@@ -1,5 +1,6 @@
 """Extension instances, bound to an app in create_app(). Imports nothing of app."""
 
+from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -25,3 +26,5 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Dates, times and (from the languages issue on) translations; selectors in app/web/i18n.py.
+babel = Babel()

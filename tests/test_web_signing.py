@@ -143,14 +143,17 @@ def sign_form(world: World, key: str, **overrides) -> dict:
 
 
 def test_coordinator_freezes_with_deadline_time_zone_planned_date_and_auto_publish(world):
-    """The freeze form stores the deadline in UTC, the planned date, auto-publish, and closes amendments."""
+    """The freeze form reads the deadline in the browser's zone and stores it in UTC, with the planned date
+    and auto-publish; the page names the zone."""
     world.open()
     coordinator = world.browser(world.coordinator)
+    coordinator.set_zone("Europe/Berlin")
     page = page_text(coordinator.get(f"/statements/{world.sid}/freeze"))
-    assert "Freeze version 1" in page and 'name="timezone"' in page
+    assert "Freeze version 1" in page and "Time zone: Europe/Berlin (your browser&#39;s)" in page
+    assert 'name="timezone"' not in page
     next_year = now().year + 1
     response = coordinator.post(f"/statements/{world.sid}/freeze", {
-        "signing_deadline": f"{next_year}-06-30T18:00", "timezone": "Europe/Berlin",
+        "signing_deadline": f"{next_year}-06-30T18:00",
         "planned_publication_date": f"{next_year}-07-01", "auto_publish": "y"})
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/statements/{world.sid}/sign")
@@ -163,6 +166,7 @@ def test_coordinator_freezes_with_deadline_time_zone_planned_date_and_auto_publi
     assert statement.auto_publish is True
     show = page_text(coordinator.get(f"/statements/{world.sid}"))
     assert "Frozen for signing at <strong>version 1</strong>" in show
+    assert f"30 Jun {next_year}, 18:00 Europe/Berlin</time>" in show
     assert statement.frozen_version.sha256 in show  # the full hash, on hover
 
 
@@ -175,7 +179,7 @@ def test_freeze_closes_open_amendments_as_not_decided(world):
     db.session.commit()
     coordinator = world.browser(world.coordinator)
     assert "1 open amendment" in page_text(coordinator.get(f"/statements/{world.sid}/freeze"))
-    assert coordinator.post(f"/statements/{world.sid}/freeze", {"timezone": "UTC"}).status_code == 302
+    assert coordinator.post(f"/statements/{world.sid}/freeze", {}).status_code == 302
     reload()
     assert db.session.get(Amendment, proposed.id).status == "not_decided"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -37,7 +38,11 @@ TOKEN_PREFIX = "cnc_"
 
 
 def normalise_email(email: str | None) -> str:
-    email = (email or "").strip().lower()
+    email = email or ""
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in email):
+        raise InvalidInput("An e-mail address cannot contain control characters (such as a tab, a line break "
+                           "or an invisible formatting mark). Type the address again.", field="email")
+    email = email.strip().lower()
     if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
         raise InvalidInput("Enter a valid e-mail address.", field="email")
     return email
@@ -136,6 +141,17 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
         raise InvalidInput("The current password is not correct.", field="current_password")
     user.password_hash = hash_password(new_password)
     user.renew_session_token()  # every other session ends
+    db.session.flush()
+
+
+def set_timezone(user: User, name: str | None) -> None:
+    """The zone ``user``'s times are shown in; empty: their browser's."""
+    from app import dates
+
+    name = (name or "").strip()
+    if name and dates.valid_zone(name) is None:
+        raise InvalidInput("Choose a time zone from the list.", field="timezone")
+    user.timezone = name or None
     db.session.flush()
 
 

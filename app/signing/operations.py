@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from app import audit
 from app.accounts.passwords import verify_password
+from app.dates import format_datetime
 from app.drafting.operations import current_version, version_texts
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
@@ -78,7 +79,7 @@ def freeze(
     statement.updated_at = now
     audit.record(statement.id, "frozen", user, now=now, version=version.number, sha256=version.sha256,
                  not_decided=[a.id for a in undecided], auto_publish=auto_publish)
-    deadline = f" Please sign by {signing_deadline:%d %B %Y, %H:%M} UTC." if signing_deadline else ""
+    deadline = f" Please sign by {format_datetime(signing_deadline)}." if signing_deadline else ""
     events.notify(events.members(statement.participant_organisations, "signatory"), "signature_requested",
                   statement=statement, exclude=user, now=now, path=events.statement_path(statement, "/sign"),
                   subject=f"Your signature is requested: {statement.title}",

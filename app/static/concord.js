@@ -2,6 +2,15 @@
 (function () {
   "use strict";
 
+  // The browser's time zone, so that the server shows times in it (unless the account names one).
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var cookie = "concord_tz=" + encodeURIComponent(zone || "");
+    if (zone && document.cookie.split("; ").indexOf(cookie) === -1) {
+      document.cookie = cookie + "; path=/; max-age=31536000; samesite=lax";
+    }
+  } catch (e) { /* no Intl: times stay in UTC */ }
+
   // Deadlines: show the time in the reader's own time zone, with a countdown.
   function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
   function remaining(ms) {
@@ -12,15 +21,18 @@
     if (hours > 0) return "in " + plural(hours, "hour") + ", " + plural(mins, "minute");
     return "in " + plural(Math.max(mins, 1), "minute");
   }
+  // The server writes the time in the reader's zone ("8 Dec 2026, 21:41 Europe/Lisbon"); this adds how long is left.
   function updateCountdowns() {
     document.querySelectorAll("time[data-countdown]").forEach(function (el) {
       var when = new Date(el.getAttribute("datetime"));
       if (isNaN(when)) return;
-      var local = when.toLocaleString(undefined, {
-        weekday: "short", day: "numeric", month: "short", year: "numeric",
-        hour: "2-digit", minute: "2-digit", timeZoneName: "short"
-      });
-      el.textContent = local + " (" + remaining(when - Date.now()) + ")";
+      var left = el.nextElementSibling;
+      if (!left || !left.classList.contains("countdown")) {
+        left = document.createElement("span");
+        left.className = "countdown";
+        el.insertAdjacentElement("afterend", left);
+      }
+      left.textContent = " (" + remaining(when - Date.now()) + ")";
     });
   }
   updateCountdowns();
@@ -63,8 +75,8 @@
     i = 0; j = 0;
     while (i < n || j < m) {
       if (i < n && j < m && midA[i] === midB[j]) { ops.push([0, midA[i]]); i++; j++; }
-      else if (j < m && (i === n || lcs[i][j + 1] >= lcs[i + 1][j])) { ops.push([1, midB[j]]); j++; }
-      else { ops.push([-1, midA[i]]); i++; }
+      else if (i < n && (j === m || lcs[i + 1][j] >= lcs[i][j + 1])) { ops.push([-1, midA[i]]); i++; }
+      else { ops.push([1, midB[j]]); j++; }
     }
     ops.push([0, a.slice(endA).join("")]);
     return ops;

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -94,12 +92,8 @@ def open_statement(statement_id: int):
         abort(403)
     form = OpenForm()
     if form.validate_on_submit():
-        deadline = None
-        if form.deadline.data:
-            zone = ZoneInfo(form.timezone.data)
-            deadline = form.deadline.data.replace(tzinfo=zone).astimezone(UTC)
         ok, _ = run_rule(form, amending.open_for_amendments, statement, _user(),
-                         rule=form.decision_rule.data, deadline=deadline, now=now())
+                         rule=form.decision_rule.data, deadline=form.deadline.data, now=now())
         if ok:
             flash("The statement is open for amendments. From now on its text changes only "
                   "through accepted amendments.", "success")

@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from wtforms import EmailField, PasswordField
+from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.accounts import operations as accounts
@@ -12,7 +12,7 @@ from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.limits import limited
 from app.web import now, run_rule
-from app.web.forms import AcceptInvitationForm, EmptyForm, LoginForm, SetupForm
+from app.web.forms import AcceptInvitationForm, EmptyForm, LoginForm, SetupForm, email_field
 
 bp = Blueprint("auth", __name__)
 
@@ -25,7 +25,7 @@ def _serializer(salt: str = INVITATION_SALT) -> URLSafeTimedSerializer:
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    email = email_field("E-mail", DataRequired())
 
 
 class ResetPasswordForm(FlaskForm):

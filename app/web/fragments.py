@@ -121,6 +121,9 @@ def page(template: str, key: Hashable, render: Callable[[], str], **context) -> 
     hundreds of kilobytes.
     """
     cache = current_app.extensions[EXTENSION]
+    from flask_babel import get_timezone
+
+    key = (key, str(get_timezone()))  # times are written in the viewer's zone
     body = cache.get(key, lambda: _segments(_render_shared(render)), size=_total)
 
     def frame() -> tuple[Segments, Segments]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -50,10 +47,7 @@ def freeze(statement_id: int):
     statement = _coordinated(statement_id)
     form = FreezeForm()
     if form.validate_on_submit():
-        deadline = None
-        if form.signing_deadline.data:
-            deadline = form.signing_deadline.data.replace(tzinfo=ZoneInfo(form.timezone.data)).astimezone(UTC)
-        ok, _ = run_rule(form, signing.freeze, statement, _user(), signing_deadline=deadline,
+        ok, _ = run_rule(form, signing.freeze, statement, _user(), signing_deadline=form.signing_deadline.data,
                          planned_publication_date=form.planned_publication_date.data,
                          auto_publish=form.auto_publish.data, now=now())
         if ok:
