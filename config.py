@@ -118,6 +118,8 @@ class Config:
         if uri.startswith("postgresql://"):
             uri = "postgresql+psycopg://" + uri[len("postgresql://"):]
         config["SQLALCHEMY_DATABASE_URI"] = uri
+        # The admin's page of e-mails written to instance/outbox/: development only, never in production.
+        config.setdefault("OUTBOX_PAGE", config.get("ENV") != "production" and not config.get("MAIL_SERVER"))
 
 
 class TestConfig(Config):

@@ -41,6 +41,8 @@ ACTION_LABELS = {
     "organisation_invited": "invited an organisation",
     "invitation_accepted": "accepted the invitation",
     "invitation_declined": "declined the invitation",
+    "invitation_resent": "sent an invitation again",
+    "invitation_revoked": "revoked an invitation",
     "reopened": "reopened for amendments",
     "published": "published the statement",
     "endorsed": "added a later endorsement",

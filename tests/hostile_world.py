@@ -25,9 +25,9 @@ from sqlalchemy import select
 from app.accounts import operations as accounts
 from app.amending import operations as amending
 from app.drafting import operations as drafting
-from app.drafting import participation
 from app.extensions import db
 from app.models import Paragraph, Revision, SiteSetting, StatementInvitation, User
+from app.participation import invitations as participation
 from app.signing import operations as signing
 from app.web.auth import INVITATION_SALT, RESET_SALT
 from app.web.notifications import JOIN_SALT

@@ -40,6 +40,7 @@ from app.amending.rules import RULE_LABELS
 from app.extensions import db
 from app.models import EVENT_KINDS, Amendment, Organisation, Paragraph
 from app.organisations import operations as orgs
+from app.participation import withdrawals
 from app.signing import operations as signing
 from tests import factories
 from tests.conftest import IsolatedClient, _empty_tables
@@ -169,7 +170,7 @@ def published(w):
 
 def other_withdrew(w):
     scene = amending_scene(w)
-    signing.withdraw_organisation(w.get(scene), w.olly, w.other, reason="We cannot.", now=now())
+    withdrawals.withdraw_organisation(w.get(scene), w.olly, w.other, reason="We cannot.", now=now())
     db.session.commit()
     return scene
 
@@ -181,7 +182,7 @@ def sams_with_own(w):
 
 def sam_invites_own(w):
     scene = w.statement(w.sam, w.far, participants=[])
-    from app.drafting import participation
+    from app.participation import invitations as participation
 
     participation.invite_organisation(w.get(scene), w.sam, organisation=w.own, now=now())
     db.session.commit()
@@ -268,13 +269,13 @@ def reopen(w, s):
 
 
 def rejoin(w, s):
-    signing.reinvite(w.get(s), w.sam, w.own, now=now())
+    withdrawals.reinvite(w.get(s), w.sam, w.own, now=now())
     db.session.commit()
     return s
 
 
 def withdraw_again(w, s):
-    signing.withdraw_organisation(w.get(s), w.olly, w.other, reason="We cannot.", now=now())
+    withdrawals.withdraw_organisation(w.get(s), w.olly, w.other, reason="We cannot.", now=now())
     db.session.commit()
     return s
 

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.amending import operations as amending
-from app.drafting import participation
 from app.extensions import db
 from app.models import Notification, OutboxMessage
 from app.notifications import events
 from app.notifications.waiting import unread_count, waiting_for
+from app.participation import invitations as participation
 from app.signing import operations as signing
 from tests import factories
 

@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 
 from app.accounts import operations as accounts
 from app.amending import operations as amending
-from app.drafting import participation
+from app.drafting import participation as drafting_participation
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
 from app.models import Notification, Organisation, OutboxMessage, Statement, StatementInvitation, User
+from app.participation import invitations as participation
+from app.participation import withdrawals
 from app.signing import operations as signing
 from tests import factories
 from tests.test_notifications import make_world, notes
@@ -161,9 +163,9 @@ def test_accepting_after_the_freeze_is_refused_but_declining_is_not(w):
 def test_contact_invitation_mails_nobody_with_an_account_and_joins_as_a_new_organisation(w):
     """The contact creates the organisation and an admin/delegate/signatory account, which takes part."""
     invitation = invite(w, contact_email="contact@newgroup.example")
-    assert count(Notification) == 0  # the e-mail to the contact is written by the web layer
+    assert count(Notification) == 0  # a contact has no account: no notification
     payload = {"s": invitation.id, "n": invitation.nonce}
-    assert participation.contact_invitation(payload).id == invitation.id
+    assert participation.contact_invitation(payload, now=w.now).id == invitation.id
     org, user = participation.join_as_new_organisation(
         invitation, organisation_name="New Group for Harbours", short_name="NGH", country="Kenya",
         person_name="Nia Contact", password=factories.PASSWORD, now=w.now + timedelta(minutes=1))
@@ -192,8 +194,8 @@ def test_a_contact_link_works_once(w):
         password=factories.PASSWORD, now=w.now)
     db.session.commit()
     orgs_before = count(Organisation)
-    with pytest.raises(Conflict, match="already accepted"):
-        participation.contact_invitation(payload)
+    with pytest.raises(Conflict, match="already been used"):
+        participation.contact_invitation(payload, now=w.now)
     with pytest.raises(Conflict):
         participation.join_as_new_organisation(
             db.session.get(StatementInvitation, invitation.id), organisation_name="Another Group",
@@ -209,21 +211,21 @@ def test_a_tampered_contact_payload_is_not_found(w, payload):
     """Unknown ids, wrong shapes and wrong nonces are all 'not found'."""
     invite(w, contact_email="contact@newgroup.example")
     with pytest.raises(NotFound):
-        participation.contact_invitation(payload)
+        participation.contact_invitation(payload, now=w.now)
 
 
 def test_a_wrong_nonce_is_not_found(w):
     """The right id with another nonce does not open the invitation."""
     invitation = invite(w, contact_email="contact@newgroup.example")
     with pytest.raises(NotFound):
-        participation.contact_invitation({"s": invitation.id, "n": "0" * 32})
+        participation.contact_invitation({"s": invitation.id, "n": "0" * 32}, now=w.now)
 
 
 def test_an_organisation_invitation_cannot_be_used_as_a_contact_link(w):
     """An invitation of an organisation on the platform has no contact link."""
     invitation = invite(w, organisation=w.outside)
     with pytest.raises(NotFound):
-        participation.contact_invitation({"s": invitation.id, "n": invitation.nonce})
+        participation.contact_invitation({"s": invitation.id, "n": invitation.nonce}, now=w.now)
 
 
 def test_a_frozen_statement_refuses_joining(w):
@@ -245,14 +247,14 @@ def test_a_frozen_statement_refuses_joining(w):
 def _rights_by_the_model(statement, user, when):
     """The same questions, answered by the model's methods and the signing rules (organisations loaded)."""
     if user is None:
-        return participation.NO_RIGHTS
+        return drafting_participation.NO_RIGHTS
     delegate_for = tuple(sorted(o.id for o in statement.delegate_organisations(user)))
-    return participation.Rights(
+    return drafting_participation.Rights(
         can_view=statement.can_view(user), is_coordinator=statement.is_coordinator(user),
         is_member=statement.is_participant_member(user), can_edit=statement.can_edit_draft(user),
         delegate_for=delegate_for, can_propose=statement.amendments_open(when) and bool(delegate_for),
         can_sign=bool(signing.can_sign_for(statement, user)),
-        can_withdraw=bool(signing.can_withdraw_for(statement, user)))
+        can_withdraw=bool(withdrawals.can_withdraw_for(statement, user)))
 
 
 def test_viewer_rights_agree_with_the_model_for_every_viewer_and_phase(app):
@@ -264,7 +266,7 @@ def test_viewer_rights_agree_with_the_model_for_every_viewer_and_phase(app):
     # One more kind of viewer: a member of an organisation that withdrew.
     withdrawn = world.scenes["amending"]
     statement = db.session.get(Statement, withdrawn.statement_id)
-    signing.withdraw_organisation(statement, world.sig_tnn, world.tnn, reason="Not for us.", now=datetime.now(UTC))
+    withdrawals.withdraw_organisation(statement, world.sig_tnn, world.tnn, reason="Not for us.", now=datetime.now(UTC))
     db.session.commit()
     people = {actor: world.users.get(actor) for actor in ACTORS} | {"withdrawn": world.sig_tnn,
                                                                      "spare": world.spare}
@@ -276,12 +278,12 @@ def test_viewer_rights_agree_with_the_model_for_every_viewer_and_phase(app):
             statement.amendment_deadline = datetime.now(UTC) + timedelta(days=1)  # open now, closed later
         for when in (datetime.now(UTC), later):
             for actor, user in people.items():
-                fast = participation.viewer_rights(statement, user, now=when)
+                fast = drafting_participation.viewer_rights(statement, user, now=when)
                 assert fast == _rights_by_the_model(statement, user, when), (phase, actor)
                 if user is not None:  # as a page's request loads the viewer: roles counted in its query
                     loaded, _ = accounts.load_for_request(user.id)
                     assert loaded.__dict__["counted_roles"] == {(m.organisation_id, m.role) for m in user.memberships}
-                    assert participation.viewer_rights(statement, loaded, now=when) == fast, (phase, actor)
+                    assert drafting_participation.viewer_rights(statement, loaded, now=when) == fast, (phase, actor)
                     del loaded.counted_roles
                 seen.add(fast)
     assert len(seen) >= 8  # the cases above really differ

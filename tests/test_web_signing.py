@@ -14,6 +14,7 @@ from app.amending import operations as amending
 from app.drafting import operations as drafting
 from app.extensions import db
 from app.models import Amendment, AuditEntry, Participant, Publication, Signature, Statement
+from app.participation import withdrawals
 from app.publishing.text import format_date
 from app.signing import operations as signing
 from tests import factories
@@ -417,7 +418,7 @@ def test_delegate_cannot_withdraw_an_organisation(world):
 def test_coordinator_reinvites_a_withdrawn_organisation(world):
     """The re-invite button on the statement page brings the organisation back."""
     world.open()
-    signing.withdraw_organisation(world.st(), world.admin_tnn, world.tnn, reason="Not now.", now=now())
+    withdrawals.withdraw_organisation(world.st(), world.admin_tnn, world.tnn, reason="Not now.", now=now())
     db.session.commit()
     coordinator = world.browser(world.coordinator)
     page = page_text(coordinator.get(f"/statements/{world.sid}"))
@@ -433,7 +434,7 @@ def test_coordinator_reinvites_a_withdrawn_organisation(world):
 
 def test_withdrawn_organisation_no_longer_counts_for_signing(frozen):
     """After TNN withdraws, two signatures complete the statement."""
-    signing.withdraw_organisation(frozen.st(), frozen.sig_tnn, frozen.tnn, reason="No mandate.", now=now())
+    withdrawals.withdraw_organisation(frozen.st(), frozen.sig_tnn, frozen.tnn, reason="No mandate.", now=now())
     db.session.commit()
     frozen.sign("hwu")
     frozen.sign("gva")

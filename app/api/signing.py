@@ -16,6 +16,7 @@ from app.extensions import db
 from app.limits import limited
 from app.models import Publication, Signature, Statement
 from app.organisations import operations as orgs
+from app.participation import withdrawals
 from app.signing import operations as signing
 
 
@@ -190,7 +191,7 @@ def withdraw_organisation(statement_id: int):
     statement = _visible_statement(statement_id)
     data = _body()
     organisation = orgs.get_organisation(_string(data, "organisation"))
-    signing.withdraw_organisation(statement, g.api_user, organisation, reason=_string(data, "reason"),
+    withdrawals.withdraw_organisation(statement, g.api_user, organisation, reason=_string(data, "reason"),
                                   now=_now())
     db.session.refresh(statement)
     return _commit(_statement_payload(statement))

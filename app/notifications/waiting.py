@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.drafting.participation import invitations_for
 from app.extensions import db
 from app.models import (
     Amendment,
@@ -19,6 +18,7 @@ from app.models import (
     StatementInvitation,
     User,
 )
+from app.participation.invitations import invitations_for
 
 
 @dataclass

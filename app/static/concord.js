@@ -47,7 +47,8 @@
     button.textContent = "Copy";
     button.setAttribute("aria-label", "Copy " + (el.getAttribute("data-copy-label") || "the hash"));
     button.addEventListener("click", function () {
-      navigator.clipboard.writeText(el.textContent.trim()).then(function () {
+      var text = el.tagName === "INPUT" ? el.value : el.textContent;
+      navigator.clipboard.writeText(text.trim()).then(function () {
         button.textContent = "Copied";
         setTimeout(function () { button.textContent = "Copy"; }, 2000);
       });

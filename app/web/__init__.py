@@ -98,13 +98,14 @@ def register(app: Flask) -> None:
         main,
         notifications,
         organisations,
+        participation,
         public,
         signing,
         statements,
     )
 
     for module in (auth, main, account, admin, organisations, statements, amendments, signing, public,
-                   notifications):
+                   notifications, participation):
         app.register_blueprint(module.bp)
 
     @app.before_request

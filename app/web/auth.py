@@ -37,7 +37,13 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
+def invitation_path(payload: dict) -> str:
+    """The path of an invitation's signed link (``payload``: its id and nonce)."""
+    return url_for("auth.accept_invitation", token=_serializer().dumps(payload))
+
+
 def invitation_url(invitation) -> str:
+    """The whole link, to copy by hand."""
     token = _serializer().dumps({"i": invitation.id, "n": invitation.nonce})
     return url_for("auth.accept_invitation", token=token, _external=True)
 
@@ -47,6 +53,14 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return url_for("main.home")
+
+
+def used_link_page(message: str):
+    """409 for a link that has done its work: the person has an account now, so offer to log in."""
+    db.session.rollback()
+    actions = [] if current_user.is_authenticated else [(url_for("auth.login"), "Log in")]
+    return render_template("error.html", status=409, title="Link already used", message=message,
+                           actions=actions), 409
 
 
 def _start_session(user, *, remember: bool) -> None:
@@ -109,7 +123,12 @@ def accept_invitation(token: str):
         raise Conflict("This invitation has expired. Ask for a new one.")
     except BadSignature:
         raise NotFound("This invitation link is not valid. Check that you copied all of it.")
-    invitation = accounts.invitation_for_token_payload(payload, now=now())
+    try:
+        invitation = accounts.invitation_for_token_payload(payload, now=now())
+    except Conflict as exc:
+        if "used" not in exc.message:
+            raise
+        return used_link_page(exc.message)
     if current_user.is_authenticated:
         logout_user()
         session.clear()
@@ -143,6 +162,13 @@ def forgot_password():
     return render_template("auth/forgot_password.html", form=form)
 
 
+def reset_used_page(message: str):
+    db.session.rollback()
+    return render_template("error.html", status=409, title="Link already used", message=message,
+                           actions=[(url_for("auth.forgot_password"), "Ask for a new link"),
+                                    (url_for("auth.login"), "Log in")]), 409
+
+
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     try:
@@ -151,13 +177,16 @@ def reset_password(token: str):
         raise Conflict("This password-reset link has expired. Ask for a new one.")
     except BadSignature:
         raise NotFound(accounts.RESET_INVALID)
-    user = accounts.user_for_reset_payload(payload)
+    try:
+        user = accounts.user_for_reset_payload(payload)
+    except Conflict as exc:
+        return reset_used_page(exc.message)
     form = ResetPasswordForm()
     if form.validate_on_submit():
         ok, result = run_rule(form, accounts.reset_password, user, str(payload.get("f", "")),
                               form.password.data)
         if not ok and isinstance(result, Conflict):
-            raise result  # used meanwhile (a second tab, a replayed form): the link is spent
+            return reset_used_page(result.message)  # used meanwhile (a second tab, a replayed form)
         if ok:
             _start_session(result, remember=False)
             flash("Your new password is set. Every other session has been logged out.", "success")

@@ -19,7 +19,6 @@ from app.web.signing_forms import (
     PublishForm,
     ReasonForm,
     SignForm,
-    WithdrawOrganisationForm,
 )
 from app.web.statements import _visible as visible_statement
 
@@ -171,39 +170,6 @@ def publish(statement_id: int):
     last = max((s.signed_at for _, s in progress.signed), default=None)
     return render_template("signing/publish.html", statement=statement, form=form, progress=progress,
                            last_signature=last)
-
-
-@bp.route("/<int:statement_id>/withdraw-organisation", methods=["GET", "POST"])
-@login_required
-def withdraw_organisation(statement_id: int):
-    statement = visible_statement(statement_id)
-    form = WithdrawOrganisationForm()
-    organisations = signing.can_withdraw_for(statement, current_user)
-    form.organisation.choices = [(o.id, o.display_name) for o in organisations]
-    if not form.organisation.choices:
-        abort(403)
-    if form.validate_on_submit():
-        organisation = db.session.get(Organisation, form.organisation.data)
-        ok, _ = run_rule(form, signing.withdraw_organisation, statement, _user(), organisation,
-                         reason=form.reason.data, now=now())
-        if ok:
-            flash(f"{organisation.name} has withdrawn from the statement.", "success")
-            return _show(statement)
-    return render_template("signing/withdraw_organisation.html", statement=statement, form=form)
-
-
-@bp.route("/<int:statement_id>/participants/<int:organisation_id>/reinvite", methods=["POST"])
-@login_required
-def reinvite(statement_id: int, organisation_id: int):
-    statement = _coordinated(statement_id)
-    organisation = db.session.get(Organisation, organisation_id)
-    if organisation is None:
-        abort(404)
-    if EmptyForm().validate_on_submit():
-        ok, result = run_rule(None, signing.reinvite, statement, _user(), organisation, now=now())
-        flash(f"{organisation.name} takes part again." if ok else result.message,
-              "success" if ok else "error")
-    return _show(statement)
 
 
 @bp.route("/<int:statement_id>/withdraw", methods=["GET", "POST"])
