@@ -123,7 +123,8 @@ def freeze(statement_id: int):
     data = _optional_body()
     signing.freeze(statement, g.api_user, signing_deadline=_datetime(data, "signing_deadline"),
                    planned_publication_date=_date(data, "planned_publication_date"),
-                   auto_publish=_bool(data, "auto_publish"), now=_now())
+                   auto_publish=_bool(data, "auto_publish"),
+                   without_amendment_round=_bool(data, "without_amendment_round"), now=_now())
     return _commit(_statement_payload(statement))
 
 

@@ -49,14 +49,22 @@ class AlreadySigned(Conflict):
 
 def freeze(
     statement: Statement, user: User, *, signing_deadline: datetime | None = None,
-    planned_publication_date: date | None = None, auto_publish: bool = False, now: datetime,
+    planned_publication_date: date | None = None, auto_publish: bool = False,
+    without_amendment_round: bool = False, now: datetime,
 ) -> Statement:
-    """Close amendments and freeze the current version for signing."""
+    """Close amendments and freeze the current version for signing.
+
+    A draft the organisations already agreed on is frozen directly when the coordinator confirms that
+    no amendment round took place (``without_amendment_round``, kept in the audit trail)."""
     statement = lock_statement(statement.id)
     if not statement.is_coordinator(user):
         raise NotAllowed("Only the coordinator freezes the text.")
-    if statement.status != "amending":
-        raise WrongPhase("Only a statement open for amendments can be frozen for signing.")
+    if statement.status not in ("draft", "amending"):
+        raise WrongPhase("Only a draft or a statement open for amendments can be frozen for signing.")
+    skipped_amendments = statement.status == "draft"
+    if skipped_amendments and not without_amendment_round:
+        raise InvalidInput("Confirm that the organisations agreed on this text without an amendment round, "
+                           "or open it for amendments first.", field="without_amendment_round")
     if signing_deadline is not None and signing_deadline <= now:
         raise InvalidInput("The signing deadline must be in the future.", field="signing_deadline")
     if planned_publication_date is not None and planned_publication_date < now.date():
@@ -76,8 +84,9 @@ def freeze(
     statement.planned_publication_date = planned_publication_date
     statement.auto_publish = auto_publish
     statement.updated_at = now
+    details = {"without_amendment_round": True} if skipped_amendments else {}
     audit.record(statement.id, "frozen", user, now=now, version=version.number, sha256=version.sha256,
-                 not_decided=[a.id for a in undecided], auto_publish=auto_publish)
+                 not_decided=[a.id for a in undecided], auto_publish=auto_publish, **details)
     deadline = f" Please sign by {format_datetime(signing_deadline)}." if signing_deadline else ""
     events.notify(events.members(statement.participant_organisations, "signatory"), "signature_requested",
                   statement=statement, exclude=user, now=now, path=events.statement_path(statement, "/sign"),

@@ -20,7 +20,7 @@ def home():
         "main/home.html",
         statements=statements_for(current_user),
         organisations=current_user.organisations(),
-        waiting=waiting_for(current_user),
+        waiting=waiting_for(current_user, now=now()),
     )
 
 

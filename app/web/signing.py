@@ -48,7 +48,8 @@ def freeze(statement_id: int):
     if form.validate_on_submit():
         ok, _ = run_rule(form, signing.freeze, statement, _user(), signing_deadline=form.signing_deadline.data,
                          planned_publication_date=form.planned_publication_date.data,
-                         auto_publish=form.auto_publish.data, now=now())
+                         auto_publish=form.auto_publish.data,
+                         without_amendment_round=form.without_amendment_round.data, now=now())
         if ok:
             flash("The text is frozen. Signatories can now sign exactly this version.", "success")
             return redirect(url_for("signing.sign", statement_id=statement.id))
@@ -75,9 +76,11 @@ def _sign_page(statement, form=None, status=200):
         only = next(o for o in organisations if o.id not in signed_ids)
         form.authorised.label.text = f"I am authorised to sign on behalf of {only.name}"
     form.version_sha256.data = version.sha256 if version else ""
+    progress = signing.progress(statement)
     return render_template(
         "signing/sign.html", statement=statement, version=version, form=form,
-        progress=signing.progress(statement), revoke_form=EmptyForm(),
+        progress=progress, revoke_form=EmptyForm(),
+        can_publish=statement.status == "signing" and progress.complete and statement.is_coordinator(current_user),
         can_sign=statement.status == "signing" and bool(form.organisation.choices),
         my_orgs={o.id for o in organisations}, earlier=_earlier_signatures(statement),
     ), status

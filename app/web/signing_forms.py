@@ -21,6 +21,9 @@ class FreezeForm(FlaskForm):
     signing_deadline = LocalDateTimeField("Signing deadline (optional)", validators=[Optional()])
     planned_publication_date = DateField("Planned publication date (optional)", validators=[Optional()])
     auto_publish = BooleanField("Publish automatically when the last organisation signs")
+    without_amendment_round = BooleanField(
+        "The organisations agreed on this text as it stands: no amendment round took place",
+        description="Recorded in the audit trail. Open the draft for amendments instead if they may want changes.")
 
 
 class SignForm(FlaskForm):
