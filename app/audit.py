@@ -50,6 +50,15 @@ ACTION_LABELS = {
 }
 
 
+def amendment_of(entry: AuditEntry) -> int | None:
+    """The amendment an entry is about (its details name it), for the trail to say which."""
+    try:
+        value = json.loads(entry.details).get("amendment")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def canonical(data: dict) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

@@ -123,12 +123,23 @@ def open_statement(statement_id: int):
     return _commit(payload)
 
 
+def _int_arg(name: str) -> int | None:
+    """A query-string number that a 32-bit column can hold; None when absent; 422 otherwise."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    value = request.args.get(name, type=int)
+    if value is None or not 0 <= value <= 2**31 - 1:
+        raise InvalidInput(f"“{name}” must be a whole number from 0 to {2**31 - 1}.", field=name)
+    return value
+
+
 @bp.get("/statements/<int:statement_id>/amendments")
 def list_amendments(statement_id: int):
     statement = _visible_statement(statement_id)
     organisation = request.args.get("organisation")
     amendments = amending.list_amendments(
-        statement, paragraph_id=request.args.get("paragraph", type=int),
+        statement, paragraph_id=_int_arg("paragraph"),
         organisation_id=orgs.get_organisation(organisation).id if organisation else None,
         status=request.args.get("status") or None,
     )
@@ -224,7 +235,7 @@ def withdraw(amendment_id: int):
 @bp.get("/statements/<int:statement_id>/compare")
 def compare(statement_id: int):
     statement = _visible_statement(statement_id)
-    old_n, new_n = request.args.get("from", type=int), request.args.get("to", type=int)
+    old_n, new_n = _int_arg("from"), _int_arg("to")
     if old_n is None or new_n is None:
         raise InvalidInput("Give ?from=N&to=M (version numbers).")
     (old, old_entries), (new, new_entries) = drafting.versions_texts(statement, [old_n, new_n])

@@ -112,6 +112,38 @@
     update();
   });
 
+  // On a phone the main menu folds behind a button (without this file it simply wraps).
+  var nav = document.querySelector("header.site nav.site-nav");
+  var list = nav && nav.querySelector("ul");
+  if (list) {
+    list.id = list.id || "main-menu";
+    var toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "menu-toggle small";
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.setAttribute("aria-controls", list.id);
+    var unread = list.querySelector(".count");
+    toggle.textContent = "Menu" + (unread ? " (" + unread.textContent + " unread)" : "");
+    toggle.addEventListener("click", function () {
+      var open = nav.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+    nav.classList.add("collapsible");
+    nav.insertBefore(toggle, list);
+  }
+
+  // After a refused form: bring the first error into view and put the cursor there.
+  var invalid = document.querySelector("[aria-invalid=true], .has-error input, .has-error select, .has-error textarea");
+  var summary = document.querySelector(".form-errors");
+  if (invalid) {
+    invalid.focus();
+  } else if (summary) {
+    summary.setAttribute("tabindex", "-1");
+    summary.focus();
+  }
+  var first = invalid || summary;
+  if (first && first.scrollIntoView) first.scrollIntoView({block: "center"});
+
   // Confirmation for irreversible buttons (data-confirm="question").
   document.addEventListener("submit", function (event) {
     var button = event.submitter;

@@ -34,6 +34,15 @@ def reading_only() -> bool:
     return request.method in ("GET", "HEAD") and getattr(view, "concord_reads_only", False)
 
 
+ID_MAX = 2**31 - 1  # ids and numbers are 32-bit INTEGER columns on PostgreSQL
+
+
+def int_arg(name: str) -> int | None:
+    """A query-string number (an id, a version number) that a database column can hold; None otherwise."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 <= value <= ID_MAX else None
+
+
 def run_rule(form: FlaskForm | None, action, *args, **kwargs):
     """Run a rule and commit once; on a domain error roll back and show it on the form.
 
@@ -119,7 +128,8 @@ def register(app: Flask) -> None:
             # app/web/public.py are keyed by it, so they never outlive the database they read.
             app.extensions["concord_setup_done"] = object()
             return None
-        if request.endpoint in ("auth.setup", "static", "main.security_txt") or request.path.startswith("/api/"):
+        if request.endpoint in ("auth.setup", "static", "main.security_txt", "main.favicon") \
+                or request.path.startswith("/api/"):
             return None
         return redirect(url_for("auth.setup"))
 

@@ -21,7 +21,7 @@ from app.models import (
     Revision,
     Statement,
 )
-from app.web import fragments, now, reads_only, run_rule
+from app.web import fragments, int_arg, now, reads_only, run_rule
 from app.web.amendment_forms import (
     AcceptForm,
     CommentForm,
@@ -382,8 +382,7 @@ def reject(amendment_id: int):
 def index(statement_id: int):
     statement = visible_statement(statement_id)
     numbers = amending.paragraph_numbers(statement)
-    paragraph = request.args.get("paragraph", type=int)
-    organisation = request.args.get("organisation", type=int)
+    paragraph, organisation = int_arg("paragraph"), int_arg("organisation")
     status = request.args.get("status") or None
     amendments = amending.list_amendments(statement, paragraph_id=paragraph, organisation_id=organisation,
                                           status=status)
@@ -398,8 +397,8 @@ def index(statement_id: int):
 def compare(statement_id: int):
     statement = visible_statement(statement_id)
     last = statement.version_count
-    old_n = request.args.get("from", type=int) or max(1, last - 1)
-    new_n = request.args.get("to", type=int) or last
+    old_n = int_arg("from") or max(1, last - 1)
+    new_n = int_arg("to") or last
     (old_version, old), (new_version, new) = drafting.versions_texts(statement, [old_n, new_n])
     rows = compare_paragraphs(old, new)
     return render_template("amendments/compare.html", statement=statement, old=old_version, new=new_version,

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from urllib.parse import unquote, urlsplit
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from werkzeug.urls import iri_to_uri
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -48,11 +51,32 @@ def invitation_url(invitation) -> str:
     return url_for("auth.accept_invitation", token=token, _external=True)
 
 
-def _safe_next(target: str | None) -> str:
-    # Only same-site paths: never send someone to another host after login.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("main.home")
+# What a browser's URL parser drops anywhere in a URL, and what it strips at either end.
+_DROPPED = str.maketrans("", "", "\t\n\r")
+_STRIPPED = "".join(map(chr, range(0x21)))
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after logging in: ``target`` if it is a path on this site as the browser will read it,
+    else the start page.
+
+    Browsers drop tabs and newlines anywhere in a URL, strip leading blanks and control characters, and
+    take a backslash for a slash; a path that then starts with two slashes names another host. Percent-
+    encoded slashes or backslashes at the start are refused too (a proxy may decode them)."""
+    home = url_for("main.home")
+    if not target or len(target) > 2000:
+        return home
+    read = target.translate(_DROPPED).strip(_STRIPPED).replace("\\", "/")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in read):
+        return home
+    if not read.startswith("/") or read.startswith("//"):
+        return home
+    if unquote(read).replace("\\", "/").startswith("//"):
+        return home
+    parts = urlsplit(read)
+    if parts.scheme or parts.netloc:
+        return home
+    return iri_to_uri(read)
 
 
 def used_link_page(message: str):
@@ -97,7 +121,7 @@ def login():
         else:
             db.session.commit()  # a rehashed password, if the cost changed
             _start_session(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 

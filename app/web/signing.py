@@ -221,4 +221,5 @@ def audit_trail(statement_id: int):
     entries = audit.trail(statement.id)
     checked, breaks = audit.verify(statement.id)
     return render_template("signing/audit.html", statement=statement, entries=entries,
-                           labels=audit.ACTION_LABELS, intact=not breaks, breaks=breaks)
+                           labels=audit.ACTION_LABELS, amendment_of=audit.amendment_of, intact=not breaks,
+                           breaks=breaks)

@@ -44,7 +44,7 @@ def test_a_setup_and_invitations(world, browsing, a11y):
     a11y.check(visitor)
 
     admin = browsing.login(world.admin)
-    admin.get_by_role("link", name="People").click()
+    admin.get_by_role("link", name="Admin").click()
     a11y.check(admin)
     for key, org in (("ada", "HWU"), ("bea", "GVA"), ("bo", "GVA")):
         row = admin.get_by_role("row", name=re.compile(world.people[key].name))
