@@ -19,7 +19,7 @@ from app.models import Notification, Publication
 from app.participation import invitations as participation
 from app.signing import operations as signing
 from app.web.auth import INVITATION_SALT, RESET_SALT
-from app.web.notifications import JOIN_SALT
+from app.web.participation import JOIN_SALT
 from tests import factories
 
 ACTORS = ("anonymous", "nobody", "delegate", "signatory", "other_admin", "coordinator", "admin")
@@ -80,6 +80,10 @@ class World:
         invitation = accounts.create_invitation(
             self.users["admin"], "invitee@example.net", organisation=None, roles=[], make_admin=False,
             now=now(), max_age=self.app.config["INVITATION_MAX_AGE"])
+        # Into gva: the platform admin manages it on the admin pages and on gva's members page alike.
+        managed = accounts.create_invitation(
+            self.users["admin"], "member@example.net", organisation=self.gva, roles=["delegate"],
+            now=now(), max_age=self.app.config["INVITATION_MAX_AGE"])
         db.session.commit()
         for phase in PHASES:
             self.scenes[phase] = self.scene(phase)
@@ -92,7 +96,8 @@ class World:
             "org_slug": self.gva.slug, "organisation_id": self.tnn.id, "number": 1,
             "invitation_token": URLSafeTimedSerializer(secret, salt=INVITATION_SALT).dumps(
                 {"i": invitation.id, "n": invitation.nonce}),
-            "spare_email": self.spare.email,
+            "spare_email": self.spare.email, "invitation_id": managed.id,
+            "name": "20260101T000000-deadbeef.eml",
             "reset_token": URLSafeTimedSerializer(secret, salt=RESET_SALT).dumps(
                 {"u": self.spare.id, "f": accounts.password_fingerprint(self.spare)}),
         }
