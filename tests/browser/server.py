@@ -1,5 +1,6 @@
-"""A real Concord server for the browser tests and the screenshots: a fresh SQLite database, `flask db
-upgrade`, then gunicorn on 127.0.0.1 on a free port. Also the Chromium launch and the axe-core check.
+"""A real Concord server for the browser tests and the screenshots: a fresh SQLite database, then what
+`make run` serves (devserver.py: gunicorn, one worker with threads, the mail sender beside it writing
+to instance/outbox/) on 127.0.0.1 on a free port. Also the Chromium launch and the axe-core check.
 
 Nothing here imports the app: the server is a separate process, as in production.
 """
@@ -82,40 +83,28 @@ def _wait_until_ready(process: subprocess.Popen, port: int, log: Path, path: str
 
 @contextmanager
 def concord_server(workdir: Path, *, demo: bool = False):
-    """Yield ``(base_url, env)`` of a gunicorn server with 2 workers on a fresh database."""
+    """Yield ``(base_url, env)`` of the server `make run` starts, on a fresh database (with the demo data),
+    rate limits off: one browser session logs in as many people from 127.0.0.1 within a minute or two."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = server_env(workdir)
     flask(env, "db", "upgrade")
     if demo:
         flask(env, "demo")
-    port = free_port()
-    log = workdir / "gunicorn.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-             "--access-logfile", "-", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_until_ready(process, port, log)
-            yield f"http://127.0.0.1:{port}", env
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with make_run_server(workdir, env=env, limits=False) as (url, env, _process):
+        yield url, env
 
 
 @contextmanager
-def make_run_server(workdir: Path, *, env: dict[str, str] | None = None, ready_path: str = "/about/seal"):
+def make_run_server(workdir: Path, *, env: dict[str, str] | None = None, ready_path: str = "/about/seal",
+                    limits: bool = True):
     """Yield ``(base_url, env, process)`` of the server `make run` starts (``python -m devserver``: one
     gunicorn worker with threads, the mail sender beside it), on a fresh SQLite database, with the
-    rate limits as configured by default. The process is gunicorn's master; stopping it stops both."""
+    rate limits as configured by default (unless ``limits`` is false). The process is gunicorn's
+    master; stopping it stops both."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {**server_env(workdir), **(env or {})}
-    env.pop("RATELIMIT_ENABLED", None)  # as make run has it: on
+    if limits:
+        env.pop("RATELIMIT_ENABLED", None)  # as make run has it: on
     env.pop("BASE_URL", None)  # as make run has it: the address served
     env.setdefault("CONCORD_MAIL_EVERY", "0.5")
     port = free_port()
