@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from email import policy
 from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
@@ -128,6 +129,14 @@ def _outbox() -> Path:
     return Path(current_app.instance_path) / "outbox"
 
 
+def _date(message):
+    """The e-mail's Date header as a moment (shown like every other time), or None."""
+    try:
+        return parsedate_to_datetime(str(message["Date"]))
+    except (TypeError, ValueError):
+        return None
+
+
 def _read(path: Path):
     with path.open("rb") as handle:
         return BytesParser(policy=policy.default).parse(handle)
@@ -143,7 +152,7 @@ def outbox():
     for name in names[:OUTBOX_LISTED]:
         message = _read(folder / name)
         messages.append({"name": name, "to": str(message["To"] or ""), "subject": str(message["Subject"] or ""),
-                         "date": str(message["Date"] or "")})
+                         "date": _date(message)})
     return render_template("admin/outbox.html", messages=messages, total=len(names), folder=folder)
 
 
@@ -155,4 +164,5 @@ def outbox_message(name: str):
     message = _read(folder / name)
     body = message.get_body(preferencelist=("plain",))
     text = body.get_content() if body is not None else ""
-    return render_template("admin/outbox_message.html", name=name, message=message, text=text)
+    return render_template("admin/outbox_message.html", name=name, message=message, text=text,
+                           date=_date(message))
