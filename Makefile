@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
-WORKERS ?= 2
+THREADS ?= 8
 export FLASK_APP := wsgi
 
 .PHONY: run test test-slow test-browser screenshots demo lint audit-deps install install-dev
@@ -26,10 +26,10 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt | $(BIN)/python
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
+# One gunicorn worker with THREADS threads (the rate limits count in its memory) and a mail sender beside
+# it, writing to instance/outbox/ (devserver.py). Production: see README.md.
 run: $(VENV)/.runtime
-	$(BIN)/flask db upgrade
-	@echo "Concord is at http://$(HOST):$(PORT)/"
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
+	$(BIN)/python -m devserver --host $(HOST) --port $(PORT) --threads $(THREADS)
 
 demo: $(VENV)/.runtime
 	$(BIN)/flask db upgrade

@@ -59,6 +59,11 @@ class Config:
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", 3))
     ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", 65536))
 
+    # Flask-Babel: the interface is English for now; times are shown in the viewer's zone (their
+    # account's, else their browser's), UTC until one is known.
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+
     INVITATION_MAX_AGE = int(os.environ.get("INVITATION_MAX_AGE", 7 * 24 * 3600))
     # How long a password-reset link works (it also dies once the password changes).
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", 3600))
@@ -118,6 +123,8 @@ class Config:
         if uri.startswith("postgresql://"):
             uri = "postgresql+psycopg://" + uri[len("postgresql://"):]
         config["SQLALCHEMY_DATABASE_URI"] = uri
+        # The admin's page of e-mails written to instance/outbox/: development only, never in production.
+        config.setdefault("OUTBOX_PAGE", config.get("ENV") != "production" and not config.get("MAIL_SERVER"))
 
 
 class TestConfig(Config):

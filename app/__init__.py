@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from flask import Flask
-from flask_limiter import RateLimitExceeded
 from sqlalchemy import event
 from werkzeug.routing import IntegerConverter
 
@@ -64,9 +63,11 @@ class BoundedIntConverter(IntegerConverter):
 
 
 def register_extensions(app: Flask) -> None:
+    from app import rate_limits
     from app.accounts import passwords
-    from app.extensions import csrf, db, limiter, login_manager, migrate
+    from app.extensions import csrf, db, login_manager, migrate
     from app.publishing import artefacts, pdf_signing, sealing
+    from app.web import i18n
 
     passwords.configure(
         time_cost=app.config["ARGON2_TIME_COST"], memory_cost=app.config["ARGON2_MEMORY_COST"]
@@ -80,8 +81,8 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
-    limiter.init_app(app)
-    app.register_error_handler(RateLimitExceeded, too_many_attempts)
+    i18n.init_app(app)
+    rate_limits.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
@@ -106,31 +107,6 @@ def register_extensions(app: Flask) -> None:
             event.listen(db.engine, "connect", _sqlite_pragmas)
         else:
             _replace_dead_connections(db.engine, app.config["DATABASE_PING_AFTER_IDLE"])
-
-
-def too_many_attempts(exc: RateLimitExceeded):
-    """429, changing nothing: a page with how long to wait, or the API's JSON error."""
-    import math
-    import time
-
-    from flask import make_response, render_template, request
-
-    from app.extensions import db, limiter
-
-    db.session.rollback()
-    current = limiter.current_limit
-    seconds = max(1, math.ceil(current.window[0] - time.time())) if current is not None else 60
-    wait = "a minute" if seconds <= 60 else f"{math.ceil(seconds / 60)} minutes"
-    message = f"Too many attempts; wait {wait} and try again."
-    if request.path.startswith("/api/"):
-        from app.api import json_error
-
-        response = json_error(429, "rate_limited", message)
-    else:
-        response = make_response(render_template("error.html", status=429, title="Too many attempts",
-                                                message=message), 429)
-    response.headers["Retry-After"] = str(seconds)
-    return response
 
 
 def _replace_dead_connections(engine, ping_after_idle: float) -> None:
@@ -180,11 +156,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.extensions import csrf
+    from app.rate_limits import apply_limits
     from app.web import register as register_web
 
     register_web(app)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    apply_limits(app)
 
 
 def register_templates(app: Flask) -> None:

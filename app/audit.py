@@ -41,6 +41,8 @@ ACTION_LABELS = {
     "organisation_invited": "invited an organisation",
     "invitation_accepted": "accepted the invitation",
     "invitation_declined": "declined the invitation",
+    "invitation_resent": "sent an invitation again",
+    "invitation_revoked": "revoked an invitation",
     "reopened": "reopened for amendments",
     "published": "published the statement",
     "endorsed": "added a later endorsement",
@@ -49,6 +51,15 @@ ACTION_LABELS = {
     "recorded_signature_disputed": "disputed a recorded signature",
     "statement_withdrawn": "withdrew the statement",
 }
+
+
+def amendment_of(entry: AuditEntry) -> int | None:
+    """The amendment an entry is about (its details name it), for the trail to say which."""
+    try:
+        value = json.loads(entry.details).get("amendment")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def canonical(data: dict) -> str:

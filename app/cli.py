@@ -265,16 +265,45 @@ notifications_cli = AppGroup("notifications", help="E-mail notifications.")
 
 
 @notifications_cli.command("send-due")
-def send_due() -> None:
+@click.option("--every", type=click.FloatRange(min=0.5), default=None, metavar="SECONDS",
+              help="Keep running: send what is due every SECONDS (make run does this beside the server).")
+def send_due(every: float | None) -> None:
     """Send due e-mails, digests and deadline reminders. Safe to run every minute on several servers."""
+    import os
+    import time
+
+    from flask import current_app
+
     from app.notifications.delivery import send_due as deliver
     from app.web import emails
 
-    report = deliver(emails.settings(), emails.render, now=_now())
-    click.echo(f"sent {report.sent}, to retry {report.retried}, failed {report.failed}, "
-               f"deadline reminders queued {report.reminders}")
-    for error in report.errors:
-        click.echo(f"  error: {error}", err=True)
+    def once(quiet: bool) -> None:
+        report = deliver(emails.settings(), emails.render, now=_now())
+        if not quiet or report.sent or report.retried or report.failed or report.reminders:
+            click.echo(f"sent {report.sent}, to retry {report.retried}, failed {report.failed}, "
+                       f"deadline reminders queued {report.reminders}")
+        for error in report.errors:
+            click.echo(f"  error: {error}", err=True)
+
+    if every is None:
+        once(quiet=False)
+        return
+    # Beside a development server: stop when it stops (its process id is in CONCORD_MAIL_PARENT).
+    parent = int(os.environ.get("CONCORD_MAIL_PARENT") or 0)
+    where = current_app.config["MAIL_SERVER"] or os.path.join(current_app.instance_path, "outbox")
+    click.echo(f"Delivering e-mail every {every:g} s to {where}; links point at {current_app.config['BASE_URL']}.")
+    try:
+        while not parent or os.getppid() == parent:
+            try:
+                once(quiet=True)
+            except Exception as exc:  # noqa: BLE001 - a locked database or a dead SMTP server: try again later
+                db.session.rollback()
+                click.echo(f"  error: {type(exc).__name__}: {exc}", err=True)
+            finally:
+                db.session.remove()
+            time.sleep(every)
+    except KeyboardInterrupt:
+        pass
 
 
 def register(app: Flask) -> None:

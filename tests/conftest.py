@@ -152,6 +152,10 @@ class Browser:
         data.setdefault("csrf_token", csrf_token(self.client, form_page or path))
         return self.client.post(path, data=data, **kw)
 
+    def set_zone(self, name: str) -> None:
+        """The time zone the browser reports (concord.js keeps it in a cookie)."""
+        self.client.set_cookie("concord_tz", name, domain="concord.test")
+
     def login(self, email, password=factories.PASSWORD):
         response = self.post("/login", {"email": email, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)

@@ -179,3 +179,44 @@ def form(**fields) -> st.SearchStrategy:
 
 CSRF_WAYS = st.sampled_from(["ok"] * 9 + ["missing", "twice", "wrong"])
 ENCODINGS = st.sampled_from(["url"] * 5 + ["multipart", "junk"])
+
+
+# --- query strings ----------------------------------------------------------------------------------------
+
+# The names views read (and a few they do not), so that drawn values reach the code that parses them.
+QUERY_NAMES = st.sampled_from(["next", "after", "kind", "paragraph", "organisation", "status", "from", "to",
+                               "coordinator_organisation", "participants", "page", "format", "token"])
+# Ways out of the site after a login, as browsers read a Location (they drop tabs and newlines, take a
+# backslash for a slash, and strip leading blanks and control characters).
+OFF_SITE = st.sampled_from([
+    "//evil.example/x", "/\t/evil.example/x", "/\n/evil.example", "\t//evil.example", " //evil.example",
+    "\\\\evil.example", "/\\evil.example", "\\/evil.example", "/%2F/evil.example", "/%5C/evil.example",
+    "/%2f%2fevil.example", "https://evil.example/", "http:evil.example", "javascript:alert(1)",
+    "/\r\nSet-Cookie: x=1", "\x00//evil.example", "/\x0b/evil.example", "\x1f//evil.example",
+    "///evil.example", "/./evil.example", "/%09/evil.example/x", "/é/ü", "/" + "a" * 3000,
+])
+QUERY_VALUE = st.one_of(ID_TEXT, hostile_text(big=False), OFF_SITE,
+                        st.sampled_from(["open", "modify", "insert", "delete", "retitle", "top", "1", "2"]))
+QUERY = st.lists(st.tuples(st.one_of(QUERY_NAMES, QUERY_NAMES, hostile_text(big=False)), QUERY_VALUE),
+                 max_size=4)
+
+
+def query_string(pairs: list[tuple[str, str]]) -> str:
+    """Pairs percent-encoded as a browser sends them (surrogates as invalid UTF-8)."""
+    return "&".join(f"{quote(_bytes(k), safe='')}={quote(_bytes(v), safe='')}" for k, v in pairs)
+
+
+def with_query(url: str, pairs: list[tuple[str, str]]) -> str:
+    """``url`` with ``pairs`` after its own query (the view's own parameters come first)."""
+    if not pairs:
+        return url
+    return url + ("&" if "?" in url else "?") + query_string(pairs)
+
+
+BROWSER_DROPS = str.maketrans("", "", "\t\n\r")
+
+
+def browser_location(location: str) -> str:
+    """A Location header as a browser reads it: tabs and newlines dropped, leading and trailing blanks and
+    control characters stripped, backslashes taken for slashes."""
+    return location.translate(BROWSER_DROPS).strip("".join(map(chr, range(0x21)))).replace("\\", "/")

@@ -25,15 +25,24 @@ from sqlalchemy import select
 from app.accounts import operations as accounts
 from app.amending import operations as amending
 from app.drafting import operations as drafting
-from app.drafting import participation
 from app.extensions import db
 from app.models import Paragraph, Revision, SiteSetting, StatementInvitation, User
+from app.participation import invitations as participation
 from app.publishing import publication as publishing
 from app.signing import operations as signing
 from app.web.auth import INVITATION_SALT, RESET_SALT
-from app.web.notifications import JOIN_SALT
+from app.web.participation import JOIN_SALT
 from tests import factories
-from tests.hostile_strategies import RAW, RAW_SENT, _bytes, form_body, multipart_body
+from tests.hostile_strategies import (
+    QUERY,
+    RAW,
+    RAW_SENT,
+    _bytes,
+    browser_location,
+    form_body,
+    multipart_body,
+    with_query,
+)
 from tests.matrix_world import VOLATILE, _dump_queries
 
 CSRF_RE = re.compile(r'name="(?:[\w-]+-)?csrf_token" type="hidden" value="([^"]+)"')
@@ -277,6 +286,8 @@ class World:
             spec.prepare(self, scene)
             self.forget_state()
         call = spec.draw(self, scene, data)
+        # Any query string on top of the request's own: it must not turn the answer into a 500 either.
+        call.url = with_query(call.url, data.draw(QUERY))
         before = self.state()
         response = self.send(call)
         status = response.status_code
@@ -285,6 +296,7 @@ class World:
         counts[status] = counts.get(status, 0) + 1
         assert status < 500, (name, call.url, status, response.get_data(as_text=True)[:800])
         self.check_escaped(name, call.url, response)
+        check_same_site(name, call.url, response)
         refused = self.refused(call, spec, response)
         self.forget_state()
         after = self.state()
@@ -338,6 +350,18 @@ class World:
     def flashes(client: Client, clear: bool = False) -> list:
         with client.http.session_transaction() as session:
             return list(session.pop("_flashes", []) if clear else session.get("_flashes", []))
+
+
+SITE_HOSTS = ("", "concord.test")
+
+
+def check_same_site(name: str, where: str, response) -> None:
+    """A redirect never leaves the site, as a browser would read its Location."""
+    if not 300 <= response.status_code < 400:
+        return
+    read = urlsplit(browser_location(response.headers.get("Location", "")))
+    assert read.scheme in ("", "http", "https") and read.netloc in SITE_HOSTS, \
+        f"{name}: a redirect to another site ({response.headers.get('Location')!r}) after {where}"
 
 
 # --- first-run setup: the only endpoint that needs an installation nobody has set up ---------------------

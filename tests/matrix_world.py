@@ -14,14 +14,14 @@ from sqlalchemy import select
 from app.accounts import operations as accounts
 from app.amending import operations as amending
 from app.drafting import operations as drafting
-from app.drafting import participation
 from app.extensions import db
 from app.models import Notification, Publication
+from app.participation import invitations as participation
 from app.publishing import archive
 from app.publishing import publication as publishing
 from app.signing import operations as signing
 from app.web.auth import INVITATION_SALT, RESET_SALT
-from app.web.notifications import JOIN_SALT
+from app.web.participation import JOIN_SALT
 from tests import factories
 
 ACTORS = ("anonymous", "nobody", "delegate", "signatory", "other_admin", "coordinator", "admin")
@@ -82,6 +82,10 @@ class World:
         invitation = accounts.create_invitation(
             self.users["admin"], "invitee@example.net", organisation=None, roles=[], make_admin=False,
             now=now(), max_age=self.app.config["INVITATION_MAX_AGE"])
+        # Into gva: the platform admin manages it on the admin pages and on gva's members page alike.
+        managed = accounts.create_invitation(
+            self.users["admin"], "member@example.net", organisation=self.gva, roles=["delegate"],
+            now=now(), max_age=self.app.config["INVITATION_MAX_AGE"])
         db.session.commit()
         for phase in PHASES:
             self.scenes[phase] = self.scene(phase)
@@ -100,7 +104,8 @@ class World:
             "org_slug": self.gva.slug, "organisation_id": self.tnn.id, "number": 1,
             "invitation_token": URLSafeTimedSerializer(secret, salt=INVITATION_SALT).dumps(
                 {"i": invitation.id, "n": invitation.nonce}),
-            "spare_email": self.spare.email,
+            "spare_email": self.spare.email, "invitation_id": managed.id,
+            "name": "20260101T000000-deadbeef.eml",
             "recorded_id": recorded.publication.recorded_signatures[1].id,
             "reset_token": URLSafeTimedSerializer(secret, salt=RESET_SALT).dumps(
                 {"u": self.spare.id, "f": accounts.password_fingerprint(self.spare)}),

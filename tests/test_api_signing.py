@@ -144,10 +144,13 @@ def test_freeze_with_bad_input_is_422_and_changes_nothing(world, body, field):
 
 
 def test_freeze_refusals(world):
-    """A non-coordinator gets 403, an outsider 404, a draft 409, a non-JSON body 422."""
+    """A non-coordinator gets 403, an outsider 404, a draft without without_amendment_round 422 (saying
+    so), a non-JSON body 422."""
     before = state()
-    assert_error(world.api(world.coordinator).post(f"/statements/{world.sid}/freeze", json={}),
-                 409, "wrong_phase")
+    message = assert_error(world.api(world.coordinator).post(f"/statements/{world.sid}/freeze", json={}),
+                           422, "invalid_input")
+    assert "without an amendment round" in message
+    assert state() == before
     world.open()
     before = state()
     assert_error(world.api(world.sig_gva).post(f"/statements/{world.sid}/freeze", json={}), 403, "forbidden")

@@ -19,6 +19,7 @@ from app.amending import operations as amending
 from app.drafting import operations as drafting
 from app.extensions import db
 from app.models import AuditEntry, Publication
+from app.participation import withdrawals
 from app.publishing import endorsement as endorsing
 from app.publishing import publication as publishing
 from app.signing import operations as signing
@@ -201,9 +202,9 @@ def test_signing_rules_are_audited(w):
     sid = statement.id
     amending.open_for_amendments(statement, w.coordinator, rule="coordinator", deadline=None, now=w.now)
     db.session.commit()
-    _audited(sid, lambda: signing.withdraw_organisation(statement, w.admin_c, w.c, reason="Busy.", now=w.now),
+    _audited(sid, lambda: withdrawals.withdraw_organisation(statement, w.admin_c, w.c, reason="Busy.", now=w.now),
              ("organisation_withdrew", w.admin_c, w.c), reason="Busy.")
-    _audited(sid, lambda: signing.reinvite(statement, w.coordinator, w.c, now=w.now),
+    _audited(sid, lambda: withdrawals.reinvite(statement, w.coordinator, w.c, now=w.now),
              ("organisation_reinvited", w.coordinator, w.c), earlier_reason="Busy.")
     _audited(sid, lambda: signing.freeze(statement, w.coordinator, now=w.now),
              ("frozen", w.coordinator, None), version=1, auto_publish=False)

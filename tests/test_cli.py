@@ -194,7 +194,7 @@ def test_statements_import(runner, importer_setup):
                                  "--org", "hwu", "--participant", "gva"])
     assert result.exit_code == 0, result.output
     assert "“Keep the Night Trains Running”, 4 paragraphs, version 1." in result.output
-    assert "note: The words “final” after the date" in result.output
+    assert "note: The word “final” after the date in the signatory line was left out" in result.output
     statement = db.session.scalar(select(Statement))
     assert statement.title == "Keep the Night Trains Running"
     assert statement.coordinator_id == coordinator.id and statement.status == "draft"

@@ -21,10 +21,11 @@ from sqlalchemy import select
 from app.accounts import operations as accounts
 from app.amending import operations as amending
 from app.drafting import operations as drafting
-from app.drafting import participation
 from app.extensions import db
 from app.models import Amendment, Notification, Organisation, Signature, Statement, User
 from app.organisations import operations as orgs
+from app.participation import invitations as participation
+from app.participation import withdrawals
 from app.publishing import endorsement
 from app.publishing import publication as publishing
 from app.signing import operations as signing
@@ -117,8 +118,8 @@ class World:
 
 
 def _reinvite(w: World) -> None:
-    w.rule(signing.withdraw_organisation, w.st(), w.tnn_member, w.tnn, reason="Not now.", now=now())
-    w.rule(signing.reinvite, w.st(), w.coordinator, w.tnn, now=now())
+    w.rule(withdrawals.withdraw_organisation, w.st(), w.tnn_member, w.tnn, reason="Not now.", now=now())
+    w.rule(withdrawals.reinvite, w.st(), w.coordinator, w.tnn, now=now())
 
 
 def _invite_and_accept(w: World) -> None:
@@ -197,7 +198,8 @@ CHANGES: dict[str, tuple[str, Callable[[World], None], str]] = {
                                             now=now()), "Not now."),
     "freeze": ("amending", lambda w: w.rule(signing.freeze, w.st(), w.coordinator, now=now()), "Frozen for signing"),
     "withdraw organisation": ("amending", lambda w: w.rule(
-        signing.withdraw_organisation, w.st(), w.tnn_member, w.tnn, reason="Not for us.", now=now()), "Not for us."),
+        withdrawals.withdraw_organisation, w.st(), w.tnn_member, w.tnn, reason="Not for us.", now=now()),
+        "Not for us."),
     "reinvite": ("amending", _reinvite, "Tenants Network</a>"),
     "withdraw statement": ("amending", lambda w: w.rule(signing.withdraw_statement, w.st(), w.coordinator,
                                                         reason="Overtaken.", now=now()), "withdrawn"),

@@ -18,7 +18,7 @@ from app.amending import operations as amending
 from app.diffing import DELETE, INSERT
 from app.drafting import operations as drafting
 from app.errors import InvalidInput
-from app.extensions import db, limiter
+from app.extensions import db
 from app.limits import (
     MAX_OPEN_AMENDMENTS_PER_PLACE,
     MAX_PARAGRAPH_CHARS,
@@ -28,6 +28,7 @@ from app.limits import (
     MAX_TITLE_CHARS,
 )
 from app.models import Amendment, AmendmentRevision, Paragraph, Revision, Statement, Version
+from app.rate_limits import limiter_for
 from tests import factories
 from tests.conftest import Browser
 from tests.test_api import Api, assert_error, make_token
@@ -404,9 +405,9 @@ def test_forms_state_the_maxima(opened):
 def propose_limit(app, monkeypatch):
     """The proposal limit at 3 a minute, counters empty before and after."""
     monkeypatch.setitem(app.config, "RATELIMIT_PROPOSE_PER_USER", "3/minute")
-    limiter.reset()
+    limiter_for(app).reset()
     yield
-    limiter.reset()
+    limiter_for(app).reset()
 
 
 def test_proposals_are_limited_per_person_across_the_web_and_the_api(opened, propose_limit):

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.amending import operations as amending
-from app.drafting import participation
 from app.extensions import db
 from app.models import Notification, OutboxMessage
 from app.notifications import events
 from app.notifications.waiting import unread_count, waiting_for
+from app.participation import invitations as participation
 from app.publishing import publication as publishing
 from app.signing import operations as signing
 from tests import factories
@@ -312,30 +312,30 @@ def test_inactive_people_are_not_told(w):
 def test_waiting_for_lists_amendments_awaiting_the_organisations_position(w):
     """An open amendment waits for each delegate's organisation until it has taken a position."""
     amendment = propose(w, w.del_b, w.b, "The harbour must stay open to every single worker.")
-    assert [(a.id, o.id) for a, o in waiting_for(w.del_c).positions] == [(amendment.id, w.c.id)]
-    assert waiting_for(w.sig_c).positions == []  # only delegates speak for an organisation
-    assert waiting_for(w.del_out).positions == []
+    assert [(a.id, o.id) for a, o in waiting_for(w.del_c, now=w.now).positions] == [(amendment.id, w.c.id)]
+    assert waiting_for(w.sig_c, now=w.now).positions == []  # only delegates speak for an organisation
+    assert waiting_for(w.del_out, now=w.now).positions == []
     amending.take_position(amendment, w.del_c, w.c, "support", now=w.now + timedelta(minutes=2))
     db.session.commit()
     db.session.expire_all()
-    assert waiting_for(w.del_c).positions == []
+    assert waiting_for(w.del_c, now=w.now).positions == []
     amending.reject(amendment, w.coordinator, reason="No.", now=w.now + timedelta(minutes=3))
     db.session.commit()
     db.session.expire_all()
-    assert waiting_for(w.coordinator).positions == []  # closed amendments wait for nobody
+    assert waiting_for(w.coordinator, now=w.now).positions == []  # closed amendments wait for nobody
 
 
 def test_waiting_for_lists_statements_awaiting_the_users_signature(w):
     """After the freeze a signatory's organisation waits to sign, until it has signed."""
-    assert waiting_for(w.sig_b).signatures == []
+    assert waiting_for(w.sig_b, now=w.now).signatures == []
     freeze(w)
     db.session.expire_all()
-    assert [(s.id, o.id) for s, o in waiting_for(w.sig_b).signatures] == [(w.statement.id, w.b.id)]
-    assert waiting_for(w.del_b).signatures == []
+    assert [(s.id, o.id) for s, o in waiting_for(w.sig_b, now=w.now).signatures] == [(w.statement.id, w.b.id)]
+    assert waiting_for(w.del_b, now=w.now).signatures == []
     sign(w, w.sig_b, w.b)
     db.session.expire_all()
-    assert waiting_for(w.sig_b).signatures == []
-    assert len(waiting_for(w.sig_c).signatures) == 1
+    assert waiting_for(w.sig_b, now=w.now).signatures == []
+    assert len(waiting_for(w.sig_c, now=w.now).signatures) == 1
 
 
 def test_waiting_for_lists_pending_invitations(w):
@@ -343,14 +343,14 @@ def test_waiting_for_lists_pending_invitations(w):
     invitation = participation.invite_organisation(w.statement, w.coordinator, organisation=w.outside,
                                                    now=w.now)
     db.session.commit()
-    assert [i.id for i in waiting_for(w.admin_out).invitations] == [invitation.id]
-    assert [i.id for i in waiting_for(w.del_out).invitations] == [invitation.id]
-    assert waiting_for(w.del_b).invitations == []
-    assert len(waiting_for(w.admin_out)) == 1
+    assert [i.id for i in waiting_for(w.admin_out, now=w.now).invitations] == [invitation.id]
+    assert [i.id for i in waiting_for(w.del_out, now=w.now).invitations] == [invitation.id]
+    assert waiting_for(w.del_b, now=w.now).invitations == []
+    assert len(waiting_for(w.admin_out, now=w.now)) == 1
     participation.respond(invitation, w.del_out, accept=False, now=w.now)
     db.session.commit()
     db.session.expire_all()
-    assert waiting_for(w.admin_out).invitations == []
+    assert waiting_for(w.admin_out, now=w.now).invitations == []
 
 
 def test_unread_count_counts_only_my_unread_notifications(w):

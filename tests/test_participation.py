@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from app.accounts import operations as accounts
 from app.amending import operations as amending
-from app.drafting import participation
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
 from app.models import Notification, Organisation, OutboxMessage, StatementInvitation, User
+from app.participation import invitations as participation
 from app.signing import operations as signing
 from tests import factories
 from tests.test_notifications import make_world, notes
@@ -161,9 +161,9 @@ def test_accepting_after_the_freeze_is_refused_but_declining_is_not(w):
 def test_contact_invitation_mails_nobody_with_an_account_and_joins_as_a_new_organisation(w):
     """The contact creates the organisation and an admin/delegate/signatory account, which takes part."""
     invitation = invite(w, contact_email="contact@newgroup.example")
-    assert count(Notification) == 0  # the e-mail to the contact is written by the web layer
+    assert count(Notification) == 0  # a contact has no account: no notification
     payload = {"s": invitation.id, "n": invitation.nonce}
-    assert participation.contact_invitation(payload).id == invitation.id
+    assert participation.contact_invitation(payload, now=w.now).id == invitation.id
     org, user = participation.join_as_new_organisation(
         invitation, organisation_name="New Group for Harbours", short_name="NGH", country="Kenya",
         person_name="Nia Contact", password=factories.PASSWORD, now=w.now + timedelta(minutes=1))
@@ -192,8 +192,8 @@ def test_a_contact_link_works_once(w):
         password=factories.PASSWORD, now=w.now)
     db.session.commit()
     orgs_before = count(Organisation)
-    with pytest.raises(Conflict, match="already accepted"):
-        participation.contact_invitation(payload)
+    with pytest.raises(Conflict, match="already been used"):
+        participation.contact_invitation(payload, now=w.now)
     with pytest.raises(Conflict):
         participation.join_as_new_organisation(
             db.session.get(StatementInvitation, invitation.id), organisation_name="Another Group",
@@ -209,21 +209,21 @@ def test_a_tampered_contact_payload_is_not_found(w, payload):
     """Unknown ids, wrong shapes and wrong nonces are all 'not found'."""
     invite(w, contact_email="contact@newgroup.example")
     with pytest.raises(NotFound):
-        participation.contact_invitation(payload)
+        participation.contact_invitation(payload, now=w.now)
 
 
 def test_a_wrong_nonce_is_not_found(w):
     """The right id with another nonce does not open the invitation."""
     invitation = invite(w, contact_email="contact@newgroup.example")
     with pytest.raises(NotFound):
-        participation.contact_invitation({"s": invitation.id, "n": "0" * 32})
+        participation.contact_invitation({"s": invitation.id, "n": "0" * 32}, now=w.now)
 
 
 def test_an_organisation_invitation_cannot_be_used_as_a_contact_link(w):
     """An invitation of an organisation on the platform has no contact link."""
     invitation = invite(w, organisation=w.outside)
     with pytest.raises(NotFound):
-        participation.contact_invitation({"s": invitation.id, "n": invitation.nonce})
+        participation.contact_invitation({"s": invitation.id, "n": invitation.nonce}, now=w.now)
 
 
 def test_a_frozen_statement_refuses_joining(w):

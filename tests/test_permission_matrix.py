@@ -107,6 +107,7 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("GET", "/"): E(everyone(OK)),
     ("GET", "/about/seal"): E(everyone(OK)),
     ("GET", "/.well-known/security.txt"): E(everyone(OK)),
+    ("GET", "/favicon.ico"): E(everyone(OK)),
     ("GET", "/setup"): E(everyone(BOUNCED)),  # setup is done: nobody runs it again
     ("POST", "/setup"): E(everyone(BOUNCED)),
     ("GET", "/login"): E(everyone(REDIRECT, anonymous=OK)),
@@ -124,12 +125,18 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/account/tokens/<int:token_id>/revoke"): E(members(BOUNCED, delegate=REDIRECT)),
     ("GET", "/account/notifications"): E(members(OK)),
     ("POST", "/account/notifications"): E(members(REDIRECT)),
+    ("POST", "/account/timezone"): E(members(REDIRECT), prefixes=("tz",), data={"tz-timezone": ""}),
     ("GET", "/notifications"): E(members(OK)),
     ("GET", "/notifications/<int:note_id>"): E(only(signatory=REDIRECT), get_writes=True),  # marks read
     ("POST", "/notifications/read"): E(members(REDIRECT)),
     ("GET", "/admin/users"): E(only(admin=OK)),
     ("GET", "/admin/mail"): E(only(admin=OK)),
+    ("GET", "/admin/invitations"): E(only(admin=OK)),
     ("POST", "/admin/invitations"): E(only(admin=REFUSED), prefixes=("inv",)),
+    ("POST", "/admin/invitations/<int:invitation_id>/resend"): E(only(admin=REDIRECT)),
+    ("POST", "/admin/invitations/<int:invitation_id>/revoke"): E(only(admin=REDIRECT)),
+    ("GET", "/admin/outbox"): E(only(admin=OK)),  # development only (TestConfig: no MAIL_SERVER)
+    ("GET", "/admin/outbox/<name>"): E(only()),  # no such file: 404 for the admin too
     # --- organisations --------------------------------------------------------------------------------
     ("GET", "/o/"): E(everyone(OK)),
     ("GET", "/o/<slug>"): E(everyone(OK)),
@@ -142,6 +149,8 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/o/<slug>/members"): E(only(admin=REFUSED), prefixes=("add",)),
     ("POST", "/o/<slug>/members/<int:user_id>"): E(only(admin=REDIRECT), prefixes=("m{user_id}",)),
     ("POST", "/o/<slug>/invitations"): E(only(admin=REFUSED), prefixes=("inv",)),
+    ("POST", "/o/<slug>/invitations/<int:invitation_id>/resend"): E(only(admin=REDIRECT)),
+    ("POST", "/o/<slug>/invitations/<int:invitation_id>/revoke"): E(only(admin=REDIRECT)),
     # --- statements: lists, creation ---------------------------------------------------------------
     ("GET", "/statements/"): E(members(OK)),
     ("GET", "/statements/new"): E(only(delegate=OK, coordinator=OK)),
@@ -172,14 +181,18 @@ TABLE: dict[tuple[str, str], Entry] = {
         editing_draft(REDIRECT), data={"direction": "down"}, fresh=("draft",)),
     # --- a statement: the coordinator's pages ----------------------------------------------------------
     ("GET", "/statements/<int:statement_id>/invite"): S(coordinator_page()),
-    ("POST", "/statements/<int:statement_id>/invite"): S(coordinator_page()),
+    ("POST", "/statements/<int:statement_id>/invite"): S(viewers(DENIED, coordinator=REFUSED)),
+    ("POST", "/statements/<int:statement_id>/invitations/<int:invitation_id>/resend"): S(
+        viewers(DENIED, coordinator=REDIRECT)),
+    ("POST", "/statements/<int:statement_id>/invitations/<int:invitation_id>/revoke"): S(
+        viewers(DENIED, coordinator=REDIRECT), fresh=PHASES),
     ("GET", "/statements/<int:statement_id>/open"): S(lambda p: viewers(DENIED, coordinator=OK if p == "draft"
                                                                         else DENIED)),
     ("POST", "/statements/<int:statement_id>/open"): S(lambda p: viewers(DENIED, coordinator=OK if p == "draft"
                                                                          else DENIED)),
     ("GET", "/statements/<int:statement_id>/freeze"): S(coordinator_page()),
     ("POST", "/statements/<int:statement_id>/freeze"): S(  # a past deadline: refused after the check
-        coordinator_page(), data={"signing_deadline": "2000-01-01T00:00", "timezone": "UTC"}),
+        coordinator_page(), data={"signing_deadline": "2000-01-01T00:00"}),
     ("GET", "/statements/<int:statement_id>/reopen"): S(coordinator_page()),
     ("POST", "/statements/<int:statement_id>/reopen"): S(
         lambda p: viewers(DENIED, coordinator=REDIRECT if p == "signing" else OK), fresh=("signing",)),

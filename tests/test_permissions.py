@@ -12,8 +12,8 @@ from app.accounts import operations as accounts
 from app.amending import operations as amending
 from app.extensions import db
 from app.models import Amendment, Statement
+from app.participation import withdrawals
 from app.permissions import NO_RIGHTS, amendment_rights, statement_rights
-from app.signing import operations as signing
 from tests.matrix_world import PHASES, World
 
 
@@ -26,7 +26,7 @@ def world(app):
     built = World(app).build()
     # One more kind of viewer: a signatory of an organisation that withdrew from the amending scene.
     statement = db.session.get(Statement, built.scenes["amending"].statement_id)
-    signing.withdraw_organisation(statement, built.sig_tnn, built.tnn, reason="Not for us.", now=now())
+    withdrawals.withdraw_organisation(statement, built.sig_tnn, built.tnn, reason="Not for us.", now=now())
     db.session.commit()
     return built
 

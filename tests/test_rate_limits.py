@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 from app import create_app
 from app.accounts import operations as accounts
 from app.amending import operations as amending
-from app.extensions import db, limiter
+from app.extensions import db
 from app.models import OutboxMessage, Signature
+from app.rate_limits import LIMITS, limiter_for
 from app.signing import operations as signing
 from config import TestConfig
 from tests import factories
@@ -45,9 +46,9 @@ def limits(app, monkeypatch):
     """The real limits on the shared test app, with counters emptied before and after."""
     for name, value in REAL_LIMITS.items():
         monkeypatch.setitem(app.config, name, value)
-    limiter.reset()
+    limiter_for(app).reset()
     yield app
-    limiter.reset()
+    limiter_for(app).reset()
 
 
 def redis_or_skip() -> str:
@@ -78,9 +79,9 @@ def make_app(app):
     yield build
     for other in made:
         with other.app_context():
-            if other.extensions["concord_limits"].enabled:
+            if other.config["RATELIMIT_ENABLED"]:
                 try:
-                    limiter.reset()
+                    limiter_for(other).reset()
                 except Exception:  # an unreachable storage has nothing to clean
                     pass
             db.engine.dispose()
@@ -175,7 +176,7 @@ def test_counts_live_in_the_storage_and_reset_with_it(limits):
     for _ in range(10):
         login(limits.test_client(), person.email, WRONG)
     assert login(limits.test_client(), person.email).status_code == 429
-    limiter.reset()
+    limiter_for(limits).reset()
     assert login(limits.test_client(), person.email).status_code == 302
 
 
@@ -350,7 +351,7 @@ def test_two_apps_sharing_redis_share_counts(app, make_app, redis_prefix):
     person = factories.admin()
     shared = {"RATELIMIT_STORAGE_URI": REDIS_URI, "RATELIMIT_STORAGE_PREFIX": redis_prefix}
     one, two = make_app(**shared), make_app(**shared)
-    assert one.extensions["concord_limits"].storage is not two.extensions["concord_limits"].storage
+    assert limiter_for(one).storage is not limiter_for(two).storage
     for n in range(10):
         server = one if n % 2 else two
         assert login(server.test_client(), person.email, WRONG).status_code == 200
@@ -387,12 +388,36 @@ def test_redis_sign_attempts_are_shared_between_apps(app, make_app, redis_prefix
     assert world.signatures() == 0
 
 
-def test_every_limit_counts_posts_only(app):
-    """Safe requests skip the limiter's check before each request (app/extensions.py); that is right only while
-    no limit is meant for them. A limit on GET, or one without methods, fails here."""
-    manager = limiter.limit_manager
-    groups = [*manager._decorated_limits.values(), *manager._blueprint_limits.values()]
-    limits = [limit for group in groups for limit in group]
-    assert len(limits) >= 6  # login, reset and signing, per account and per address
-    assert all(limit.methods and not set(limit.methods) & {"get", "head", "options"} for limit in limits), limits
-    assert not manager._application_limits and not manager._default_limits
+def test_every_limit_counts_posts_only():
+    """Each declared limit counts POSTs, never the pages that show the forms."""
+    assert {name for name in LIMITS} == {"login", "reset", "sign", "propose"}
+    from app.rate_limits import METHODS
+
+    assert set(METHODS) == {"POST", "PUT"}
+
+
+def test_every_limited_view_is_wrapped_once_per_app(app, make_app):
+    """Each app puts its own limiter's limits on the marked views; the module's functions stay bare."""
+    from app.web import auth
+
+    other = make_app()
+    assert app.view_functions["auth.login"] is not auth.login
+    assert other.view_functions["auth.login"] is not app.view_functions["auth.login"]
+    assert limiter_for(other) is not limiter_for(app)
+    marked = {endpoint for endpoint, view in app.view_functions.items() if getattr(view, "concord_limits", None)}
+    assert marked == {"auth.login", "auth.forgot_password", "signing.sign", "api.sign", "amendments.propose",
+                      "amendments.edit", "api.propose", "api.edit_amendment"}
+
+
+def test_pages_with_limited_forms_are_not_counted(limits, monkeypatch):
+    """Showing the login and reset forms any number of times spends nothing of the POST budget."""
+    monkeypatch.setitem(limits.config, "RATELIMIT_LOGIN_PER_IP", "2/minute")
+    monkeypatch.setitem(limits.config, "RATELIMIT_RESET_PER_IP", "1/minute")
+    person = factories.admin()
+    client = limits.test_client()
+    for _ in range(12):
+        assert client.get("/login").status_code == 200
+        assert client.get("/forgot-password").status_code == 200
+        assert client.head("/login").status_code == 200
+    assert login(limits.test_client(), person.email).status_code == 302
+    assert request_reset(limits.test_client(), person.email).status_code == 200

@@ -29,6 +29,7 @@ from app.models import (
     Statement,
     Version,
 )
+from app.participation import withdrawals
 from app.publishing import endorsement as endorsing
 from app.publishing import publication as publishing
 from app.publishing import sealing
@@ -420,7 +421,7 @@ def test_withdraw_by_admin_or_signatory_revokes_its_signature(frozen, who):
     """C withdraws with a reason: no longer a participant, its signature revoked, the row kept."""
     w = frozen
     _sign(w, w.sig_c, w.c)
-    signing.withdraw_organisation(w.statement, getattr(w, who), w.c, reason="  We cannot agree. ",
+    withdrawals.withdraw_organisation(w.statement, getattr(w, who), w.c, reason="  We cannot agree. ",
                                   now=w.now + timedelta(hours=1))
     db.session.commit()
     statement = _fresh(w)
@@ -439,7 +440,7 @@ def test_withdraw_by_admin_or_signatory_revokes_its_signature(frozen, who):
 def test_withdrawn_organisation_no_longer_counts_for_publishing(frozen):
     """Once C has withdrawn, A and B signing is enough; the publication names only A and B."""
     w = frozen
-    signing.withdraw_organisation(w.statement, w.admin_c, w.c, reason="Not our topic.", now=w.now)
+    withdrawals.withdraw_organisation(w.statement, w.admin_c, w.c, reason="Not our topic.", now=w.now)
     db.session.commit()
     _sign(w, w.sig_a, w.a)
     _sign(w, w.sig_b, w.b)
@@ -452,54 +453,54 @@ def test_withdraw_by_others_is_refused(frozen):
     """B's delegate, another organisation's signatory and the coordinator cannot withdraw C."""
     w = frozen
     for person in (w.del_b, w.sig_b, w.coordinator, w.sig_out):
-        _refused(NotAllowed, lambda p=person: signing.withdraw_organisation(
+        _refused(NotAllowed, lambda p=person: withdrawals.withdraw_organisation(
             w.statement, p, w.c, reason="No.", now=w.now), C_NAME)
 
 
 @pytest.mark.parametrize("reason", ["", "   ", None])
 def test_withdraw_needs_a_reason(frozen, reason):
     """Withdrawing without a reason is InvalidInput on the reason field."""
-    error = _refused(InvalidInput, lambda: signing.withdraw_organisation(
+    error = _refused(InvalidInput, lambda: withdrawals.withdraw_organisation(
         frozen.statement, frozen.admin_c, frozen.c, reason=reason, now=frozen.now))
     assert error.field == "reason"
 
 
 def test_coordinating_organisation_cannot_withdraw(frozen):
     """A's signatory cannot withdraw the coordinating organisation."""
-    _refused(Conflict, lambda: signing.withdraw_organisation(
+    _refused(Conflict, lambda: withdrawals.withdraw_organisation(
         frozen.statement, frozen.sig_a, frozen.a, reason="Tired.", now=frozen.now), "coordinating")
 
 
 def test_withdraw_twice_or_a_stranger_is_refused(frozen):
     """A second withdrawal is a Conflict; an organisation never invited is NotFound."""
     w = frozen
-    signing.withdraw_organisation(w.statement, w.admin_c, w.c, reason="No.", now=w.now)
+    withdrawals.withdraw_organisation(w.statement, w.admin_c, w.c, reason="No.", now=w.now)
     db.session.commit()
-    _refused(Conflict, lambda: signing.withdraw_organisation(w.statement, w.sig_c, w.c, reason="No.",
+    _refused(Conflict, lambda: withdrawals.withdraw_organisation(w.statement, w.sig_c, w.c, reason="No.",
                                                              now=w.now), "already withdrawn")
-    _refused(NotFound, lambda: signing.withdraw_organisation(w.statement, w.sig_out, w.outside,
+    _refused(NotFound, lambda: withdrawals.withdraw_organisation(w.statement, w.sig_out, w.outside,
                                                              reason="No.", now=w.now))
 
 
 def test_withdraw_after_publication_is_refused(published):
     """A published statement's signatory list cannot lose an organisation."""
-    _refused(WrongPhase, lambda: signing.withdraw_organisation(
+    _refused(WrongPhase, lambda: withdrawals.withdraw_organisation(
         published.statement, published.sig_c, published.c, reason="Changed our mind.", now=published.now))
 
 
 def test_reinvite_by_the_coordinator_before_freezing(w):
     """The coordinator re-invites C while amending: it participates again and can sign later."""
-    signing.withdraw_organisation(w.statement, w.admin_c, w.c, reason="Busy.", now=w.now)
+    withdrawals.withdraw_organisation(w.statement, w.admin_c, w.c, reason="Busy.", now=w.now)
     db.session.commit()
     for person in (w.sig_a, w.admin_c, w.sig_c):
-        _refused(NotAllowed, lambda p=person: signing.reinvite(w.statement, p, w.c, now=w.now))
-    signing.reinvite(w.statement, w.coordinator, w.c, now=w.now)
+        _refused(NotAllowed, lambda p=person: withdrawals.reinvite(w.statement, p, w.c, now=w.now))
+    withdrawals.reinvite(w.statement, w.coordinator, w.c, now=w.now)
     db.session.commit()
     statement = _fresh(w)
     assert statement.participant_organisations == [w.a, w.b, w.c]
     participant = statement.memberships[2]
     assert (participant.withdrawn_at, participant.withdraw_reason) == (None, "")
-    _refused(Conflict, lambda: signing.reinvite(w.statement, w.coordinator, w.c, now=w.now), "already")
+    _refused(Conflict, lambda: withdrawals.reinvite(w.statement, w.coordinator, w.c, now=w.now), "already")
     _freeze(w)
     _sign(w, w.sig_c, w.c)
     assert [o for o, _ in signing.progress(_fresh(w)).signed] == [w.c]
@@ -508,9 +509,9 @@ def test_reinvite_by_the_coordinator_before_freezing(w):
 def test_reinvite_after_freezing_is_refused(frozen):
     """Once frozen, a withdrawn organisation cannot be re-invited."""
     w = frozen
-    signing.withdraw_organisation(w.statement, w.admin_c, w.c, reason="Busy.", now=w.now)
+    withdrawals.withdraw_organisation(w.statement, w.admin_c, w.c, reason="Busy.", now=w.now)
     db.session.commit()
-    _refused(WrongPhase, lambda: signing.reinvite(w.statement, w.coordinator, w.c, now=w.now), "before")
+    _refused(WrongPhase, lambda: withdrawals.reinvite(w.statement, w.coordinator, w.c, now=w.now), "before")
 
 
 # --- reopen ---------------------------------------------------------------------------------------
@@ -748,7 +749,7 @@ def test_auto_publish_when_the_last_missing_organisation_withdraws(w):
     _freeze(w, auto_publish=True)
     _sign(w, w.sig_a, w.a)
     _sign(w, w.sig_b, w.b)
-    signing.withdraw_organisation(w.statement, w.admin_c, w.c, reason="We abstain.", now=w.now)
+    withdrawals.withdraw_organisation(w.statement, w.admin_c, w.c, reason="We abstain.", now=w.now)
     db.session.commit()
     publication = _publication(w)
     assert publication is not None

@@ -146,12 +146,13 @@ def state() -> tuple:
 
 
 def test_coordinator_opens_with_rule_and_deadline_in_a_time_zone(world):
-    """The deadline is read in the chosen zone and stored in UTC; the rule is the one chosen."""
+    """The deadline is read in the browser's zone and stored in UTC; the rule is the one chosen."""
     browser = world.browser(world.coordinator)
+    browser.set_zone("Europe/Berlin")
     form = page_text(browser.get(f"/statements/{world.sid}/open"))
-    assert 'type="radio"' in form and 'value="majority"' in form and "Europe/Berlin" in form
+    assert 'type="radio"' in form and 'value="majority"' in form and "Time zone: Europe/Berlin" in form
     response = browser.post(f"/statements/{world.sid}/open", {
-        "decision_rule": "majority", "deadline": "2030-05-01T18:00", "timezone": "Europe/Berlin"})
+        "decision_rule": "majority", "deadline": "2030-05-01T18:00"})
     assert response.status_code == 302 and response.location == f"/statements/{world.sid}"
     reload()
     statement = db.session.get(Statement, world.sid)
@@ -161,6 +162,9 @@ def test_coordinator_opens_with_rule_and_deadline_in_a_time_zone(world):
     assert "open for amendments" in flashes(shown)[0]
     assert "decision rule: <strong>majority</strong>" in shown
     assert 'datetime="2030-05-01T16:00:00+00:00"' in shown
+    assert "1 May 2030, 18:00 Europe/Berlin" in shown
+    other = world.browser(world.partner)  # no zone known: UTC, named
+    assert "1 May 2030, 16:00 UTC" in page_text(other.get(f"/statements/{world.sid}"))
 
 
 def test_open_without_deadline_and_with_a_past_deadline(world):
@@ -173,7 +177,7 @@ def test_open_without_deadline_and_with_a_past_deadline(world):
     assert "The amendment deadline must be in the future." in page_text(response)
     assert state() == before
     response = browser.post(f"/statements/{world.sid}/open",
-                            {"decision_rule": "consensus", "timezone": "UTC"})
+                            {"decision_rule": "consensus"})
     assert response.status_code == 302
     reload()
     statement = db.session.get(Statement, world.sid)
@@ -181,23 +185,27 @@ def test_open_without_deadline_and_with_a_past_deadline(world):
         "amending", "consensus", None)
 
 
-def test_open_with_unknown_rule_or_zone_is_refused(world):
-    """A tampered rule or time zone is a form error, and the statement stays a draft."""
+def test_open_with_unknown_rule_or_impossible_date_is_refused(world):
+    """A tampered rule, an impossible date, or one with no UTC equivalent in the viewer's zone is a form
+    error, and the statement stays a draft; an unknown zone from the browser is taken as UTC."""
     browser = world.browser(world.coordinator)
+    browser.set_zone("Pacific/Pago_Pago")
     before = state()
-    for data in ({"decision_rule": "dictator", "timezone": "UTC"},
-                 {"decision_rule": "consensus", "deadline": "2030-05-01T18:00", "timezone": "Mars/Base"}):
+    for data, message in (({"decision_rule": "dictator"}, "Not a valid choice"),
+                          ({"decision_rule": "consensus", "deadline": "2030-02-30T18:00"}, "Not a valid datetime"),
+                          ({"decision_rule": "consensus", "deadline": "9999-12-31T23:59"}, "out of range")):
         response = browser.post(f"/statements/{world.sid}/open", data)
-        assert response.status_code == 200 and "Not a valid choice" in page_text(response)
+        assert response.status_code == 200 and message in page_text(response), data
     assert state() == before
+    browser.set_zone("Mars/Base")
+    assert "Time zone: UTC" in page_text(browser.get(f"/statements/{world.sid}/open"))
 
 
 def test_only_the_coordinator_opens(world):
     """Another delegate gets 403 on the form and on the POST; the statement stays a draft."""
     browser = world.browser(world.partner)
     assert browser.get(f"/statements/{world.sid}/open").status_code == 403
-    response = browser.post(f"/statements/{world.sid}/open", {"decision_rule": "coordinator",
-                                                              "timezone": "UTC"},
+    response = browser.post(f"/statements/{world.sid}/open", {"decision_rule": "coordinator"},
                             form_page=f"/statements/{world.sid}")
     assert response.status_code == 403
     reload()
@@ -860,8 +868,7 @@ def test_posts_without_a_csrf_token_are_refused(opened):
         assert "Form expired" in page_text(response)
     assert state() == before
     draft = factories.statement(opened.coordinator, opened.hwu, participants=[opened.gva])
-    response = coordinator.client.post(f"/statements/{draft.id}/open", data={"decision_rule": "consensus",
-                                                                            "timezone": "UTC"})
+    response = coordinator.client.post(f"/statements/{draft.id}/open", data={"decision_rule": "consensus"})
     assert response.status_code == 400
     reload()
     assert db.session.get(Statement, draft.id).status == "draft"
@@ -884,7 +891,7 @@ def test_outsiders_get_404_on_every_amendment_url(opened):
         assert outsider.get(path).status_code == 404, path
     before = state()
     posts = [
-        (f"/statements/{sid}/open", {"decision_rule": "consensus", "timezone": "UTC"}),
+        (f"/statements/{sid}/open", {"decision_rule": "consensus"}),
         (f"/statements/{sid}/amendments/new?kind=retitle",
          {"organisation": str(opened.outside.id), "text": "Ours.", "submit": "x"}),
         (f"/amendments/{target}/edit", {"text": "Ours.", "submit": "x"}),

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Invitation, Membership, Organisation, Statement, User, Version
+from app.models import Invitation, Membership, Organisation, OutboxMessage, Statement, User, Version
 from tests import factories
 from tests.conftest import Browser
 
@@ -29,12 +29,21 @@ def logged_in_user_id(client) -> str | None:
         return sess.get("_user_id")
 
 
-def invitation_path(page: str) -> str:
-    """The path of the invitation link shown on a page."""
-    marker = 'id="invitation-link" class="token" type="text" readonly value="'
-    assert marker in page, "no invitation link on the page"
-    url = page.split(marker, 1)[1].split('"', 1)[0]
-    return urlsplit(url).path
+def invitation_path(email: str) -> str:
+    """The path of the link in the invitation e-mail queued for ``email`` (the latest one)."""
+    db.session.rollback()
+    row = db.session.scalars(select(OutboxMessage).where(OutboxMessage.to_email == email,
+                                                         OutboxMessage.kind == "account_invitation")
+                             .order_by(OutboxMessage.id.desc())).first()
+    assert row is not None, f"no invitation e-mail to {email}"
+    return row.path
+
+
+def copy_link_path(page: str, invitation_id: int) -> str:
+    """The path of an invitation's link as the list shows it to copy."""
+    marker = f'id="invitation-link-{invitation_id}" class="token" type="text" readonly value="'
+    assert marker in page, "no invitation link to copy on the page"
+    return urlsplit(page.split(marker, 1)[1].split('"', 1)[0]).path
 
 
 def accept(client, path: str, name: str = "Nadia Okafor", password: str = NEW_PASSWORD,
@@ -245,14 +254,20 @@ def test_change_password_with_wrong_current_password_changes_nothing(app, browse
 
 
 def test_admin_invites_a_person_and_the_link_creates_their_account(app, browser):
-    """A platform admin creates a link on /admin/users; the invitee sets a name and password."""
+    """A platform admin invites by e-mail on /admin/invitations (post, redirect, get: an empty form and
+    the invitation listed, open, with its link to copy); the invitee sets a name and password."""
     boss = factories.admin()
     browser.login(boss.email)
-    page = browser.post("/admin/invitations", {"inv-email": "Kofi@Example.org"},
-                        form_page="/admin/users").get_data(as_text=True)
-    assert "Invitation link created." in page
-    path = invitation_path(page)
+    response = browser.post("/admin/invitations", {"inv-email": "Kofi@Example.org"})
+    assert response.status_code == 302 and response.location == "/admin/invitations"
+    page = browser.get("/admin/invitations").get_data(as_text=True)
+    assert "The invitation is sent to kofi@example.org." in page
+    assert 'name="inv-email" required type="email" value=""' in page
+    path = invitation_path("kofi@example.org")
     assert path.startswith("/invitations/")
+    invitation = db.session.scalar(select(Invitation))
+    assert copy_link_path(page, invitation.id).startswith("/invitations/")
+    assert '<span class="badge invitation-open">open</span>' in page
 
     invitee = app.test_client()
     form = invitee.get(path).get_data(as_text=True)
@@ -271,11 +286,13 @@ def test_org_admin_invites_with_roles(app, browser):
     org = factories.organisation("Coastal Fishers Alliance", slug="cfa")
     boss = factories.member(org, "admin")
     browser.login(boss.email)
-    page = browser.post("/o/cfa/invitations", {"inv-email": "amara@example.org",
-                                               "inv-roles": ["delegate", "signatory"]},
-                        form_page="/o/cfa/members").get_data(as_text=True)
-    path = invitation_path(page)
-    assert "amara@example.org" in page  # listed among the open invitations
+    response = browser.post("/o/cfa/invitations", {"inv-email": "amara@example.org",
+                                                   "inv-roles": ["delegate", "signatory"]},
+                            form_page="/o/cfa/members")
+    assert response.status_code == 302 and response.location == "/o/cfa/members#invitations"
+    page = browser.get("/o/cfa/members").get_data(as_text=True)
+    path = invitation_path("amara@example.org")
+    assert "<strong>amara@example.org</strong> <span class=\"badge invitation-open\">open</span>" in page
 
     invitee = app.test_client()
     assert "Coastal Fishers Alliance" in invitee.get(path).get_data(as_text=True)
@@ -304,9 +321,8 @@ def _invitation(app, **kw) -> str:
     boss = factories.admin() if not kw.get("boss") else kw["boss"]
     browser = Browser(app.test_client())
     browser.login(boss.email)
-    page = browser.post("/admin/invitations", {"inv-email": "lena@example.org"},
-                        form_page="/admin/users").get_data(as_text=True)
-    return invitation_path(page)
+    assert browser.post("/admin/invitations", {"inv-email": "lena@example.org"}).status_code == 302
+    return invitation_path("lena@example.org")
 
 
 def test_invitation_link_works_only_once(app):
@@ -317,6 +333,7 @@ def test_invitation_link_works_only_once(app):
     page = again.get(path)
     assert page.status_code == 409
     assert "already been used" in page.get_data(as_text=True)
+    assert '<a class="button primary" href="/login">Log in</a>' in page.get_data(as_text=True)
     replay = accept(again, path, name="Lena Second", form_page="/login")
     assert replay.status_code == 409
     assert "already been used" in replay.get_data(as_text=True)

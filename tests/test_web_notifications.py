@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select
 
 from app.amending import operations as amending
-from app.drafting import participation
 from app.extensions import db
 from app.models import (
     Notification,
@@ -20,6 +19,7 @@ from app.models import (
     StatementInvitation,
     User,
 )
+from app.participation import invitations as participation
 from app.signing import operations as signing
 from tests import factories
 from tests.conftest import Browser
@@ -194,7 +194,8 @@ def test_coordinator_invites_an_organisation_on_the_platform(w, app):
     assert (invitation.organisation_id, invitation.status) == (w.outside.id, "pending")
     assert {n.user_id for n in db.session.scalars(select(Notification))} == {w.admin_out.id, w.del_out.id}
     page = text_of(browser.get(f"/statements/{w.statement.id}/invite"))
-    assert "Waiting for an answer" in page
+    listed = page[page.index('id="invitations-heading"'):]
+    assert "<strong>Outside Collective</strong> <span class=\"badge invitation-open\">open</span>" in listed
 
 
 def test_inviting_twice_is_a_form_error(w, app):
@@ -202,7 +203,7 @@ def test_inviting_twice_is_a_form_error(w, app):
     browser = logged_in(app, w.coordinator)
     browser.post(f"/statements/{w.statement.id}/invite", {"organisation": w.outside.id})
     response = browser.post(f"/statements/{w.statement.id}/invite", {"organisation": w.outside.id})
-    assert response.status_code == 200 and "already invited" in text_of(response)
+    assert response.status_code == 422 and "already invited" in text_of(response)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(StatementInvitation)) == 1
 
@@ -263,7 +264,8 @@ def test_a_used_join_link_says_so_clearly(w, app):
     other = Browser(app.test_client())
     response = other.get(path)
     assert response.status_code == 409
-    assert "already accepted" in text_of(response)
+    assert "already been used" in text_of(response)
+    assert '<a class="button primary" href="/login">Log in</a>' in text_of(response)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Organisation)) == 5
 

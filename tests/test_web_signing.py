@@ -14,6 +14,7 @@ from app.amending import operations as amending
 from app.drafting import operations as drafting
 from app.extensions import db
 from app.models import Amendment, AuditEntry, Participant, Publication, Signature, Statement
+from app.participation import withdrawals
 from app.publishing import publication as publishing
 from app.publishing.text import format_date
 from app.signing import operations as signing
@@ -144,14 +145,17 @@ def sign_form(world: World, key: str, **overrides) -> dict:
 
 
 def test_coordinator_freezes_with_deadline_time_zone_planned_date_and_auto_publish(world):
-    """The freeze form stores the deadline in UTC, the planned date, auto-publish, and closes amendments."""
+    """The freeze form reads the deadline in the browser's zone and stores it in UTC, with the planned date
+    and auto-publish; the page names the zone."""
     world.open()
     coordinator = world.browser(world.coordinator)
+    coordinator.set_zone("Europe/Berlin")
     page = page_text(coordinator.get(f"/statements/{world.sid}/freeze"))
-    assert "Freeze version 1" in page and 'name="timezone"' in page
+    assert "Freeze version 1" in page and "Time zone: Europe/Berlin (your browser&#39;s)" in page
+    assert 'name="timezone"' not in page
     next_year = now().year + 1
     response = coordinator.post(f"/statements/{world.sid}/freeze", {
-        "signing_deadline": f"{next_year}-06-30T18:00", "timezone": "Europe/Berlin",
+        "signing_deadline": f"{next_year}-06-30T18:00",
         "planned_publication_date": f"{next_year}-07-01", "auto_publish": "y"})
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/statements/{world.sid}/sign")
@@ -164,6 +168,7 @@ def test_coordinator_freezes_with_deadline_time_zone_planned_date_and_auto_publi
     assert statement.auto_publish is True
     show = page_text(coordinator.get(f"/statements/{world.sid}"))
     assert "Frozen for signing at <strong>version 1</strong>" in show
+    assert f"30 Jun {next_year}, 18:00 Europe/Berlin</time>" in show
     assert statement.frozen_version.sha256 in show  # the full hash, on hover
 
 
@@ -176,7 +181,7 @@ def test_freeze_closes_open_amendments_as_not_decided(world):
     db.session.commit()
     coordinator = world.browser(world.coordinator)
     assert "1 open amendment" in page_text(coordinator.get(f"/statements/{world.sid}/freeze"))
-    assert coordinator.post(f"/statements/{world.sid}/freeze", {"timezone": "UTC"}).status_code == 302
+    assert coordinator.post(f"/statements/{world.sid}/freeze", {}).status_code == 302
     reload()
     assert db.session.get(Amendment, proposed.id).status == "not_decided"
 
@@ -414,7 +419,7 @@ def test_delegate_cannot_withdraw_an_organisation(world):
 def test_coordinator_reinvites_a_withdrawn_organisation(world):
     """The re-invite button on the statement page brings the organisation back."""
     world.open()
-    signing.withdraw_organisation(world.st(), world.admin_tnn, world.tnn, reason="Not now.", now=now())
+    withdrawals.withdraw_organisation(world.st(), world.admin_tnn, world.tnn, reason="Not now.", now=now())
     db.session.commit()
     coordinator = world.browser(world.coordinator)
     page = page_text(coordinator.get(f"/statements/{world.sid}"))
@@ -430,7 +435,7 @@ def test_coordinator_reinvites_a_withdrawn_organisation(world):
 
 def test_withdrawn_organisation_no_longer_counts_for_signing(frozen):
     """After TNN withdraws, two signatures complete the statement."""
-    signing.withdraw_organisation(frozen.st(), frozen.sig_tnn, frozen.tnn, reason="No mandate.", now=now())
+    withdrawals.withdraw_organisation(frozen.st(), frozen.sig_tnn, frozen.tnn, reason="No mandate.", now=now())
     db.session.commit()
     frozen.sign("hwu")
     frozen.sign("gva")

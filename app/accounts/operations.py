@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -27,14 +28,18 @@ from app.models import (
     SiteSetting,
     User,
 )
-from app.models.organisation import ROLES
+from app.models.organisation import ROLE_LABELS, ROLES
 
 SETUP_KEY = "setup_completed_at"
 TOKEN_PREFIX = "cnc_"
 
 
 def normalise_email(email: str | None) -> str:
-    email = (email or "").strip().lower()
+    email = email or ""
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in email):
+        raise InvalidInput("An e-mail address cannot contain control characters (such as a tab, a line break "
+                           "or an invisible formatting mark). Type the address again.", field="email")
+    email = email.strip().lower()
     if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
         raise InvalidInput("Enter a valid e-mail address.", field="email")
     return email
@@ -135,6 +140,17 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
         raise InvalidInput("The current password is not correct.", field="current_password")
     user.password_hash = hash_password(new_password)
     user.renew_session_token()  # every other session ends
+    db.session.flush()
+
+
+def set_timezone(user: User, name: str | None) -> None:
+    """The zone ``user``'s times are shown in; empty: their browser's."""
+    from app import dates
+
+    name = (name or "").strip()
+    if name and dates.valid_zone(name) is None:
+        raise InvalidInput("Choose a time zone from the list.", field="timezone")
+    user.timezone = name or None
     db.session.flush()
 
 
@@ -252,6 +268,40 @@ def can_invite(actor: User, organisation: Organisation | None, *, make_admin: bo
     return organisation is not None and not make_admin and organisation.can_manage(actor)
 
 
+INVITATION_KIND = "account_invitation"  # an outbox kind of its own: no preference can turn it off
+# {"i": invitation id, "n": nonce} -> the path of the signed link that accepts it.
+InvitationLink = Callable[[dict], str]
+
+
+def invitation_state(invitation: Invitation, now: datetime) -> str:
+    """open, used, expired or revoked."""
+    if invitation.accepted_at is not None:
+        return "used"
+    if invitation.revoked_at is not None:
+        return "revoked"
+    return "expired" if invitation.expires_at <= now else "open"
+
+
+def _send_invitation(invitation: Invitation, actor: User, *, now: datetime, link_path: InvitationLink,
+                     max_age: int) -> OutboxMessage:
+    """E-mail the invitation's link to its address; the link works for ``max_age`` seconds from now."""
+    from app.notifications.events import mail_contact
+
+    invitation.expires_at = now + timedelta(seconds=max_age)
+    if invitation.organisation is not None:
+        roles = " and ".join(ROLE_LABELS[r].lower() for r in invitation.role_list) or "member"
+        what = f"to Concord as {roles} of {invitation.organisation.name}"
+    else:
+        what = "to Concord as a platform admin" if invitation.make_admin else "to Concord"
+    days = max(1, max_age // 86400)
+    return mail_contact(
+        invitation.email, INVITATION_KIND, now=now, path=link_path({"i": invitation.id, "n": invitation.nonce}),
+        subject=f"{actor.name} invites you to Concord",
+        body=(f"{actor.name} invites you {what}, where organisations write joint statements together and "
+              f"sign them. The link below lets you choose your name and password; it works once, for "
+              f"{days} day{'' if days == 1 else 's'}."))
+
+
 def create_invitation(
     actor: User,
     email: str,
@@ -261,7 +311,9 @@ def create_invitation(
     make_admin: bool = False,
     now: datetime,
     max_age: int,
+    link_path: InvitationLink | None = None,
 ) -> Invitation:
+    """An invitation to create an account (into ``organisation`` with ``roles``); mailed when ``link_path`` is given."""
     if not can_invite(actor, organisation, make_admin=make_admin):
         raise NotAllowed("You may not invite people here.")
     email = normalise_email(email)
@@ -272,6 +324,12 @@ def create_invitation(
         raise Conflict(
             f"{email} already has an account; add them as a member instead.", field="email"
         )
+    open_ones = db.session.scalars(select(Invitation).where(
+        Invitation.email == email, Invitation.organisation_id == (organisation.id if organisation else None),
+        Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at > now)).all()
+    if open_ones:
+        raise Conflict(f"{email} is already invited{' to ' + organisation.name if organisation else ''}; "
+                       "send that invitation again from the list instead.", field="email")
     invitation = Invitation(
         email=email,
         organisation=organisation,
@@ -282,6 +340,40 @@ def create_invitation(
         expires_at=now + timedelta(seconds=max_age),
     )
     db.session.add(invitation)
+    db.session.flush()
+    if link_path is not None:
+        _send_invitation(invitation, actor, now=now, link_path=link_path, max_age=max_age)
+    db.session.flush()
+    return invitation
+
+
+def _managed_invitation(actor: User, invitation: Invitation) -> Invitation:
+    invitation = db.session.execute(select(Invitation).where(Invitation.id == invitation.id)
+                                    .execution_options(populate_existing=True)).scalar_one()
+    if not can_invite(actor, invitation.organisation, make_admin=invitation.make_admin):
+        raise NotAllowed("You may not manage this invitation.")
+    if invitation.accepted_at is not None:
+        raise Conflict(f"{invitation.email} has already used this invitation.")
+    if invitation.revoked_at is not None:
+        raise Conflict("This invitation was revoked.")
+    return invitation
+
+
+def resend_invitation(actor: User, invitation: Invitation, *, now: datetime, max_age: int,
+                      link_path: InvitationLink) -> Invitation:
+    """Mail the link again; an expired invitation opens again for ``max_age`` seconds."""
+    invitation = _managed_invitation(actor, invitation)
+    if find_user_by_email(invitation.email) is not None:
+        raise Conflict(f"{invitation.email} has an account now; add them as a member instead.")
+    _send_invitation(invitation, actor, now=now, link_path=link_path, max_age=max_age)
+    db.session.flush()
+    return invitation
+
+
+def revoke_invitation(actor: User, invitation: Invitation, *, now: datetime) -> Invitation:
+    """The link stops working (mails already sent included)."""
+    invitation = _managed_invitation(actor, invitation)
+    invitation.revoked_at = now
     db.session.flush()
     return invitation
 

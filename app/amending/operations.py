@@ -472,11 +472,13 @@ def take_position(
                  amendment=amendment.id, stance=stance, reason=position.reason)
     events.notify([amendment.proposer], "amendment_activity", statement=statement, exclude=user, now=now,
                   path=events.amendment_path(amendment),
-                  subject=f"{organisation.name} {'supports' if stance == 'support' else stance + 's'} "
-                          f"your amendment #{amendment.id}",
+                  subject=f"{organisation.name} {STANCE_VERBS[stance]} your amendment #{amendment.id}",
                   body=position.reason or f"{organisation.name} recorded its position: {stance}.")
     db.session.flush()
     return position
+
+
+STANCE_VERBS = {"support": "supports", "oppose": "opposes", "abstain": "abstains on"}
 
 
 def can_comment(statement: Statement, user: User | None) -> bool:

@@ -24,9 +24,10 @@ from app.api.routes import (
 from app.diffing import compare_paragraphs, word_diff
 from app.drafting import operations as drafting
 from app.errors import ConcordError, InvalidInput, NotFound
-from app.extensions import db, proposal_limits
+from app.extensions import db
 from app.models import Amendment, Version
 from app.organisations import operations as orgs
+from app.rate_limits import limited
 
 
 def _amendment(amendment_id: int) -> Amendment:
@@ -142,12 +143,23 @@ def open_statement(statement_id: int):
     return _commit(payload)
 
 
+def _int_arg(name: str) -> int | None:
+    """A query-string number that a 32-bit column can hold; None when absent; 422 otherwise."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    value = request.args.get(name, type=int)
+    if value is None or not 0 <= value <= 2**31 - 1:
+        raise InvalidInput(f"“{name}” must be a whole number from 0 to {2**31 - 1}.", field=name)
+    return value
+
+
 @bp.get("/statements/<int:statement_id>/amendments")
 def list_amendments(statement_id: int):
     statement = _visible_statement(statement_id)
     organisation = request.args.get("organisation")
     query = amending.amendments_query(
-        statement, paragraph_id=request.args.get("paragraph", type=int),
+        statement, paragraph_id=_int_arg("paragraph"),
         organisation_id=orgs.get_organisation(organisation).id if organisation else None,
         status=request.args.get("status") or None,
     ).options(selectinload(Amendment.sponsors), selectinload(Amendment.targets), joinedload(Amendment.proposer),
@@ -158,7 +170,7 @@ def list_amendments(statement_id: int):
 
 
 @bp.post("/statements/<int:statement_id>/amendments")
-@proposal_limits
+@limited("propose")
 def propose(statement_id: int):
     data = _body()
     kind = _string(data, "kind")
@@ -184,7 +196,7 @@ def get_amendment(amendment_id: int):
 
 
 @bp.put("/amendments/<int:amendment_id>")
-@proposal_limits
+@limited("propose")
 def edit_amendment(amendment_id: int):
     amendment = _amendment(amendment_id)
     data = _body()
@@ -257,7 +269,7 @@ def withdraw(amendment_id: int):
 @bp.get("/statements/<int:statement_id>/compare")
 def compare(statement_id: int):
     statement = _visible_statement(statement_id)
-    old_n, new_n = request.args.get("from", type=int), request.args.get("to", type=int)
+    old_n, new_n = _int_arg("from"), _int_arg("to")
     if old_n is None or new_n is None:
         raise InvalidInput("Give ?from=N&to=M (version numbers).")
     (old, old_entries), (new, new_entries) = drafting.versions_texts(statement, [old_n, new_n])

@@ -361,7 +361,7 @@ PATHS: dict[str, dict[str, Any]] = {
                     body=_body({"signing_deadline": _nullable(DATETIME),
                                 "planned_publication_date": _nullable({"type": "string",
                                                                        "format": "date"}),
-                                "auto_publish": BOOL}, [])),
+                                "auto_publish": BOOL, "without_amendment_round": BOOL}, [])),
     },
     "/statements/{statement_id}/reopen": {
         "post": _op("Reopen a frozen statement for amendments (voids its signatures).", 200,

@@ -12,9 +12,11 @@ from app.api import bp
 from app.api.amendments import _datetime
 from app.api.routes import _body, _commit, _now, _string, _visible_statement, statement_json
 from app.errors import InvalidInput, NotFound
-from app.extensions import db, signing_limits
+from app.extensions import db
 from app.models import Publication, Signature, Statement
 from app.organisations import operations as orgs
+from app.participation import withdrawals
+from app.rate_limits import limited
 from app.signing import operations as signing
 
 
@@ -122,7 +124,8 @@ def freeze(statement_id: int):
     data = _optional_body()
     signing.freeze(statement, g.api_user, signing_deadline=_datetime(data, "signing_deadline"),
                    planned_publication_date=_date(data, "planned_publication_date"),
-                   auto_publish=_bool(data, "auto_publish"), now=_now())
+                   auto_publish=_bool(data, "auto_publish"),
+                   without_amendment_round=_bool(data, "without_amendment_round"), now=_now())
     return _commit(_statement_payload(statement))
 
 
@@ -147,7 +150,7 @@ def list_signatures(statement_id: int):
 
 
 @bp.post("/statements/<int:statement_id>/signatures")
-@signing_limits
+@limited("sign")
 def sign(statement_id: int):
     statement = _visible_statement(statement_id)
     data = _body()
@@ -181,7 +184,7 @@ def withdraw_organisation(statement_id: int):
     statement = _visible_statement(statement_id)
     data = _body()
     organisation = orgs.get_organisation(_string(data, "organisation"))
-    signing.withdraw_organisation(statement, g.api_user, organisation, reason=_string(data, "reason"),
+    withdrawals.withdraw_organisation(statement, g.api_user, organisation, reason=_string(data, "reason"),
                                   now=_now())
     db.session.refresh(statement)
     return _commit(_statement_payload(statement))

@@ -118,8 +118,10 @@ def parse_statement(raw: str) -> ParsedStatement:
             organisations_text = match["orgs"].strip()
             stray = match["rest"].strip(" ,.;")
             if stray:
+                several = len(stray.split()) > 1
                 notes.append(
-                    f"The words “{stray}” after the date in the signatory line were left out; "
+                    f"The {'words' if several else 'word'} “{stray}” after the date in the signatory line "
+                    f"{'were' if several else 'was'} left out; "
                     "Concord writes that line itself when the statement is published."
                 )
             rest = rest[1:]

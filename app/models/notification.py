@@ -115,12 +115,14 @@ class StatementInvitation(db.Model):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     contact_email: Mapped[str | None] = mapped_column(String(254))
     nonce: Mapped[str] = mapped_column(String(32))
-    # pending, accepted or declined
+    # pending, accepted, declined or revoked
     status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # A contact's link stops working then (sending it again moves it on); None: never (older rows).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     statement: Mapped[Statement] = relationship()
     organisation: Mapped[Organisation | None] = relationship()

@@ -31,6 +31,8 @@ class User(UserMixin, db.Model):
     # Part of the login cookie's identity: changing it ends every session.
     session_token: Mapped[str] = mapped_column(String(32), default=_new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The IANA zone times are shown in; None: the browser's.
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

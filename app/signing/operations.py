@@ -16,15 +16,15 @@ from sqlalchemy import select
 
 from app import audit
 from app.accounts.passwords import verify_password
+from app.dates import format_datetime
 from app.drafting.operations import current_version
-from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
+from app.errors import Conflict, InvalidInput, NotAllowed, WrongPhase
 from app.extensions import db
 from app.locking import lock_statement
 from app.models import (
     OPEN_STATUSES,
     Amendment,
     Organisation,
-    Participant,
     Signature,
     Statement,
     User,
@@ -43,14 +43,22 @@ class AlreadySigned(Conflict):
 
 def freeze(
     statement: Statement, user: User, *, signing_deadline: datetime | None = None,
-    planned_publication_date: date | None = None, auto_publish: bool = False, now: datetime,
+    planned_publication_date: date | None = None, auto_publish: bool = False,
+    without_amendment_round: bool = False, now: datetime,
 ) -> Statement:
-    """Close amendments and freeze the current version for signing."""
+    """Close amendments and freeze the current version for signing.
+
+    A draft the organisations already agreed on is frozen directly when the coordinator confirms that
+    no amendment round took place (``without_amendment_round``, kept in the audit trail)."""
     statement = lock_statement(statement.id)
     if not statement.is_coordinator(user):
         raise NotAllowed("Only the coordinator freezes the text.")
-    if statement.status != "amending":
-        raise WrongPhase("Only a statement open for amendments can be frozen for signing.")
+    if statement.status not in ("draft", "amending"):
+        raise WrongPhase("Only a draft or a statement open for amendments can be frozen for signing.")
+    skipped_amendments = statement.status == "draft"
+    if skipped_amendments and not without_amendment_round:
+        raise InvalidInput("Confirm that the organisations agreed on this text without an amendment round, "
+                           "or open it for amendments first.", field="without_amendment_round")
     if signing_deadline is not None and signing_deadline <= now:
         raise InvalidInput("The signing deadline must be in the future.", field="signing_deadline")
     if planned_publication_date is not None and planned_publication_date < now.date():
@@ -70,9 +78,10 @@ def freeze(
     statement.planned_publication_date = planned_publication_date
     statement.auto_publish = auto_publish
     statement.updated_at = now
+    details = {"without_amendment_round": True} if skipped_amendments else {}
     audit.record(statement.id, "frozen", user, now=now, version=version.number, sha256=version.sha256,
-                 not_decided=[a.id for a in undecided], auto_publish=auto_publish)
-    deadline = f" Please sign by {signing_deadline:%d %B %Y, %H:%M} UTC." if signing_deadline else ""
+                 not_decided=[a.id for a in undecided], auto_publish=auto_publish, **details)
+    deadline = f" Please sign by {format_datetime(signing_deadline)}." if signing_deadline else ""
     events.notify(events.members(statement.participant_organisations, "signatory"), "signature_requested",
                   statement=statement, exclude=user, now=now, path=events.statement_path(statement, "/sign"),
                   subject=f"Your signature is requested: {statement.title}",
@@ -226,71 +235,6 @@ def revoke(signature: Signature, user: User, *, now: datetime) -> Signature:
     return signature
 
 
-# --- participants leaving and coming back ---------------------------------------------------
-
-
-def can_withdraw_for(statement: Statement, user: User | None) -> list[Organisation]:
-    """Participating organisations ``user`` may withdraw (as their admin or signatory)."""
-    return statement.organisations_by_id(statement.rights(user).withdraw_for)
-
-
-def _participant(statement: Statement, organisation: Organisation) -> Participant:
-    for participant in statement.memberships:
-        if participant.organisation_id == organisation.id:
-            return participant
-    raise NotFound(f"{organisation.name} was never part of this statement.", field="organisation")
-
-
-def withdraw_organisation(
-    statement: Statement, user: User, organisation: Organisation, *, reason: str, now: datetime
-) -> Participant:
-    """An organisation's admin or signatory takes it out of the statement, with a reason."""
-    statement = lock_statement(statement.id)
-    if not (user.has_role(organisation, "admin") or user.has_role(organisation, "signatory")):
-        raise NotAllowed(f"Only an admin or signatory of {organisation.name} can withdraw it.")
-    if statement.status in ("published", "withdrawn"):
-        raise WrongPhase("The statement is closed; organisations can no longer withdraw.")
-    participant = _participant(statement, organisation)
-    if participant.withdrawn_at is not None:
-        raise Conflict(f"{organisation.name} has already withdrawn.")
-    if organisation.id == statement.coordinator_organisation_id:
-        raise Conflict("The coordinating organisation cannot withdraw; withdraw the statement instead.")
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise InvalidInput("Give a reason; the other organisations will see it.", field="reason")
-    participant.withdrawn_at = now
-    participant.withdrawn_by_id = user.id
-    participant.withdraw_reason = reason[:2000]
-    for signature in valid_signatures(statement):
-        if signature.organisation_id == organisation.id:
-            _end(signature, "revoked", user, now, "The organisation withdrew from the statement.")
-    audit.record(statement.id, "organisation_withdrew", user, now=now, organisation=organisation,
-                 reason=participant.withdraw_reason)
-    db.session.flush()
-    db.session.expire(statement, ["memberships"])
-    if statement.status == "signing" and statement.auto_publish and progress(statement).complete:
-        from app.publishing.publication import publish  # publishing builds on signing, not the reverse
-
-        publish(statement, statement.coordinator, publication_date=now.date(), now=now, automatic=True)
-    return participant
-
-
-def reinvite(statement: Statement, user: User, organisation: Organisation, *, now: datetime) -> Participant:
-    statement = lock_statement(statement.id)
-    if not statement.is_coordinator(user):
-        raise NotAllowed("Only the coordinator re-invites organisations.")
-    if statement.status not in ("draft", "amending"):
-        raise WrongPhase("Organisations can be re-invited only before the text is frozen.")
-    participant = _participant(statement, organisation)
-    if participant.withdrawn_at is None:
-        raise Conflict(f"{organisation.name} is taking part already.")
-    participant.withdrawn_at = None
-    participant.withdrawn_by_id = None
-    audit.record(statement.id, "organisation_reinvited", user, now=now, organisation=organisation,
-                 earlier_reason=participant.withdraw_reason)
-    participant.withdraw_reason = ""
-    db.session.flush()
-    return participant
 
 
 def withdraw_statement(statement: Statement, user: User, *, reason: str, now: datetime) -> Statement:

@@ -2,6 +2,15 @@
 (function () {
   "use strict";
 
+  // The browser's time zone, so that the server shows times in it (unless the account names one).
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var cookie = "concord_tz=" + encodeURIComponent(zone || "");
+    if (zone && document.cookie.split("; ").indexOf(cookie) === -1) {
+      document.cookie = cookie + "; path=/; max-age=31536000; samesite=lax";
+    }
+  } catch (e) { /* no Intl: times stay in UTC */ }
+
   // Deadlines: show the time in the reader's own time zone, with a countdown.
   function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
   function remaining(ms) {
@@ -12,15 +21,18 @@
     if (hours > 0) return "in " + plural(hours, "hour") + ", " + plural(mins, "minute");
     return "in " + plural(Math.max(mins, 1), "minute");
   }
+  // The server writes the time in the reader's zone ("8 Dec 2026, 21:41 Europe/Lisbon"); this adds how long is left.
   function updateCountdowns() {
     document.querySelectorAll("time[data-countdown]").forEach(function (el) {
       var when = new Date(el.getAttribute("datetime"));
       if (isNaN(when)) return;
-      var local = when.toLocaleString(undefined, {
-        weekday: "short", day: "numeric", month: "short", year: "numeric",
-        hour: "2-digit", minute: "2-digit", timeZoneName: "short"
-      });
-      el.textContent = local + " (" + remaining(when - Date.now()) + ")";
+      var left = el.nextElementSibling;
+      if (!left || !left.classList.contains("countdown")) {
+        left = document.createElement("span");
+        left.className = "countdown";
+        el.insertAdjacentElement("afterend", left);
+      }
+      left.textContent = " (" + remaining(when - Date.now()) + ")";
     });
   }
   updateCountdowns();
@@ -35,7 +47,8 @@
     button.textContent = "Copy";
     button.setAttribute("aria-label", "Copy " + (el.getAttribute("data-copy-label") || "the hash"));
     button.addEventListener("click", function () {
-      navigator.clipboard.writeText(el.textContent.trim()).then(function () {
+      var text = el.tagName === "INPUT" ? el.value : el.textContent;
+      navigator.clipboard.writeText(text.trim()).then(function () {
         button.textContent = "Copied";
         setTimeout(function () { button.textContent = "Copy"; }, 2000);
       });
@@ -63,8 +76,8 @@
     i = 0; j = 0;
     while (i < n || j < m) {
       if (i < n && j < m && midA[i] === midB[j]) { ops.push([0, midA[i]]); i++; j++; }
-      else if (j < m && (i === n || lcs[i][j + 1] >= lcs[i + 1][j])) { ops.push([1, midB[j]]); j++; }
-      else { ops.push([-1, midA[i]]); i++; }
+      else if (i < n && (j === m || lcs[i + 1][j] >= lcs[i][j + 1])) { ops.push([-1, midA[i]]); i++; }
+      else { ops.push([1, midB[j]]); j++; }
     }
     ops.push([0, a.slice(endA).join("")]);
     return ops;
@@ -98,6 +111,38 @@
     field.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(update, 150); });
     update();
   });
+
+  // On a phone the main menu folds behind a button (without this file it simply wraps).
+  var nav = document.querySelector("header.site nav.site-nav");
+  var list = nav && nav.querySelector("ul");
+  if (list) {
+    list.id = list.id || "main-menu";
+    var toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "menu-toggle small";
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.setAttribute("aria-controls", list.id);
+    var unread = list.querySelector(".count");
+    toggle.textContent = "Menu" + (unread ? " (" + unread.textContent + " unread)" : "");
+    toggle.addEventListener("click", function () {
+      var open = nav.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+    nav.classList.add("collapsible");
+    nav.insertBefore(toggle, list);
+  }
+
+  // After a refused form: bring the first error into view and put the cursor there.
+  var invalid = document.querySelector("[aria-invalid=true], .has-error input, .has-error select, .has-error textarea");
+  var summary = document.querySelector(".form-errors");
+  if (invalid) {
+    invalid.focus();
+  } else if (summary) {
+    summary.setAttribute("tabindex", "-1");
+    summary.focus();
+  }
+  var first = invalid || summary;
+  if (first && first.scrollIntoView) first.scrollIntoView({block: "center"});
 
   // Confirmation for irreversible buttons (data-confirm="question").
   document.addEventListener("submit", function (event) {

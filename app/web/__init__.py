@@ -71,6 +71,15 @@ def conditional(response, etag: str):
     return response
 
 
+ID_MAX = 2**31 - 1  # ids and numbers are 32-bit INTEGER columns on PostgreSQL
+
+
+def int_arg(name: str) -> int | None:
+    """A query-string number (an id, a version number) that a database column can hold; None otherwise."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 <= value <= ID_MAX else None
+
+
 def run_rule(form: FlaskForm | None, action, *args, **kwargs):
     """Run a rule and commit once; on a domain error roll back and show it on the form.
 
@@ -136,13 +145,14 @@ def register(app: Flask) -> None:
         main,
         notifications,
         organisations,
+        participation,
         public,
         signing,
         statements,
     )
 
     for module in (auth, main, account, admin, organisations, statements, amendments, signing, public, archive,
-                   notifications):
+                   notifications, participation):
         app.register_blueprint(module.bp)
 
     @app.before_request
@@ -155,7 +165,8 @@ def register(app: Flask) -> None:
             # Monotonic: setup never un-happens.
             app.extensions["concord_setup_done"] = object()
             return None
-        if request.endpoint in ("auth.setup", "static", "main.security_txt") or request.path.startswith("/api/"):
+        if request.endpoint in ("auth.setup", "static", "main.security_txt", "main.favicon") \
+                or request.path.startswith("/api/"):
             return None
         return redirect(url_for("auth.setup"))
 

@@ -8,12 +8,18 @@ from app.accounts import operations as accounts
 from app.extensions import db
 from app.models import ApiToken
 from app.web import now, run_rule
-from app.web.forms import ChangePasswordForm, EmptyForm, TokenForm
+from app.web.forms import ChangePasswordForm, EmptyForm, TimezoneForm, TokenForm
+from app.web.i18n import browser_zone
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
-def _page(password_form=None, token_form=None, new_token=None, status=200):
+def _timezone_form(formdata=None):
+    return TimezoneForm(formdata=formdata, prefix="tz", browser_zone=browser_zone(),
+                        data={"timezone": current_user.timezone or ""})
+
+
+def _page(password_form=None, token_form=None, new_token=None, timezone_form=None, status=200):
     tokens = db.session.scalars(
         select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
     ).all()
@@ -21,6 +27,7 @@ def _page(password_form=None, token_form=None, new_token=None, status=200):
         "account/index.html",
         password_form=password_form or ChangePasswordForm(prefix="pw"),
         token_form=token_form or TokenForm(prefix="tok"),
+        timezone_form=timezone_form or _timezone_form(),
         revoke_form=EmptyForm(),
         tokens=tokens,
         new_token=new_token,
@@ -46,6 +53,18 @@ def change_password():
             flash("Your password is changed. Other devices have been logged out.", "success")
             return redirect(url_for("account.index"))
     return _page(password_form=form, status=422)
+
+
+@bp.route("/timezone", methods=["POST"])
+@login_required
+def set_timezone():
+    form = TimezoneForm(prefix="tz", browser_zone=browser_zone())
+    if form.validate_on_submit():
+        ok, _ = run_rule(form, accounts.set_timezone, current_user._get_current_object(), form.timezone.data)
+        if ok:
+            flash(f"Times are now shown in {form.timezone.data or 'your browser’s time zone'}.", "success")
+            return redirect(url_for("account.index"))
+    return _page(timezone_form=form, status=422)
 
 
 @bp.route("/tokens", methods=["POST"])

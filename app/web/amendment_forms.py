@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-from zoneinfo import ZoneInfo, available_timezones
-
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateTimeLocalField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -15,41 +11,22 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.amending.rules import RULE_LABELS
 from app.limits import MAX_COMMENT_CHARS, MAX_PARAGRAPH_CHARS, MAX_RATIONALE_CHARS, MAX_TITLE_CHARS
-from app.web.forms import PARAGRAPH_LENGTH, MultiCheckboxField
+from app.web.forms import PARAGRAPH_LENGTH, LocalDateTimeField, MultiCheckboxField
 
 _PROPOSAL_HINT = f"At most {MAX_PARAGRAPH_CHARS:,} characters for a paragraph, {MAX_TITLE_CHARS} for a title."
 _REASON_LENGTH = Length(max=MAX_RATIONALE_CHARS)
 _REASON_HINT = f"At most {MAX_RATIONALE_CHARS:,} characters."
 
-TIMEZONES = sorted(
-    tz for tz in available_timezones() if "/" in tz and not tz.startswith(("Etc/", "SystemV/"))
-)
-_ZONES = frozenset(TIMEZONES)
-
-
-def in_utc(form, field) -> None:
-    """A local date-time that has a UTC equivalent in its time zone (9999-12-31 23:59 in UTC-11 has none)."""
-    name = form.timezone.data or "UTC"
-    if field.data is None or (name != "UTC" and name not in _ZONES):
-        return  # no date, or the time zone field says what is wrong
-    try:
-        field.data.replace(tzinfo=ZoneInfo(name)).astimezone(UTC)
-    except OverflowError:
-        raise ValidationError("That date is out of range.") from None
-
 
 class OpenForm(FlaskForm):
     decision_rule = RadioField("Decision rule", choices=list(RULE_LABELS.items()), default="consensus",
                                validators=[InputRequired()])
-    deadline = DateTimeLocalField("Amendment deadline (optional)", validators=[Optional(), in_utc],
-                                  format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+    deadline = LocalDateTimeField("Amendment deadline (optional)", validators=[Optional()],
                                   description="After it, no new amendments can be proposed.")
-    timezone = SelectField("Time zone of the deadline", default="UTC",
-                           choices=[("UTC", "UTC")] + [(t, t) for t in TIMEZONES])
 
 
 class ProposeForm(FlaskForm):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -17,7 +15,7 @@ from app import limits
 from app.amending import operations as amending
 from app.diffing import blame, compare_paragraphs, load_ops, render_diff, word_diff
 from app.drafting import operations as drafting
-from app.extensions import db, proposal_limits
+from app.extensions import db
 from app.models import (
     Amendment,
     Organisation,
@@ -27,7 +25,8 @@ from app.models import (
     Version,
 )
 from app.permissions import amendment_rights
-from app.web import conditional, form_status, not_modified, now, page_etag, run_rule, shown
+from app.rate_limits import limited
+from app.web import conditional, form_status, int_arg, not_modified, now, page_etag, run_rule, shown
 from app.web.amendment_forms import (
     AcceptForm,
     CommentForm,
@@ -126,12 +125,8 @@ def open_statement(statement_id: int):
         abort(403)
     form = OpenForm()
     if form.validate_on_submit():
-        deadline = None
-        if form.deadline.data:
-            zone = ZoneInfo(form.timezone.data)
-            deadline = form.deadline.data.replace(tzinfo=zone).astimezone(UTC)
         ok, _ = run_rule(form, amending.open_for_amendments, statement, _user(),
-                         rule=form.decision_rule.data, deadline=deadline, now=now())
+                         rule=form.decision_rule.data, deadline=form.deadline.data, now=now())
         if ok:
             flash("The statement is open for amendments. From now on its text changes only "
                   "through accepted amendments.", "success")
@@ -185,7 +180,7 @@ def _propose_directly(statement_id: int, kind: str):
 
 @bp.route("/statements/<int:statement_id>/amendments/new", methods=["GET", "POST"])
 @login_required
-@proposal_limits
+@limited("propose")
 def propose(statement_id: int):
     kind = request.args.get("kind", "modify")
     if kind not in KIND_LABELS:
@@ -234,7 +229,7 @@ def propose(statement_id: int):
 
 @bp.route("/amendments/<int:amendment_id>/edit", methods=["GET", "POST"])
 @login_required
-@proposal_limits
+@limited("propose")
 def edit(amendment_id: int):
     amendment, statement = _amendment(amendment_id)
     if not amending.can_edit(amendment, current_user):
@@ -457,8 +452,7 @@ def reject(amendment_id: int):
 def index(statement_id: int):
     statement = visible_statement(statement_id)
     numbers = amending.paragraph_numbers(statement)
-    paragraph = request.args.get("paragraph", type=int)
-    organisation = request.args.get("organisation", type=int)
+    paragraph, organisation = int_arg("paragraph"), int_arg("organisation")
     status = request.args.get("status") or None
     # Each one's organisation (joined) and stored diff, nothing of its collections.
     query = amending.amendments_query(statement, paragraph_id=paragraph, organisation_id=organisation,
@@ -477,8 +471,8 @@ def index(statement_id: int):
 def compare(statement_id: int):
     statement = visible_statement(statement_id)
     last = statement.version_count
-    old_n = request.args.get("from", type=int) or max(1, last - 1)
-    new_n = request.args.get("to", type=int) or last
+    old_n = int_arg("from") or max(1, last - 1)
+    new_n = int_arg("to") or last
     (old_version, old), (new_version, new) = drafting.versions_texts(statement, [old_n, new_n])
     rows = compare_paragraphs(old, new, deadline=_page_diff_deadline())
     return render_template("amendments/compare.html", statement=statement, old=old_version, new=new_version,

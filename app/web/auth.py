@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+from urllib.parse import unquote, urlsplit
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from wtforms import EmailField, PasswordField
+from werkzeug.urls import iri_to_uri
+from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.accounts import operations as accounts
 from app.errors import Conflict, NotFound
-from app.extensions import client_ip, configured, db, form_email_key, limiter
+from app.extensions import db
+from app.rate_limits import limited
 from app.web import now, run_rule
-from app.web.forms import AcceptInvitationForm, EmptyForm, LoginForm, SetupForm
+from app.web.forms import AcceptInvitationForm, EmptyForm, LoginForm, SetupForm, email_field
 
 bp = Blueprint("auth", __name__)
 
@@ -24,7 +28,7 @@ def _serializer(salt: str = INVITATION_SALT) -> URLSafeTimedSerializer:
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    email = email_field("E-mail", DataRequired())
 
 
 class ResetPasswordForm(FlaskForm):
@@ -36,16 +40,51 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
+def invitation_path(payload: dict) -> str:
+    """The path of an invitation's signed link (``payload``: its id and nonce)."""
+    return url_for("auth.accept_invitation", token=_serializer().dumps(payload))
+
+
 def invitation_url(invitation) -> str:
+    """The whole link, to copy by hand."""
     token = _serializer().dumps({"i": invitation.id, "n": invitation.nonce})
     return url_for("auth.accept_invitation", token=token, _external=True)
 
 
-def _safe_next(target: str | None) -> str:
-    # Only same-site paths: never send someone to another host after login.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("main.home")
+# What a browser's URL parser drops anywhere in a URL, and what it strips at either end.
+_DROPPED = str.maketrans("", "", "\t\n\r")
+_STRIPPED = "".join(map(chr, range(0x21)))
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after logging in: ``target`` if it is a path on this site as the browser will read it,
+    else the start page.
+
+    Browsers drop tabs and newlines anywhere in a URL, strip leading blanks and control characters, and
+    take a backslash for a slash; a path that then starts with two slashes names another host. Percent-
+    encoded slashes or backslashes at the start are refused too (a proxy may decode them)."""
+    home = url_for("main.home")
+    if not target or len(target) > 2000:
+        return home
+    read = target.translate(_DROPPED).strip(_STRIPPED).replace("\\", "/")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in read):
+        return home
+    if not read.startswith("/") or read.startswith("//"):
+        return home
+    if unquote(read).replace("\\", "/").startswith("//"):
+        return home
+    parts = urlsplit(read)
+    if parts.scheme or parts.netloc:
+        return home
+    return iri_to_uri(read)
+
+
+def used_link_page(message: str):
+    """409 for a link that has done its work: the person has an account now, so offer to log in."""
+    db.session.rollback()
+    actions = [] if current_user.is_authenticated else [(url_for("auth.login"), "Log in")]
+    return render_template("error.html", status=409, title="Link already used", message=message,
+                           actions=actions), 409
 
 
 def _start_session(user, *, remember: bool) -> None:
@@ -69,9 +108,7 @@ def setup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(configured("RATELIMIT_LOGIN_PER_ACCOUNT"), key_func=form_email_key, methods=["POST"],
-               scope="account")
-@limiter.limit(configured("RATELIMIT_LOGIN_PER_IP"), key_func=client_ip, methods=["POST"], scope="ip")
+@limited("login")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -84,7 +121,7 @@ def login():
         else:
             db.session.commit()  # a rehashed password, if the cost changed
             _start_session(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 
@@ -110,7 +147,12 @@ def accept_invitation(token: str):
         raise Conflict("This invitation has expired. Ask for a new one.")
     except BadSignature:
         raise NotFound("This invitation link is not valid. Check that you copied all of it.")
-    invitation = accounts.invitation_for_token_payload(payload, now=now())
+    try:
+        invitation = accounts.invitation_for_token_payload(payload, now=now())
+    except Conflict as exc:
+        if "used" not in exc.message:
+            raise
+        return used_link_page(exc.message)
     if current_user.is_authenticated:
         logout_user()
         session.clear()
@@ -129,9 +171,7 @@ def accept_invitation(token: str):
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
-@limiter.limit(configured("RATELIMIT_RESET_PER_ACCOUNT"), key_func=form_email_key, methods=["POST"],
-               scope="account")
-@limiter.limit(configured("RATELIMIT_RESET_PER_IP"), key_func=client_ip, methods=["POST"], scope="ip")
+@limited("reset")
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -146,6 +186,13 @@ def forgot_password():
     return render_template("auth/forgot_password.html", form=form)
 
 
+def reset_used_page(message: str):
+    db.session.rollback()
+    return render_template("error.html", status=409, title="Link already used", message=message,
+                           actions=[(url_for("auth.forgot_password"), "Ask for a new link"),
+                                    (url_for("auth.login"), "Log in")]), 409
+
+
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     try:
@@ -154,13 +201,16 @@ def reset_password(token: str):
         raise Conflict("This password-reset link has expired. Ask for a new one.")
     except BadSignature:
         raise NotFound(accounts.RESET_INVALID)
-    user = accounts.user_for_reset_payload(payload)
+    try:
+        user = accounts.user_for_reset_payload(payload)
+    except Conflict as exc:
+        return reset_used_page(exc.message)
     form = ResetPasswordForm()
     if form.validate_on_submit():
         ok, result = run_rule(form, accounts.reset_password, user, str(payload.get("f", "")),
                               form.password.data)
         if not ok and isinstance(result, Conflict):
-            raise result  # used meanwhile (a second tab, a replayed form): the link is spent
+            return reset_used_page(result.message)  # used meanwhile (a second tab, a replayed form)
         if ok:
             _start_session(result, remember=False)
             flash("Your new password is set. Every other session has been logged out.", "success")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 from flask import Flask, url_for
@@ -10,20 +9,6 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from app.web.forms import EmptyForm
-
-
-def format_datetime(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    value = value.astimezone(UTC)
-    return f"{value.day} {value:%b %Y, %H:%M} UTC"
-
-
-def format_date(value) -> str:
-    if value is None:
-        return ""
-    return f"{value.day} {value:%B %Y}"
-
 
 _SLUG_SLOT = "concordslugslot"  # letters only: url_for leaves it as it is
 
@@ -41,8 +26,6 @@ def slug_link_builder(endpoint: str, slot: str, **values):
 
 def register(app: Flask) -> None:
     app.jinja_env.globals["slug_link_builder"] = slug_link_builder
-    app.jinja_env.filters["datetime"] = format_datetime
-    app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["short_hash"] = lambda h: (h or "")[:12]
     # For POST buttons in templates: carries the CSRF token and never reads the request body
     # (the 413 page renders the layout while the body is the problem).

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
+    DateTimeLocalField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -15,9 +16,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app import dates
 from app.limits import (
     MAX_IMPORT_BYTES,
     MAX_PARAGRAPH_CHARS,
@@ -36,6 +38,67 @@ STATEMENT_HINT = (f"At most {MAX_PARAGRAPHS:,} paragraphs of up to {MAX_PARAGRAP
                   f"{MAX_STATEMENT_CHARS:,} characters in all.")
 PARAGRAPH_LENGTH = Length(max=2 * MAX_PARAGRAPH_CHARS,
                           message=f"A paragraph can have at most {MAX_PARAGRAPH_CHARS:,} characters.")
+
+
+def no_control_characters(form, field) -> None:
+    """An e-mail address with a control character (a tab, a line break, an invisible mark) is refused,
+    with the same message as the rules give (accounts.normalise_email)."""
+    from app.accounts.operations import normalise_email
+    from app.errors import InvalidInput
+
+    try:
+        normalise_email(field.data or "x@x")
+    except InvalidInput as exc:
+        if "control" in exc.message:
+            raise ValidationError(exc.message) from None
+
+
+def email_field(label: str, *validators, **kwargs) -> EmailField:
+    """An e-mail address: at most 254 characters, no control characters."""
+    return EmailField(label, validators=[*validators, Length(max=254), no_control_characters], **kwargs)
+
+
+class LocalDateTimeField(DateTimeLocalField):
+    """A date and time as the viewer's clock shows it, in their zone (their account's, else their
+    browser's, else UTC), read as an aware UTC datetime; shown back in that zone. The zone is named
+    under the field. A wall-clock time with no UTC equivalent (year 9999 west of UTC) is an error."""
+
+    def __init__(self, label=None, validators=None, description="", **kwargs):
+        super().__init__(label, validators, format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], **kwargs)
+        self.given_description = description
+
+    @property
+    def zone(self):
+        from app.web.i18n import viewer_zone
+
+        return viewer_zone()
+
+    @property
+    def description(self) -> str:
+        from app.web.i18n import zone_source
+
+        where = {"account": "as set on your account page", "browser": "your browser's",
+                 "default": "set yours on your account page"}[zone_source()]
+        note = f"Time zone: {dates.zone_label(self.zone)} ({where})."
+        return f"{self.given_description} {note}".strip()
+
+    @description.setter
+    def description(self, value) -> None:
+        self.given_description = value
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None:
+            try:
+                self.data = dates.local_to_utc(self.data, self.zone)
+            except ValueError:
+                self.data = None
+                raise
+
+    def _value(self):
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        return dates.utc_to_local(self.data, self.zone).strftime("%Y-%m-%dT%H:%M") if self.data else ""
 
 
 class EmptyForm(FlaskForm):
@@ -63,11 +126,11 @@ class _NewPassword:
 
 class SetupForm(FlaskForm, _NewPassword):
     name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    email = email_field("E-mail", DataRequired())
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    email = email_field("E-mail", DataRequired())
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
     remember = BooleanField("Keep me logged in on this device")
 
@@ -85,6 +148,16 @@ class ChangePasswordForm(FlaskForm):
         "Repeat the new password",
         validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
     )
+
+
+class TimezoneForm(FlaskForm):
+    timezone = SelectField("Show times in", validators=[Optional()],
+                           description="Deadlines and other times are shown, and read from forms, in this zone.")
+
+    def __init__(self, *args, browser_zone: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        browser = f"My browser's time zone ({browser_zone})" if browser_zone else "My browser's time zone"
+        self.timezone.choices = [("", browser)] + [(z, z) for z in dates.zone_names()]
 
 
 class TokenForm(FlaskForm):
@@ -114,7 +187,7 @@ class EditOrganisationForm(FlaskForm):
 
 
 class AddMemberForm(FlaskForm):
-    email = EmailField("E-mail of an existing account", validators=[DataRequired(), Length(max=254)])
+    email = email_field("E-mail of an existing account", DataRequired())
     roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES,
                                validators=[DataRequired(message="Choose at least one role.")])
 
@@ -124,7 +197,7 @@ class MemberRolesForm(FlaskForm):
 
 
 class InviteForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    email = email_field("E-mail", DataRequired())
     roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[Optional()])
     make_admin = BooleanField("Platform admin (manages every account and organisation)")
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, current_app, render_template
+from flask import Blueprint, Response, abort, current_app, render_template, send_from_directory
 from flask_login import current_user
 
 from app.drafting.operations import statements_for
@@ -21,8 +21,15 @@ def home():
         "main/home.html",
         statements=statements_for(current_user, limit=HOME_STATEMENTS), home_statements=HOME_STATEMENTS,
         organisations=current_user.organisations(),
-        waiting=waiting_for(current_user),
+        waiting=waiting_for(current_user, now=now()),
     )
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """What browsers ask for on their own, whatever the page says."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=7 * 24 * 3600)
 
 
 @bp.route("/.well-known/security.txt")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField, SelectField, StringField
+from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.models import EVENT_KINDS
-from app.web.forms import _NewPassword
+from app.web.forms import _NewPassword, email_field
 
 MODE_CHOICES = [("immediate", "Immediately"), ("digest", "Daily digest"), ("off", "Never")]
 
@@ -22,8 +22,7 @@ for _kind, _label in EVENT_KINDS.items():
 
 class InviteOrganisationForm(FlaskForm):
     organisation = SelectField("An organisation on Concord", coerce=int, validators=[Optional()])
-    contact_email = EmailField("…or the e-mail of a contact at an organisation not yet on Concord",
-                               validators=[Optional(), Length(max=254)],
+    contact_email = email_field("…or the e-mail of a contact at an organisation not yet on Concord", Optional(),
                                description="They get a link to create their organisation and account, and join.")
 
 

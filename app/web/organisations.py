@@ -10,10 +10,11 @@ from app.models import Invitation, Organisation, User
 from app.organisations import operations as orgs
 from app.publishing.reading import signed_publications
 from app.web import now, run_rule
-from app.web.auth import invitation_url
+from app.web.auth import invitation_path, invitation_url
 from app.web.forms import (
     AddMemberForm,
     EditOrganisationForm,
+    EmptyForm,
     InviteForm,
     MemberRolesForm,
     OrganisationForm,
@@ -73,12 +74,14 @@ def edit(slug: str):
     return render_template("organisations/edit.html", org=org, form=form)
 
 
-def _members_page(org, *, add_form=None, invite_form=None, invitation_link=None, status=200):
-    invitations = db.session.scalars(
-        select(Invitation)
-        .where(Invitation.organisation_id == org.id, Invitation.accepted_at.is_(None))
-        .order_by(Invitation.created_at.desc())
+def _members_page(org, *, add_form=None, invite_form=None, status=200):
+    moment = now()
+    listed = db.session.scalars(
+        select(Invitation).where(Invitation.organisation_id == org.id)
+        .order_by(Invitation.created_at.desc(), Invitation.id.desc()).limit(200)
     ).all()
+    invitations = [(inv, accounts.invitation_state(inv, moment)) for inv in listed]
+    links = {inv.id: invitation_url(inv) for inv, state in invitations if state == "open"}
     members = org.members_by_user()
     role_forms = {
         user.id: MemberRolesForm(prefix=f"m{user.id}", formdata=None, data={"roles": roles})
@@ -92,8 +95,7 @@ def _members_page(org, *, add_form=None, invite_form=None, invitation_link=None,
         add_form=add_form or AddMemberForm(prefix="add"),
         invite_form=invite_form or InviteForm(prefix="inv"),
         invitations=invitations,
-        invitation_link=invitation_link,
-        now=now(),
+        links=links,
     ), status
 
 
@@ -145,8 +147,43 @@ def invite(slug: str):
         ok, invitation = run_rule(
             form, accounts.create_invitation, current_user._get_current_object(), form.email.data,
             organisation=org, roles=form.roles.data or [], make_admin=False, now=now(),
-            max_age=current_app.config["INVITATION_MAX_AGE"],
+            max_age=current_app.config["INVITATION_MAX_AGE"], link_path=invitation_path,
         )
         if ok:
-            return _members_page(org, invitation_link=invitation_url(invitation))
+            flash(f"The invitation is sent to {invitation.email}.", "success")
+            return redirect(url_for("organisations.members", slug=org.slug, _anchor="invitations"))
     return _members_page(org, invite_form=form, status=422)
+
+
+def _org_invitation(org: Organisation, invitation_id: int) -> Invitation:
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.organisation_id != org.id:
+        abort(404)
+    return invitation
+
+
+@bp.route("/<slug>/invitations/<int:invitation_id>/resend", methods=["POST"])
+@login_required
+def resend_invitation(slug: str, invitation_id: int):
+    org = _managed(slug)
+    invitation = _org_invitation(org, invitation_id)
+    if EmptyForm().validate_on_submit():
+        ok, result = run_rule(None, accounts.resend_invitation, current_user._get_current_object(), invitation,
+                              now=now(), max_age=current_app.config["INVITATION_MAX_AGE"],
+                              link_path=invitation_path)
+        flash(f"The invitation is sent to {invitation.email} again." if ok else result.message,
+              "success" if ok else "error")
+    return redirect(url_for("organisations.members", slug=org.slug, _anchor="invitations"))
+
+
+@bp.route("/<slug>/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@login_required
+def revoke_invitation(slug: str, invitation_id: int):
+    org = _managed(slug)
+    invitation = _org_invitation(org, invitation_id)
+    if EmptyForm().validate_on_submit():
+        ok, result = run_rule(None, accounts.revoke_invitation, current_user._get_current_object(), invitation,
+                              now=now())
+        flash(f"The invitation of {invitation.email} is revoked; its link no longer works." if ok
+              else result.message, "success" if ok else "error")
+    return redirect(url_for("organisations.members", slug=org.slug, _anchor="invitations"))

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import audit
-from app.extensions import db, signing_limits
+from app.extensions import db
 from app.models import Organisation, Publication, Signature
 from app.publishing.endorsement import add_endorsement, present_organisation_ids
 from app.publishing.publication import publish as publish_statement
+from app.rate_limits import limited
 from app.signing import operations as signing
 from app.web import now, run_rule
 from app.web.forms import EmptyForm
@@ -23,7 +21,6 @@ from app.web.signing_forms import (
     PublishForm,
     ReasonForm,
     SignForm,
-    WithdrawOrganisationForm,
 )
 from app.web.statements import _visible as visible_statement
 
@@ -51,12 +48,10 @@ def freeze(statement_id: int):
     statement = _coordinated(statement_id)
     form = FreezeForm()
     if form.validate_on_submit():
-        deadline = None
-        if form.signing_deadline.data:
-            deadline = form.signing_deadline.data.replace(tzinfo=ZoneInfo(form.timezone.data)).astimezone(UTC)
-        ok, _ = run_rule(form, signing.freeze, statement, _user(), signing_deadline=deadline,
+        ok, _ = run_rule(form, signing.freeze, statement, _user(), signing_deadline=form.signing_deadline.data,
                          planned_publication_date=form.planned_publication_date.data,
-                         auto_publish=form.auto_publish.data, now=now())
+                         auto_publish=form.auto_publish.data,
+                         without_amendment_round=form.without_amendment_round.data, now=now())
         if ok:
             flash("The text is frozen. Signatories can now sign exactly this version.", "success")
             return redirect(url_for("signing.sign", statement_id=statement.id))
@@ -83,9 +78,11 @@ def _sign_page(statement, form=None, status=200):
         only = next(o for o in organisations if o.id not in signed_ids)
         form.authorised.label.text = f"I am authorised to sign on behalf of {only.name}"
     form.version_sha256.data = version.sha256 if version else ""
+    progress = signing.progress(statement)
     return render_template(
         "signing/sign.html", statement=statement, version=version, form=form,
-        progress=signing.progress(statement), revoke_form=EmptyForm(),
+        progress=progress, revoke_form=EmptyForm(),
+        can_publish=statement.status == "signing" and progress.complete and statement.is_coordinator(current_user),
         can_sign=statement.status == "signing" and bool(form.organisation.choices),
         my_orgs={o.id for o in organisations}, earlier=_earlier_signatures(statement),
     ), status
@@ -93,7 +90,7 @@ def _sign_page(statement, form=None, status=200):
 
 @bp.route("/<int:statement_id>/sign", methods=["GET", "POST"])
 @login_required
-@signing_limits
+@limited("sign")
 def sign(statement_id: int):
     statement = visible_statement(statement_id)
     if statement.status != "signing" or statement.frozen_version is None:
@@ -180,39 +177,6 @@ def publish(statement_id: int):
                            last_signature=last)
 
 
-@bp.route("/<int:statement_id>/withdraw-organisation", methods=["GET", "POST"])
-@login_required
-def withdraw_organisation(statement_id: int):
-    statement = visible_statement(statement_id)
-    form = WithdrawOrganisationForm()
-    organisations = signing.can_withdraw_for(statement, current_user)
-    form.organisation.choices = [(o.id, o.display_name) for o in organisations]
-    if not form.organisation.choices:
-        abort(403)
-    if form.validate_on_submit():
-        organisation = db.session.get(Organisation, form.organisation.data)
-        ok, _ = run_rule(form, signing.withdraw_organisation, statement, _user(), organisation,
-                         reason=form.reason.data, now=now())
-        if ok:
-            flash(f"{organisation.name} has withdrawn from the statement.", "success")
-            return _show(statement)
-    return render_template("signing/withdraw_organisation.html", statement=statement, form=form)
-
-
-@bp.route("/<int:statement_id>/participants/<int:organisation_id>/reinvite", methods=["POST"])
-@login_required
-def reinvite(statement_id: int, organisation_id: int):
-    statement = _coordinated(statement_id)
-    organisation = db.session.get(Organisation, organisation_id)
-    if organisation is None:
-        abort(404)
-    if EmptyForm().validate_on_submit():
-        ok, result = run_rule(None, signing.reinvite, statement, _user(), organisation, now=now())
-        flash(f"{organisation.name} takes part again." if ok else result.message,
-              "success" if ok else "error")
-    return _show(statement)
-
-
 @bp.route("/<int:statement_id>/withdraw", methods=["GET", "POST"])
 @login_required
 def withdraw_statement(statement_id: int):
@@ -264,4 +228,4 @@ def audit_trail(statement_id: int):
     before = audit.entry_before(statement.id, entries.items[0].seq) if entries.items and entries.page > 1 else None
     broken = audit.verify_stretch(entries.items, before)
     return render_template("signing/audit.html", statement=statement, entries=entries,
-                           labels=audit.ACTION_LABELS, broken=broken)
+                           labels=audit.ACTION_LABELS, amendment_of=audit.amendment_of, broken=broken)

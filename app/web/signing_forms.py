@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DateTimeLocalField,
     HiddenField,
     PasswordField,
     SelectField,
@@ -15,16 +14,16 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.web.amendment_forms import TIMEZONES, in_utc
+from app.web.forms import LocalDateTimeField
 
 
 class FreezeForm(FlaskForm):
-    signing_deadline = DateTimeLocalField("Signing deadline (optional)", validators=[Optional(), in_utc],
-                                          format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
-    timezone = SelectField("Time zone of the deadline", default="UTC",
-                           choices=[("UTC", "UTC")] + [(t, t) for t in TIMEZONES])
+    signing_deadline = LocalDateTimeField("Signing deadline (optional)", validators=[Optional()])
     planned_publication_date = DateField("Planned publication date (optional)", validators=[Optional()])
     auto_publish = BooleanField("Publish automatically when the last organisation signs")
+    without_amendment_round = BooleanField(
+        "The organisations agreed on this text as it stands: no amendment round took place",
+        description="Recorded in the audit trail. Open the draft for amendments instead if they may want changes.")
 
 
 class SignForm(FlaskForm):

@@ -7,11 +7,11 @@ from sqlalchemy.orm import defer, joinedload
 
 from app.amending import operations as amending
 from app.drafting import operations as drafting
-from app.drafting import participation
 from app.drafting.importer import decode_upload, parse_statement
 from app.errors import ConcordError, InvalidInput
 from app.extensions import db
 from app.models import AuditEntry, Organisation, Statement, Version
+from app.participation import invitations as participation
 from app.signing import operations as signing
 from app.web import add_error, conditional, form_status, not_modified, now, page_etag, run_rule, shown
 from app.web.forms import (

@@ -29,6 +29,7 @@ joao = Person("João Marques", "joao@harbour.example", DEMO_PASSWORD)
 camila = Person("Camila Rojas", "camila@valleys.example", DEMO_PASSWORD)
 diego = Person("Diego Soto", "diego@valleys.example", DEMO_PASSWORD)
 karin = Person("Karin Lund", "karin@tenants.example", DEMO_PASSWORD)
+platform_admin = Person("Platform Admin", "admin@concord.example", DEMO_PASSWORD)
 
 
 class Camera:
@@ -101,11 +102,18 @@ def run(out: Path) -> list[Path]:
         camera.shoot("home", karin, "/")
         camera.shoot("sign", karin, f"/statements/{statement_id}/sign")
         flows.sign(k, TITLE, karin, "Coordinator")
+        camera.shoot("waiting", ana, "/")  # everyone signed: "publish it" waits for the coordinator
+        camera.shoot("signatures", ana, f"/statements/{statement_id}/sign")
         flows.publish(a, TITLE)
         expect(a.locator(".signatory-line")).to_contain_text("Joint Statement of")
         public_path = a.url.replace(base_url, "")
         camera.shoot("public", None, public_path)
         camera.shoot("certificate", None, f"{public_path}/certificate")
+        # Invitations by e-mail, and the development outbox they arrive in with make run.
+        boss = people.login(platform_admin)
+        flows.create_invitation(boss, "Harbour Workers' Union", "rui@harbour.example", ["Delegate"])
+        camera.shoot("members", platform_admin, "/o/harbour-workers/members")
+        camera.shoot("outbox", platform_admin, "/admin/outbox")
         browser.close()
         return camera.taken
 

@@ -1,5 +1,6 @@
-"""A real Concord server for the browser tests and the screenshots: a fresh SQLite database, `flask db
-upgrade`, then gunicorn on 127.0.0.1 on a free port. Also the Chromium launch and the axe-core check.
+"""A real Concord server for the browser tests and the screenshots: a fresh SQLite database, then what
+`make run` serves (devserver.py: gunicorn, one worker with threads, the mail sender beside it writing
+to instance/outbox/) on 127.0.0.1 on a free port. Also the Chromium launch and the axe-core check.
 
 Nothing here imports the app: the server is a separate process, as in production.
 """
@@ -64,7 +65,7 @@ def flask(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
-def _wait_until_ready(process: subprocess.Popen, port: int, log: Path) -> None:
+def _wait_until_ready(process: subprocess.Popen, port: int, log: Path, path: str = "/about/seal") -> None:
     """Poll until the server answers HTTP; a bounded loop, failing early if gunicorn dies."""
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
@@ -73,7 +74,7 @@ def _wait_until_ready(process: subprocess.Popen, port: int, log: Path) -> None:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 pass
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/about/seal", timeout=2).close()
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2).close()
             return
         except (OSError, urllib.error.URLError):
             time.sleep(0.05)  # between polls only; readiness is the answer, not the clock
@@ -82,27 +83,43 @@ def _wait_until_ready(process: subprocess.Popen, port: int, log: Path) -> None:
 
 @contextmanager
 def concord_server(workdir: Path, *, demo: bool = False):
-    """Yield ``(base_url, env)`` of a gunicorn server with 2 workers on a fresh database."""
+    """Yield ``(base_url, env)`` of the server `make run` starts, on a fresh database (with the demo data),
+    rate limits off: one browser session logs in as many people from 127.0.0.1 within a minute or two."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = server_env(workdir)
     flask(env, "db", "upgrade")
     if demo:
         flask(env, "demo")
+    with make_run_server(workdir, env=env, limits=False) as (url, env, _process):
+        yield url, env
+
+
+@contextmanager
+def make_run_server(workdir: Path, *, env: dict[str, str] | None = None, ready_path: str = "/about/seal",
+                    limits: bool = True):
+    """Yield ``(base_url, env, process)`` of the server `make run` starts (``python -m devserver``: one
+    gunicorn worker with threads, the mail sender beside it), on a fresh SQLite database, with the
+    rate limits as configured by default (unless ``limits`` is false). The process is gunicorn's
+    master; stopping it stops both."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = {**server_env(workdir), **(env or {})}
+    if limits:
+        env.pop("RATELIMIT_ENABLED", None)  # as make run has it: on
+    env.pop("BASE_URL", None)  # as make run has it: the address served
+    env.setdefault("CONCORD_MAIL_EVERY", "0.5")
     port = free_port()
-    log = workdir / "gunicorn.log"
+    log = workdir / "devserver.log"
     with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-             "--access-logfile", "-", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen([sys.executable, "-m", "devserver", "--host", "127.0.0.1", "--port", str(port)],
+                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
-            _wait_until_ready(process, port, log)
-            yield f"http://127.0.0.1:{port}", env
+            _wait_until_ready(process, port, log, path=ready_path)
+            yield f"http://127.0.0.1:{port}", env, process
         finally:
-            process.terminate()
+            if process.poll() is None:
+                process.terminate()
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()

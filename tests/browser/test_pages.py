@@ -152,6 +152,12 @@ def test_live_diff_and_copy_button_with_javascript(world, browsing, a11y):
     expect(live.locator("ins")).to_have_text("<b>Rewritten</b>")  # typed markup stays text
     expect(live.locator("del")).to_have_text(first_word)
     assert live.locator("b").count() == 0
+    # Deleted before inserted, as the saved diff shows them (diff-match-patch's order).
+    assert live.evaluate("el => [...el.querySelectorAll('ins, del')].map(n => n.tagName)") == ["DEL", "INS"]
+    # The saved preview agrees.
+    ada.get_by_role("button", name="Preview the change").click()
+    saved = ada.locator("section#preview .diff")
+    assert saved.evaluate("el => [...el.querySelectorAll('ins, del')].map(n => n.tagName)") == ["DEL", "INS"]
     a11y.check(ada)
     # Freeze, then the frozen hash on the sign page can be copied with one click.
     ada.get_by_role("link", name="Cancel").click()

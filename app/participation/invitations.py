@@ -1,15 +1,16 @@
 """Inviting organisations to a statement; they accept or decline before they take part.
 
-An organisation on the platform is invited by name (its admins and delegates
-are told); one that is not yet on the platform is invited through a contact
-e-mail, whose link lets the contact create the organisation and their account
-and join in one step. Plain functions: flush, never commit.
+An organisation on the platform is invited by name (its admins and delegates are told); one that
+is not yet on the platform is invited through a contact e-mail, whose link lets the contact create
+the organisation and their account and join in one step. The coordinator sees every invitation
+with its state, sends one again, or revokes it while it is open.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -22,11 +23,23 @@ from app.models import Organisation, Participant, Statement, StatementInvitation
 from app.notifications import events
 from app.organisations import operations as orgs
 
+OPEN_PHASES = ("draft", "amending")
+# A contact's link: {"s": invitation id, "n": nonce} -> the path of the signed link.
+LinkPath = Callable[[dict], str]
+
+
+def state(invitation: StatementInvitation, now: datetime) -> str:
+    """open, expired, accepted, declined or revoked."""
+    if invitation.status == "pending":
+        expired = invitation.expires_at is not None and invitation.expires_at <= now
+        return "expired" if expired else "open"
+    return invitation.status
+
 
 def _require_coordinator_before_freeze(statement: Statement, user: User) -> None:
     if not statement.is_coordinator(user):
         raise NotAllowed("Only the coordinator invites organisations.")
-    if statement.status not in ("draft", "amending"):
+    if statement.status not in OPEN_PHASES:
         raise WrongPhase("Organisations can be invited only before the text is frozen for signing.")
 
 
@@ -36,10 +49,44 @@ def pending_invitations(statement: Statement) -> list[StatementInvitation]:
         .order_by(StatementInvitation.id)))
 
 
+def statement_invitations(statement: Statement) -> list[StatementInvitation]:
+    """Every invitation of the statement, newest first, whatever its state."""
+    return list(db.session.scalars(select(StatementInvitation).where(
+        StatementInvitation.statement_id == statement.id).order_by(StatementInvitation.id.desc())))
+
+
+def _body(statement: Statement, user: User) -> str:
+    return (f"{user.name} ({statement.coordinator_organisation.name}) invites your organisation to write "
+            f"and sign a joint statement together: “{statement.title}”.")
+
+
+def _tell(invitation: StatementInvitation, statement: Statement, user: User, *, now: datetime,
+          link_path: LinkPath | None, max_age: int) -> None:
+    """The invited organisation's admins and delegates are notified; a contact gets the link by e-mail
+    (when ``link_path`` makes it)."""
+    subject = f"Invitation to a joint statement: {statement.title}"
+    if invitation.organisation is not None:
+        events.notify(events.members([invitation.organisation], "admin", "delegate"), "invitation",
+                      statement=statement, now=now, path=f"/statement-invitations/{invitation.id}",
+                      subject=subject, body=_body(statement, user))
+        return
+    invitation.expires_at = now + timedelta(seconds=max_age)
+    if link_path is None:  # the caller hands the link over itself
+        return
+    days = max(1, max_age // 86400)
+    events.mail_contact(
+        invitation.contact_email, "invitation", statement=statement, now=now,
+        path=link_path({"s": invitation.id, "n": invitation.nonce}), subject=subject,
+        body=(f"{_body(statement, user)} The link below lets you create your organisation and your account "
+              f"on Concord, and join. It works for {days} day{'' if days == 1 else 's'}."))
+
+
 def invite_organisation(
     statement: Statement, user: User, *, organisation: Organisation | None = None,
-    contact_email: str | None = None, now: datetime,
+    contact_email: str | None = None, now: datetime, link_path: LinkPath | None = None,
+    max_age: int = 7 * 24 * 3600,
 ) -> StatementInvitation:
+    """Invite an organisation on the platform, or a contact's organisation by e-mail (sent at once)."""
     statement = lock_statement(statement.id)
     _require_coordinator_before_freeze(statement, user)
     if (organisation is None) == (not contact_email):
@@ -52,8 +99,11 @@ def invite_organisation(
         if any(i.organisation_id == organisation.id for i in pending):
             raise Conflict(f"{organisation.name} is already invited.", field="organisation")
     else:
-        contact_email = accounts.normalise_email(contact_email)
-        if any(i.contact_email == contact_email for i in pending):
+        try:
+            contact_email = accounts.normalise_email(contact_email)
+        except InvalidInput as exc:
+            raise InvalidInput(exc.message, field="contact_email") from None
+        if any(i.contact_email == contact_email and state(i, now) == "open" for i in pending):
             raise Conflict(f"{contact_email} is already invited.", field="contact_email")
     invitation = StatementInvitation(
         statement_id=statement.id, organisation_id=organisation.id if organisation else None,
@@ -63,12 +113,43 @@ def invite_organisation(
     db.session.flush()
     audit.record(statement.id, "organisation_invited", user, now=now, organisation=organisation,
                  contact_email=contact_email, invitation=invitation.id)
-    body = (f"{user.name} ({statement.coordinator_organisation.name}) invites your organisation to write "
-            f"and sign a joint statement together: “{statement.title}”.")
-    if organisation is not None:
-        events.notify(events.members([organisation], "admin", "delegate"), "invitation", statement=statement,
-                      now=now, path=f"/statement-invitations/{invitation.id}",
-                      subject=f"Invitation to a joint statement: {statement.title}", body=body)
+    _tell(invitation, statement, user, now=now, link_path=link_path, max_age=max_age)
+    db.session.flush()
+    return invitation
+
+
+def _coordinated_pending(invitation: StatementInvitation, user: User) -> tuple[Statement, StatementInvitation]:
+    statement = lock_statement(invitation.statement_id)
+    invitation = db.session.execute(select(StatementInvitation).where(StatementInvitation.id == invitation.id)
+                                    .execution_options(populate_existing=True)).scalar_one()
+    if not statement.is_coordinator(user):
+        raise NotAllowed("Only the coordinator manages the statement's invitations.")
+    if invitation.status != "pending":
+        raise Conflict(f"This invitation was already {invitation.status}.")
+    return statement, invitation
+
+
+def resend_invitation(invitation: StatementInvitation, user: User, *, now: datetime,
+                      link_path: LinkPath | None = None, max_age: int = 7 * 24 * 3600) -> StatementInvitation:
+    """Tell the organisation again (a contact gets the link again, working for ``max_age`` from now)."""
+    statement, invitation = _coordinated_pending(invitation, user)
+    if statement.status not in OPEN_PHASES:
+        raise WrongPhase("The text is frozen or closed; it is too late to invite organisations.")
+    audit.record(statement.id, "invitation_resent", user, now=now, organisation=invitation.organisation,
+                 contact_email=invitation.contact_email, invitation=invitation.id)
+    _tell(invitation, statement, user, now=now, link_path=link_path, max_age=max_age)
+    db.session.flush()
+    return invitation
+
+
+def revoke_invitation(invitation: StatementInvitation, user: User, *, now: datetime) -> StatementInvitation:
+    """Take back an open invitation: it can no longer be accepted (a contact's link stops working)."""
+    statement, invitation = _coordinated_pending(invitation, user)
+    invitation.status = "revoked"
+    invitation.decided_at, invitation.decided_by_id = now, user.id
+    audit.record(statement.id, "invitation_revoked", user, now=now, organisation=invitation.organisation,
+                 contact_email=invitation.contact_email, invitation=invitation.id)
+    db.session.flush()
     return invitation
 
 
@@ -98,7 +179,7 @@ def respond(
     organisation = _require_responder(invitation, user)
     if invitation.status != "pending":
         raise Conflict(f"This invitation was already {invitation.status}.")
-    if accept and statement.status not in ("draft", "amending"):
+    if accept and statement.status not in OPEN_PHASES:
         raise WrongPhase("The text is frozen or closed; it is too late to join.")
     invitation.status = "accepted" if accept else "declined"
     invitation.decided_at, invitation.decided_by_id = now, user.id
@@ -114,16 +195,20 @@ def respond(
     return invitation
 
 
-def contact_invitation(payload: object) -> StatementInvitation:
-    """The pending contact invitation a verified link names."""
+def contact_invitation(payload: object, *, now: datetime) -> StatementInvitation:
+    """The open contact invitation a verified link names."""
     if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
         raise NotFound("This invitation link is not valid.")
     invitation = db.session.get(StatementInvitation, payload["s"])
     if invitation is None or invitation.contact_email is None or \
             not secrets.compare_digest(str(payload.get("n", "")), invitation.nonce):
         raise NotFound("This invitation link is not valid.")
+    if invitation.status == "accepted":
+        raise Conflict("This invitation has already been used.")
     if invitation.status != "pending":
-        raise Conflict(f"This invitation was already {invitation.status}.")
+        raise Conflict(f"This invitation was {invitation.status}. Ask the coordinator for a new one.")
+    if state(invitation, now) == "expired":
+        raise Conflict("This invitation has expired. Ask the coordinator to send it again.")
     return invitation
 
 
@@ -133,14 +218,15 @@ def join_as_new_organisation(
 ) -> tuple[Organisation, User]:
     """The contact creates their organisation and account, and the organisation joins."""
     statement = lock_statement(invitation.statement_id)
+    open_now = (StatementInvitation.expires_at.is_(None)) | (StatementInvitation.expires_at > now)
     claimed = db.session.execute(
         StatementInvitation.__table__.update()
-        .where(StatementInvitation.id == invitation.id, StatementInvitation.status == "pending")
+        .where(StatementInvitation.id == invitation.id, StatementInvitation.status == "pending", open_now)
         .values(status="accepted", decided_at=now)
     ).rowcount
     if claimed != 1:
-        raise Conflict("This invitation was already used.")
-    if statement.status not in ("draft", "amending"):
+        raise Conflict("This invitation was already used, revoked or has expired.")
+    if statement.status not in OPEN_PHASES:
         raise WrongPhase("The text is frozen or closed; it is too late to join.")
     organisation = orgs.create_organisation(None, name=organisation_name, short_name=short_name,
                                             country=country)
@@ -167,5 +253,5 @@ def invitations_for(user: User) -> list[StatementInvitation]:
     return list(db.session.scalars(select(StatementInvitation).where(
         StatementInvitation.organisation_id.in_(org_ids), StatementInvitation.status == "pending",
         StatementInvitation.statement_id.in_(
-            select(Statement.id).where(Statement.status.in_(("draft", "amending")))))
+            select(Statement.id).where(Statement.status.in_(OPEN_PHASES))))
         .order_by(StatementInvitation.id)))

@@ -1,0 +1,79 @@
+"""An organisation withdrawing from a statement, with a reason, and the coordinator inviting it back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app import audit
+from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
+from app.extensions import db
+from app.locking import lock_statement
+from app.models import Organisation, Participant, Statement, User
+from app.signing import operations as signing
+
+# How a signature stops counting is the signing rules' one helper (revoked or void, never deleted).
+from app.signing.operations import _end as end_signature  # noqa: E402
+
+
+def can_withdraw_for(statement: Statement, user: User | None) -> list[Organisation]:
+    """Participating organisations ``user`` may withdraw (as their admin or signatory)."""
+    return statement.organisations_by_id(statement.rights(user).withdraw_for)
+
+
+def _participant(statement: Statement, organisation: Organisation) -> Participant:
+    for participant in statement.memberships:
+        if participant.organisation_id == organisation.id:
+            return participant
+    raise NotFound(f"{organisation.name} was never part of this statement.", field="organisation")
+
+
+def withdraw_organisation(
+    statement: Statement, user: User, organisation: Organisation, *, reason: str, now: datetime
+) -> Participant:
+    """An organisation's admin or signatory takes it out of the statement, with a reason."""
+    statement = lock_statement(statement.id)
+    if not (user.has_role(organisation, "admin") or user.has_role(organisation, "signatory")):
+        raise NotAllowed(f"Only an admin or signatory of {organisation.name} can withdraw it.")
+    if statement.status in ("published", "withdrawn"):
+        raise WrongPhase("The statement is closed; organisations can no longer withdraw.")
+    participant = _participant(statement, organisation)
+    if participant.withdrawn_at is not None:
+        raise Conflict(f"{organisation.name} has already withdrawn.")
+    if organisation.id == statement.coordinator_organisation_id:
+        raise Conflict("The coordinating organisation cannot withdraw; withdraw the statement instead.")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise InvalidInput("Give a reason; the other organisations will see it.", field="reason")
+    participant.withdrawn_at = now
+    participant.withdrawn_by_id = user.id
+    participant.withdraw_reason = reason[:2000]
+    for signature in signing.valid_signatures(statement):
+        if signature.organisation_id == organisation.id:
+            end_signature(signature, "revoked", user, now, "The organisation withdrew from the statement.")
+    audit.record(statement.id, "organisation_withdrew", user, now=now, organisation=organisation,
+                 reason=participant.withdraw_reason)
+    db.session.flush()
+    db.session.expire(statement, ["memberships"])
+    if statement.status == "signing" and statement.auto_publish and signing.progress(statement).complete:
+        from app.publishing.publication import publish  # publishing builds on signing and participation
+
+        publish(statement, statement.coordinator, publication_date=now.date(), now=now, automatic=True)
+    return participant
+
+
+def reinvite(statement: Statement, user: User, organisation: Organisation, *, now: datetime) -> Participant:
+    statement = lock_statement(statement.id)
+    if not statement.is_coordinator(user):
+        raise NotAllowed("Only the coordinator re-invites organisations.")
+    if statement.status not in ("draft", "amending"):
+        raise WrongPhase("Organisations can be re-invited only before the text is frozen.")
+    participant = _participant(statement, organisation)
+    if participant.withdrawn_at is None:
+        raise Conflict(f"{organisation.name} is taking part already.")
+    participant.withdrawn_at = None
+    participant.withdrawn_by_id = None
+    audit.record(statement.id, "organisation_reinvited", user, now=now, organisation=organisation,
+                 earlier_reason=participant.withdraw_reason)
+    participant.withdraw_reason = ""
+    db.session.flush()
+    return participant

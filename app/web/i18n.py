@@ -1,0 +1,68 @@
+"""The viewer's language and time zone (Flask-Babel's selectors) and the date filters of the pages.
+
+The language is English for now (the languages issue adds others). The time zone is the one
+chosen on the account page, else the browser's (concord.js keeps it in the ``concord_tz``
+cookie), else UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, has_request_context, request
+from flask_babel import get_locale, get_timezone
+from flask_login import current_user
+
+from app import dates
+
+ZONE_COOKIE = "concord_tz"
+
+
+def select_locale() -> str:
+    return dates.DEFAULT_LOCALE
+
+
+def browser_zone() -> str | None:
+    """The zone the browser reported, if it is one Concord knows."""
+    if not has_request_context():
+        return None
+    return dates.valid_zone(request.cookies.get(ZONE_COOKIE))
+
+
+def select_timezone() -> str | None:
+    if not has_request_context():
+        return None
+    if current_user and current_user.is_authenticated and dates.valid_zone(getattr(current_user, "timezone", None)):
+        return current_user.timezone
+    return browser_zone()
+
+
+def viewer_zone() -> ZoneInfo:
+    """The zone this request's times are shown and read in."""
+    return dates.zone(str(get_timezone()))
+
+
+def zone_source() -> str:
+    """Where the viewer's zone comes from: "account", "browser" or "default"."""
+    if current_user and current_user.is_authenticated and dates.valid_zone(getattr(current_user, "timezone", None)):
+        return "account"
+    return "browser" if browser_zone() else "default"
+
+
+def format_datetime(value: datetime | None) -> str:
+    return dates.format_datetime(value, viewer_zone(), locale=str(get_locale()))
+
+
+def format_date(value: date | datetime | None) -> str:
+    return dates.format_date(value, locale=str(get_locale()))
+
+
+def init_app(app: Flask) -> None:
+    from app.extensions import babel
+
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.globals["viewer_zone_name"] = lambda: dates.zone_label(viewer_zone())
+    app.jinja_env.globals["zone_source"] = zone_source
