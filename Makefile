@@ -27,9 +27,9 @@ install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
 # One gunicorn worker with THREADS threads (the rate limits count in its memory) and a mail sender beside
-# it, writing to instance/outbox/ (devserver.py). Production: see README.md.
+# it, writing to instance/outbox/ (app/devserver.py). Production: see README.md.
 run: $(VENV)/.runtime
-	$(BIN)/python -m devserver --host $(HOST) --port $(PORT) --threads $(THREADS)
+	$(BIN)/python -m app.devserver --host $(HOST) --port $(PORT) --threads $(THREADS)
 
 demo: $(VENV)/.runtime
 	$(BIN)/flask db upgrade

@@ -1,9 +1,9 @@
 """`make run` as a newcomer starts it: one gunicorn worker with threads and a mail sender beside it
-(devserver.py). The login and password-reset limits hold under concurrent attempts; e-mail reaches
+(app/devserver.py). The login and password-reset limits hold under concurrent attempts; e-mail reaches
 instance/outbox/ without a second command, with links to the address actually served; stopping the
 server stops the sender.
 
-These start the real server (`python -m devserver`, the command the Makefile runs) on a fresh SQLite
+These start the real server (`python -m app.devserver`, the command the Makefile runs) on a fresh SQLite
 database and talk to it over HTTP, as a browser would.
 """
 
@@ -33,10 +33,10 @@ CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def test_make_run_starts_the_devserver():
-    """The Makefile's run target is `python -m devserver` with HOST, PORT and THREADS: what these tests start."""
+    """The Makefile's run target is `python -m app.devserver` with HOST, PORT and THREADS: what these tests start."""
     makefile = (ROOT / "Makefile").read_text()
     recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
-    assert "$(BIN)/python -m devserver --host $(HOST) --port $(PORT) --threads $(THREADS)" in recipe
+    assert "$(BIN)/python -m app.devserver --host $(HOST) --port $(PORT) --threads $(THREADS)" in recipe
     assert "gunicorn" not in recipe and "WORKERS" not in makefile
 
 
@@ -172,7 +172,7 @@ def test_stopping_the_server_stops_the_sender(tmp_path):
 
 def test_links_follow_the_port_and_base_url_wins_when_set():
     """PORT=5101 gives links to :5101; an explicit BASE_URL is kept (production)."""
-    import devserver
+    from app import devserver
 
     assert devserver.base_url("127.0.0.1", 5101) == "http://127.0.0.1:5101"
     assert devserver.base_url("0.0.0.0", 8000) == "http://127.0.0.1:8000"

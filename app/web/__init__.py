@@ -6,6 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, make_response, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
@@ -32,6 +33,8 @@ def page_etag(*shown) -> str:
     viewer = (user.id, user.name, user.is_admin, getattr(user, "unread_notifications", None),
               session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))) \
         if user.is_authenticated else None
+    # Dates are shown in the viewer's time zone, and words in their language.
+    viewer = (viewer, str(get_timezone()), str(get_locale()))
     # A page that showed messages (shown once) is a different page from the same one without them.
     viewer = (viewer, session.get("_flashes"))
     data = repr((current_app.config["CONCORD_RELEASE"], viewer, shown))

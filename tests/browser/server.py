@@ -1,5 +1,5 @@
 """A real Concord server for the browser tests and the screenshots: a fresh SQLite database, then what
-`make run` serves (devserver.py: gunicorn, one worker with threads, the mail sender beside it writing
+`make run` serves (app/devserver.py: gunicorn, one worker with threads, the mail sender beside it writing
 to instance/outbox/) on 127.0.0.1 on a free port. Also the Chromium launch and the axe-core check.
 
 Nothing here imports the app: the server is a separate process, as in production.
@@ -97,7 +97,7 @@ def concord_server(workdir: Path, *, demo: bool = False):
 @contextmanager
 def make_run_server(workdir: Path, *, env: dict[str, str] | None = None, ready_path: str = "/about/seal",
                     limits: bool = True):
-    """Yield ``(base_url, env, process)`` of the server `make run` starts (``python -m devserver``: one
+    """Yield ``(base_url, env, process)`` of the server `make run` starts (``python -m app.devserver``: one
     gunicorn worker with threads, the mail sender beside it), on a fresh SQLite database, with the
     rate limits as configured by default (unless ``limits`` is false). The process is gunicorn's
     master; stopping it stops both."""
@@ -110,7 +110,7 @@ def make_run_server(workdir: Path, *, env: dict[str, str] | None = None, ready_p
     port = free_port()
     log = workdir / "devserver.log"
     with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "devserver", "--host", "127.0.0.1", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, "-m", "app.devserver", "--host", "127.0.0.1", "--port", str(port)],
                                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             _wait_until_ready(process, port, log, path=ready_path)

@@ -1,6 +1,6 @@
 """What `make run` serves: Concord on gunicorn, with e-mail delivered beside it.
 
-    python -m devserver --host 127.0.0.1 --port 5000
+    python -m app.devserver --host 127.0.0.1 --port 5000
 
 migrates the database, then replaces itself with gunicorn configured by this file: one worker
 process with threads, so that the rate limits' counters (in memory unless RATELIMIT_STORAGE_URI
@@ -9,8 +9,9 @@ names a Redis) are the same for every request; and a mail sender (`flask notific
 names an SMTP server. Links in e-mails point at the address served here unless BASE_URL says
 otherwise. Production is served as docs describe (several workers, Redis, cron, BASE_URL).
 
-This file is read by gunicorn's master as its configuration: it imports nothing of the app, so
-the configuration the workers read (config.py) sees the environment set here.
+This file is read by gunicorn's master as its configuration: it imports nothing of the app (its
+package's __init__ only defines create_app), so the configuration the workers read (config.py)
+sees the environment set here.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent  # the repository
+HERE = Path(__file__).resolve()
 
 # --- gunicorn settings (this file is its -c configuration) ---------------------------------------
 workers = 1
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Concord is at {base_url(args.host, args.port)}/ (e-mail links: {os.environ['BASE_URL']})", flush=True)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.chdir(ROOT)
-    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "devserver.py"),
+    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(HERE),
                               "--bind", f"{args.host}:{args.port}", "wsgi:app"])
 
 
