@@ -159,6 +159,12 @@ def _command_line(w: World) -> None:
     assert result.exit_code == 0, result.output
 
 
+def _time_zone(w: World) -> None:
+    """The platform admin (who appears on none of the pages) chooses a time zone: every date on their
+    pages is now shown in it."""
+    w.rule(accounts.set_timezone, db.session.get(User, w.admin.id), "Asia/Tokyo")
+
+
 # (phase, change, words the coordinator's statement or amendment page shows afterwards)
 CHANGES: dict[str, tuple[str, Callable[[World], None], str]] = {
     "retitle": ("draft", lambda w: w.rule(drafting.retitle, w.st(), w.coordinator, "Rivers and Towns",
@@ -215,6 +221,7 @@ CHANGES: dict[str, tuple[str, Callable[[World], None], str]] = {
     "role change": ("amending", _role_change, ""),
     "new notification": ("amending", _notification, ""),
     "command line": ("amending", _command_line, ""),
+    "time zone": ("amending", _time_zone, ""),
 }
 
 
@@ -259,6 +266,8 @@ def test_the_next_view_of_every_page_shows_a_change(app, monkeypatch, name):
         assert any(words in page for page in pages), f"{name}: {words!r} not shown"
     if name == "deadline passes":  # the delegate's buttons to propose went away: a 304 would have kept them
         assert (("delegate", f"/statements/{w.sid}") in differed)
+    if name == "time zone":
+        assert ("admin", f"/statements/{w.sid}") in differed and ("admin", f"/amendments/{w.amendment_id}") in differed
     if name == "new notification":
         assert all(db.session.scalar(select(Notification.id).where(Notification.user_id == u.id))
                    for u in (w.coordinator, w.gva_delegate))
