@@ -169,7 +169,8 @@ def _validate(pdf: bytes):
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
     [signature] = reader.embedded_signatures
     trusted = pdf_signing._asn1(pdf_signing.certificate())
-    return signature, validate_pdf_signature(signature, ValidationContext(trust_roots=[trusted]))
+    return signature, pdf_signing.outside_event_loop(
+        lambda: validate_pdf_signature(signature, ValidationContext(trust_roots=[trusted])))
 
 
 def test_pdf_is_signed_pades_by_the_platform_and_validates_unmodified():

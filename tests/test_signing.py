@@ -238,9 +238,10 @@ def test_freeze_only_by_the_coordinator(w):
     assert _fresh(w).status == "amending"
 
 
-@pytest.mark.parametrize("phase", ["draft", "signing", "published", "withdrawn"])
+@pytest.mark.parametrize("phase", ["signing", "published", "withdrawn"])
 def test_freeze_only_while_amending(w, phase):
-    """Freezing in any phase but amending is WrongPhase and changes nothing."""
+    """Freezing once signing has begun, or after, is WrongPhase and changes nothing (a draft is frozen
+    only with the confirmation that no amendment round took place: tests/test_waiting.py)."""
     w.statement.status = phase
     _refused(WrongPhase, lambda: signing.freeze(w.statement, w.coordinator, now=w.now))
 

@@ -12,10 +12,12 @@ Configured once by create_app(); pure otherwise: no flask, no database.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import hashlib
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,6 +147,18 @@ def subject() -> str:
     return certificate().subject.rfc4514_string()
 
 
+def outside_event_loop(call):
+    """``call()``, where pyHanko may run its own event loop: it calls ``asyncio.run``, which fails in a
+    thread whose event loop is running (a browser driver's, in the tests). There it runs in a thread
+    of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
 def sign_pdf(pdf: bytes, *, reason: str, location: str = "") -> bytes:
     """``pdf`` with the platform's PAdES baseline signature over the whole file."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -156,5 +170,4 @@ def sign_pdf(pdf: bytes, *, reason: str, location: str = "") -> bytes:
         reason=reason[:200], location=location[:200] or None, name=_current().name,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    out = signers.sign_pdf(writer, meta, signer=signer)
-    return out.getvalue()
+    return outside_event_loop(lambda: signers.sign_pdf(writer, meta, signer=signer)).getvalue()

@@ -211,7 +211,8 @@ def pdf_signature_status(data: bytes) -> str:
         return "The PDF carries no digital signature."
     ours = pdf_signing._asn1(pdf_signing.certificate())
     try:
-        status = validate_pdf_signature(signatures[0], ValidationContext(trust_roots=[ours]))
+        status = pdf_signing.outside_event_loop(
+            lambda: validate_pdf_signature(signatures[0], ValidationContext(trust_roots=[ours])))
     except Exception:  # noqa: BLE001
         return "The PDF's signature cannot be checked: the file is damaged."
     if status.signing_cert is None or status.signing_cert.sha256 != ours.sha256:
