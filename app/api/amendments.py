@@ -27,6 +27,7 @@ from app.errors import ConcordError, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Amendment, Version
 from app.organisations import operations as orgs
+from app.paging import paginate
 from app.rate_limits import limited
 
 
@@ -164,7 +165,7 @@ def list_amendments(statement_id: int):
         status=request.args.get("status") or None,
     ).options(selectinload(Amendment.sponsors), selectinload(Amendment.targets), joinedload(Amendment.proposer),
               joinedload(Amendment.result_version).defer(Version.canonical_text))
-    page = db.paginate(query, per_page=50, max_per_page=200)
+    page = paginate(query, per_page=50, max_per_page=200)
     numbers = amending.paragraph_numbers(statement)
     return jsonify({"amendments": [amendment_json(a, numbers) for a in page.items], **paging(page)})
 

@@ -15,6 +15,7 @@ from app.errors import ConcordError, InvalidInput, NotAllowed, NotFound
 from app.extensions import commit_keeping_state, db
 from app.models import Organisation, Statement, Version, VersionParagraph
 from app.organisations import operations as orgs
+from app.paging import paginate
 
 
 def _now() -> datetime:
@@ -188,7 +189,7 @@ def _participants(slugs: list[str]) -> list[Organisation]:
 
 @bp.get("/statements")
 def list_statements():
-    page = db.paginate(drafting.statements_query(g.api_user), per_page=50, max_per_page=200)
+    page = paginate(drafting.statements_query(g.api_user), per_page=50, max_per_page=200)
     return jsonify({"statements": [
         {"id": s.id, "title": s.title, "status": s.status, "version": s.version_count} for s in page.items
     ], **paging(page)})
@@ -275,7 +276,7 @@ def delete_paragraph(statement_id: int, paragraph_id: int):
 @bp.get("/statements/<int:statement_id>/versions")
 def list_versions(statement_id: int):
     statement = _visible_statement(statement_id)
-    page = db.paginate(select(Version).where(Version.statement_id == statement.id).order_by(Version.number)
+    page = paginate(select(Version).where(Version.statement_id == statement.id).order_by(Version.number)
                        .options(defer(Version.canonical_text), joinedload(Version.author)),
                        per_page=50, max_per_page=200)
     return jsonify({"versions": [version_summary_json(v) for v in page.items], **paging(page)})

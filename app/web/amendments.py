@@ -24,6 +24,7 @@ from app.models import (
     Statement,
     Version,
 )
+from app.paging import paginate
 from app.permissions import amendment_rights
 from app.rate_limits import limited
 from app.web import conditional, form_status, int_arg, not_modified, now, page_etag, run_rule, shown
@@ -459,7 +460,7 @@ def index(statement_id: int):
                                       status=status).options(
         lazyload(Amendment.sponsors), lazyload(Amendment.positions), lazyload(Amendment.proposer),
         lazyload(Amendment.paragraph))
-    amendments = db.paginate(query, per_page=PER_PAGE, max_per_page=PER_PAGE)
+    amendments = paginate(query, per_page=PER_PAGE)
     return render_template("amendments/index.html", statement=statement, amendments=amendments,
                            numbers=numbers, selected={key: value for key, value in (
                                ("paragraph", paragraph), ("organisation", organisation), ("status", status)) if value},

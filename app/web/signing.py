@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app import audit
 from app.extensions import db
 from app.models import Organisation, Publication, Signature
+from app.paging import paginate
 from app.publishing.endorsement import add_endorsement, present_organisation_ids
 from app.publishing.publication import publish as publish_statement
 from app.rate_limits import limited
@@ -224,7 +225,7 @@ def audit_trail(statement_id: int):
     statement = visible_statement(statement_id)
     # A page of the trail, checked against itself and the entry before it: the cost of a view does not
     # grow with the statement's life (`flask audit verify` checks whole chains).
-    entries = db.paginate(audit.trail_query(statement.id), per_page=AUDIT_PER_PAGE, max_per_page=AUDIT_PER_PAGE)
+    entries = paginate(audit.trail_query(statement.id), per_page=AUDIT_PER_PAGE)
     before = audit.entry_before(statement.id, entries.items[0].seq) if entries.items and entries.page > 1 else None
     broken = audit.verify_stretch(entries.items, before)
     return render_template("signing/audit.html", statement=statement, entries=entries,

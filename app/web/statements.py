@@ -11,6 +11,7 @@ from app.drafting.importer import decode_upload, parse_statement
 from app.errors import ConcordError, InvalidInput
 from app.extensions import db
 from app.models import AuditEntry, Organisation, Statement, Version
+from app.paging import paginate
 from app.participation import invitations as participation
 from app.signing import operations as signing
 from app.web import add_error, conditional, form_status, not_modified, now, page_etag, run_rule, shown
@@ -100,8 +101,8 @@ def _create(form, title: str, paragraphs: list[str], note: str):
 @bp.route("/")
 @login_required
 def index():
-    return render_template("statements/index.html", statements=db.paginate(
-        drafting.statements_query(current_user), per_page=STATEMENTS_PER_PAGE, max_per_page=STATEMENTS_PER_PAGE))
+    return render_template("statements/index.html", statements=paginate(
+        drafting.statements_query(current_user), per_page=STATEMENTS_PER_PAGE))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -324,11 +325,11 @@ def move_paragraph(statement_id: int, paragraph_id: int):
 @login_required
 def history(statement_id: int):
     statement = _visible(statement_id)
-    versions = db.paginate(
+    versions = paginate(
         select(Version)
         .where(Version.statement_id == statement.id)
         .options(joinedload(Version.author), defer(Version.canonical_text))
-        .order_by(Version.number.desc()), per_page=VERSIONS_PER_PAGE, max_per_page=VERSIONS_PER_PAGE)
+        .order_by(Version.number.desc()), per_page=VERSIONS_PER_PAGE)
     milestones = db.session.scalars(
         select(AuditEntry).where(AuditEntry.statement_id == statement.id, AuditEntry.action.in_(MILESTONES))
         .order_by(AuditEntry.seq)
