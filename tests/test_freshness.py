@@ -52,6 +52,8 @@ class World:
     browsers: dict = field(default_factory=dict)
 
     def build(self, phase: str) -> World:
+        invited = phase == "invited"  # a draft to which the Distant Miners Guild is invited
+        phase = "draft" if invited else phase
         self.admin = factories.admin(name="Ada Admin")
         self.hwu = factories.organisation("Harbour Workers Union", slug="hwu", short_name="HWU")
         self.gva = factories.organisation("Green Valleys Alliance", slug="gva", short_name="GVA")
@@ -70,6 +72,9 @@ class World:
         self.people = {"coordinator": self.coordinator, "delegate": self.gva_delegate,
                        "signatory": self.tnn_member, "admin": self.admin}
         self.amendment_id = None
+        if invited:
+            self.rule(participation.invite_organisation, self.st(), self.coordinator, organisation=self.dmg,
+                      now=now())
         if phase != "draft":
             self.rule(amending.open_for_amendments, self.st(), self.coordinator, rule="majority",
                       deadline=now() + timedelta(days=7), now=now())
@@ -218,6 +223,8 @@ CHANGES: dict[str, tuple[str, Callable[[World], None], str]] = {
     "endorse": ("published", lambda w: w.rule(endorsement.add_endorsement, w.st(), w.coordinator, w.dmg,
                                               endorsed_on=now().date(), now=now()), ""),
     "rename organisation": ("amending", _rename_organisation, "Green Valleys Federation"),
+    "rename an invited organisation": ("invited", lambda w: w.rule(
+        orgs.update_organisation, w.dmg_admin, w.dmg, name="Distant Miners Federation"), "Distant Miners Federation"),
     "role change": ("amending", _role_change, ""),
     "new notification": ("amending", _notification, ""),
     "command line": ("amending", _command_line, ""),

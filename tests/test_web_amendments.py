@@ -787,7 +787,10 @@ def test_paragraph_history_lists_revisions_with_amendment_and_organisation(opene
     ids = accepted_history(opened)
     browser = opened.browser(opened.tenant)
     page = page_text(browser.get(f"/statements/{opened.sid}/paragraphs/{opened.pids[1]}/history"))
-    assert "History of ¶ 3" in page
+    assert "<h1>¶ 3</h1>" in page
+    # What a delegate may propose for it, from its own page (the statement page offers "Amend" and "More").
+    for kind, key in (("modify", "paragraph"), ("insert", "after"), ("delete", "paragraph")):
+        assert f"/amendments/new?kind={kind}&amp;{key}={opened.pids[1]}" in page
     items = re.findall(r'<li class="card">(.*?)</li>', page, re.S)
     assert len(items) == 2
     assert f'<a href="/amendments/{ids["modify"]}">amendment #{ids["modify"]}</a>' in items[0]
@@ -796,7 +799,8 @@ def test_paragraph_history_lists_revisions_with_amendment_and_organisation(opene
     assert "first text, by Carla Coordinator" in items[1]
     assert f'<div class="text">{PARAGRAPHS[1]}</div>' in items[1] and "<ins>" not in items[1]
     page = page_text(browser.get(f"/statements/{opened.sid}/paragraphs/{opened.pids[2]}/history"))
-    assert "History of a deleted paragraph" in page and "It was deleted on" in page
+    assert "<h1>A deleted paragraph</h1>" in page and "It was deleted on" in page
+    assert "Propose a new wording" not in page
     other = factories.statement(opened.outsider, opened.outside, paragraphs=["Elsewhere."])
     foreign = drafting.live_paragraphs(other)[0].id
     assert browser.get(f"/statements/{opened.sid}/paragraphs/{foreign}/history").status_code == 404

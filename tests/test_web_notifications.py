@@ -71,6 +71,19 @@ def test_header_shows_the_unread_count(w, app):
     assert 'aria-label="2 unread"' in page
 
 
+def test_the_header_counts_at_most_99_unread(w, app):
+    """Past 99 unread notifications the header says "99+": counting them all would make every page's
+    cost grow with how much others told someone."""
+    from app.notifications import events
+
+    now = datetime.now(UTC)
+    for n in range(130):
+        events.notify([w.del_c], "amendment_new", subject=f"Note {n}", body="", path="/", now=now)
+    db.session.commit()
+    page = logged_in(app, w.del_c).get("/").get_data(as_text=True)
+    assert 'aria-label="99+ unread">99+</span>' in page
+
+
 def test_notifications_page_lists_and_opening_one_marks_it_read_and_redirects(w, app):
     """The list shows my notifications; opening one marks it read and goes to its path."""
     amendment = propose(w, w.del_b, w.b, "The harbour must stay open to every single worker.")

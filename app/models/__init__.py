@@ -15,6 +15,7 @@ from app.models.audit_entry import AuditEntry
 from app.models.notification import (
     DELIVERY_MODES,
     EVENT_KINDS,
+    UNREAD_SHOWN,
     Notification,
     NotificationPreference,
     OutboxMessage,
@@ -45,6 +46,7 @@ from app.models.user import ApiToken, Invitation, SiteSetting, User
 __all__ = [
     "DELIVERY_MODES",
     "EVENT_KINDS",
+    "UNREAD_SHOWN",
     "Notification",
     "NotificationPreference",
     "OutboxMessage",

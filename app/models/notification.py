@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -26,12 +26,17 @@ EVENT_KINDS = {
     "deadline": "Deadlines approaching, and missed",
 }
 DELIVERY_MODES = ("immediate", "digest", "off")
+# The header shows at most this many unread notifications ("99+" past it): counting further would
+# make every page's cost grow with how much others told someone.
+UNREAD_SHOWN = 99
 
 
 class Notification(db.Model):
     """What a person is told, in the app; e-mails are made from these."""
 
     __tablename__ = "notifications"
+    # Each page's header counts the viewer's unread ones (up to UNREAD_SHOWN): from this index alone.
+    __table_args__ = (Index("ix_notifications_user_id_read_at", "user_id", "read_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

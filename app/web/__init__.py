@@ -29,9 +29,9 @@ def page_etag(*shown) -> str:
     request, plus the viewer (who they are, their unread count, their session's CSRF token, which the
     page's forms carry) and the release (templates and code). Nothing is kept between requests: the
     tag is only as fresh as the data read to build it, which is the data the page would show."""
-    user = current_user
+    user = current_user._get_current_object()
     viewer = (user.id, user.name, user.is_admin, getattr(user, "unread_notifications", None),
-              session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))) \
+              sorted(user.role_pairs()), session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))) \
         if user.is_authenticated else None
     # Dates are shown in the viewer's time zone, and words in their language.
     viewer = (viewer, str(get_timezone()), str(get_locale()))

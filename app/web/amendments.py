@@ -498,7 +498,9 @@ def paragraph_history(statement_id: int, paragraph_id: int):
     rows = [(r, amendments.get(r.amendment_id)) for r in revisions]
     numbers = amending.paragraph_numbers(statement)
     return render_template("amendments/paragraph_history.html", statement=statement, paragraph=paragraph,
-                           number=numbers.get(paragraph.id), rows=list(reversed(rows)))
+                           number=numbers.get(paragraph.id), rows=list(reversed(rows)),
+                           can_propose=statement.rights(current_user, now=now()).can_propose,
+                           open_count=amending.open_counts(statement).get(paragraph.id, 0))
 
 
 @bp.route("/statements/<int:statement_id>/blame")

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.orm import defer, joinedload
 
 from app.amending import operations as amending
@@ -10,11 +12,11 @@ from app.drafting import operations as drafting
 from app.drafting.importer import decode_upload, parse_statement
 from app.errors import ConcordError, InvalidInput
 from app.extensions import db
-from app.models import AuditEntry, Organisation, Statement, Version
+from app.models import AuditEntry, Organisation, Participant, Statement, StatementInvitation, User, Version
 from app.paging import paginate
 from app.participation import invitations as participation
 from app.signing import operations as signing
-from app.web import add_error, conditional, form_status, not_modified, now, page_etag, run_rule, shown
+from app.web import add_error, conditional, form_status, not_modified, now, page_etag, run_rule
 from app.web.forms import (
     DeleteParagraphForm,
     ImportForm,
@@ -161,9 +163,57 @@ def _mentioned(signatories: str) -> list[int]:
     ]
 
 
+def _text(column):
+    return func.coalesce(cast(column, String), "")
+
+
+@functools.cache
+def _facts_query():
+    """What a statement's page shows, as plain values, in one query and no objects: the statement's
+    columns, its current version's hash (which stands for every paragraph's text: each change of the
+    text makes a version), the newest entry of its audit trail (every change of the amendments,
+    positions, signatures, invitations and participants it shows is audited: promise 7), and the names
+    that can change without an audited step: the participating and invited organisations' and the
+    coordinator's. The page's ETag is made from these."""
+    named = Organisation.__table__
+    participants = (select(func.aggregate_strings(
+        _text(Participant.position) + "/" + _text(Participant.withdrawn_at) + "/" + _text(named.c.id) + "/"
+        + named.c.name + "/" + named.c.short_name + "/" + named.c.slug + "/" + _text(named.c.name_in_statements),
+        "|")).select_from(Participant).join(named, named.c.id == Participant.organisation_id)
+        .where(Participant.statement_id == Statement.id).correlate(Statement).scalar_subquery())
+    invited = (select(func.aggregate_strings(
+        _text(StatementInvitation.id) + "/" + _text(StatementInvitation.status) + "/" + _text(named.c.name)
+        + "/" + _text(named.c.short_name) + "/" + _text(StatementInvitation.contact_email), "|"))
+        .select_from(StatementInvitation).outerjoin(named, named.c.id == StatementInvitation.organisation_id)
+        .where(StatementInvitation.statement_id == Statement.id).correlate(Statement).scalar_subquery())
+    audited = (select(func.max(AuditEntry.seq)).where(AuditEntry.statement_id == Statement.id)
+               .correlate(Statement).scalar_subquery())
+    coordinator = select(User.name).where(User.id == Statement.coordinator_id).correlate(Statement).scalar_subquery()
+    return (select(*Statement.__table__.c, Version.sha256, audited, participants, invited, coordinator)
+            .outerjoin(Version, (Version.statement_id == Statement.id) & (Version.number == Statement.version_count))
+            .where(Statement.id == bindparam("statement_id")))
+
+
+def _statement_etag(facts) -> str:
+    """The statement page's ETag, from its facts (``_facts_query``) and the viewer (``page_etag``: their
+    roles decide their rights, with the statement's facts and whether amendments are open now)."""
+    *columns, participants, invited, coordinator = facts
+    open_now = facts.status == "amending" and (facts.amendment_deadline is None or now() < facts.amendment_deadline)
+    return page_etag("statement", tuple(columns), coordinator, sorted((participants or "").split("|")),
+                     sorted((invited or "").split("|")), open_now)
+
+
 @bp.route("/<int:statement_id>")
 @login_required
 def show(statement_id: int):
+    facts = db.session.execute(_facts_query(), {"statement_id": statement_id}).first()
+    if facts is None:
+        abort(404)
+    # A browser that has this page already is told so before anything else is read. (Someone who may not
+    # see the statement never had its page: their ETag, which names them, cannot match.)
+    etag = _statement_etag(facts)
+    if (response := not_modified(etag)) is not None:
+        return response
     # The statement, its people and its current version (without its text) in one query.
     row = db.session.execute(
         select(Statement, Version)
@@ -178,33 +228,23 @@ def show(statement_id: int):
         abort(404)
     open_counts = amending.open_counts(statement) if statement.status != "draft" else {}
     progress = signing.progress(statement) if statement.status == "signing" else None
-    invited = participation.pending_invitations(statement) if rights.is_coordinator else []
-    # The paragraphs are those of the current version: its number and hash stand for them.
-    signatures = [signature for _, signature in progress.signed] if progress else []
-    etag = page_etag("statement", shown(statement, version, *_people(statement), *signatures), rights,
-                     sorted(open_counts.items(), key=repr), shown(*invited, *(i.organisation for i in invited)))
-    response = not_modified(etag)
-    if response is None:
-        response = make_response(render_template(
-            "statements/show.html", statement=statement, rights=rights, version=version,
-            rows=_paragraph_rows(statement, rights, drafting.live_texts(statement.id), open_counts),
-            open_counts=open_counts, progress=progress, invited=invited))
+    invited = participation.pending_invitations(statement) \
+        if rights.is_coordinator and statement.status in ("draft", "amending") else []
+    response = make_response(render_template(
+        "statements/show.html", statement=statement, rights=rights, version=version,
+        rows=_paragraph_rows(statement, rights, drafting.live_texts(statement.id), open_counts),
+        open_counts=open_counts, progress=progress, invited=invited))
     return conditional(response, etag)
 
 
 def _paragraph_rows(statement: Statement, rights, paragraphs: list[tuple[int, str]], open_counts: dict):
     stamp = Stamp("statements/_paragraph.html", statement=statement, rights=rights)
     last = len(paragraphs)
+    ends = rights.can_edit  # only the editor's move buttons depend on being first or last
     return stamp.rows(
-        ((bool(open_counts.get(pid)), open_counts.get(pid) == 1, number == 1, number == last),
+        ((bool(open_counts.get(pid)), open_counts.get(pid) == 1, ends and number == 1, ends and number == last),
          {"pid": pid, "number": number, "text": text, "count": open_counts.get(pid, 0)})
         for number, (pid, text) in enumerate(paragraphs, start=1))
-
-
-def _people(statement: Statement) -> list:
-    """The rows a statement's header shows besides the statement itself."""
-    return [statement.coordinator, statement.coordinator_organisation, statement.frozen_version,
-            *statement.memberships, *(p.organisation for p in statement.memberships)]
 
 
 @bp.route("/<int:statement_id>/title", methods=["GET", "POST"])

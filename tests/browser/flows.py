@@ -186,12 +186,14 @@ def propose(page: Page, title: str, kind: str, number: int | None, text: str = "
             preview: bool = True, check_preview=None) -> int:
     """A delegate proposes an amendment from the statement page; returns its id."""
     open_statement(page, title)
-    button = {"modify": "Amend ¶ {}", "insert": "Propose paragraph below ¶ {}",
-              "delete": "Propose deletion of ¶ {}"}[kind]
     if number is None:
         page.get_by_role("link", name="Propose a paragraph at the top").click()
-    else:
-        paragraph(page, number).get_by_role("link", name=button.format(number), exact=True).click()
+    elif kind == "modify":
+        paragraph(page, number).get_by_role("link", name=f"Amend ¶ {number}", exact=True).click()
+    else:  # from the paragraph's own page
+        paragraph(page, number).get_by_role("link", name=re.compile(rf"^More for ¶ {number}:")).click()
+        page.get_by_role("link", name={"insert": "Propose a paragraph below it",
+                                       "delete": "Propose deleting it"}[kind]).click()
     if kind != "delete":
         page.get_by_label("Proposed text").fill(text)
         if preview:
