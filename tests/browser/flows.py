@@ -58,6 +58,9 @@ class Browsing:
 
 def nav(page: Page, name: str) -> None:
     """A link of the main menu (on a phone it folds behind the Menu button first)."""
+    # concord.js (deferred, so it has run once DOMContentLoaded fired) folds the menu and adds the
+    # button; asking before that would see neither.
+    page.wait_for_load_state("domcontentloaded")
     menu = page.get_by_role("button", name=re.compile(r"^Menu"))
     if menu.is_visible():
         menu.click()
