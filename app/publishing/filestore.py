@@ -44,16 +44,16 @@ class FileStore:
             log.error("a stored published file does not match its SHA-256 %s; not written to disk", sha256)
             return None
         path = self.folder / sha256
+        temporary = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=self.folder, prefix=".tmp-", delete=False) as tmp:
+                temporary = tmp.name
                 tmp.write(content)
-            os.replace(tmp.name, path)  # atomic: a reader sees the whole file or none
+            os.replace(temporary, path)  # atomic: a reader sees the whole file or none
         except OSError as error:
             log.warning("could not write the published file %s: %s", path, error)
-            try:
-                os.unlink(tmp.name)
-            except (OSError, UnboundLocalError):
-                pass
+            if temporary is not None:
+                Path(temporary).unlink(missing_ok=True)
             return None
         return path
