@@ -236,6 +236,7 @@ def withdraw(suggestion: Suggestion | int, user: User, *, now: datetime) -> Sugg
     _fresh_amendment(suggestion.amendment_id)  # brings the audit chain's head
     if suggestion.author_id != user.id:
         raise NotAllowed("Only the person who made a suggestion can withdraw it.")
+    _require_amending(statement)
     if not may_withdraw_suggestion(suggestion, user):
         raise Conflict(f"This suggestion is already {suggestion.status}.")
     suggestion.status = "withdrawn"
