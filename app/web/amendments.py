@@ -294,7 +294,8 @@ def _page(amendment: Amendment, statement: Statement, number: int, status: int =
     rights = statement.rights(user, now=now())
     if not rights.can_view:
         abort(404)
-    if (forms.get("position_form") or forms.get("suggest_form")) is not None and not rights.delegate_for:
+    sent_as_delegate = any(forms.get(name) is not None for name in ("position_form", "suggest_form"))
+    if sent_as_delegate and not rights.delegate_for:
         abort(403)  # a position or suggestion sent by someone who speaks for no participant
     allowed = amendment_rights(amendment, statement, user, rights)
     history = amendment.history if amendment.text_version > 1 else []  # only a proposal: nothing to list
