@@ -414,3 +414,19 @@ def test_adopting_only_adds_positions(w):
     after = {p.id: (p.stance, p.round, p.text_version, p.given_as) for p in db.session.scalars(select(Position))}
     assert {k: after[k] for k in before} == before and len(after) == len(before) + 1
     assert [op for op in _fresh_suggestion(suggestion).ops if op[0] == DELETE] == []
+
+
+def test_suggestions_to_a_new_title_and_a_new_paragraph(w):
+    """A retitle's suggestion is a title (one line, at most 300 characters); an insert's a paragraph."""
+    retitle = _propose(w, w.del_b, w.b, "retitle", None, "A Joint Statement on Ports")
+    _refused(InvalidInput, lambda: suggestions.suggest(retitle, w.del_c, w.c, text="T" * 301, now=w.now), "300")
+    made = _suggest(w, retitle, "  A Joint Statement on Ports and Ferries ")
+    assert _fresh_suggestion(made).proposed_text == "A Joint Statement on Ports and Ferries"
+    insert = _propose(w, w.del_b, w.b, "insert", _p(w, 1), "Docks open at dawn.")
+    made = _suggest(w, insert, "Docks open at dawn and close at dusk.")
+    suggestions.adopt(made, w.del_b, now=w.now)
+    db.session.commit()
+    insert = _fresh(insert)
+    assert (insert.proposed_text, insert.base_text, insert.text_version) == ("Docks open at dawn and close at dusk.",
+                                                                           "", 2)
+    assert insert.ops == [(INSERT, "Docks open at dawn and close at dusk.")]
