@@ -192,3 +192,18 @@ def test_a_position_before_a_clean_rebase_is_flagged_and_still_counts(opened):
     assert "<ins>faster </ins>" in changes
     assert opened.browser(opened.coordinator).get(f"/amendments/{target}/changes?since=9").status_code == 404
     assert opened.browser(opened.outsider).get(f"/amendments/{target}/changes?since=1").status_code == 404
+
+
+def test_open_suggestions_wait_for_the_proposer_on_the_home_page(opened):
+    """Until the proposer adopts or declines them (or they are made on an earlier text)."""
+    target = opened.propose(opened.partner, opened.gva, paragraph_id=opened.pids[0], text=P1_TREES)
+    gva = opened.browser(opened.partner)
+    assert "has suggested changes" not in page_text(gva.get("/"))
+    made = suggesting.suggest(target, opened.tenant, opened.tnn, text=P1_FAST, now=now())
+    db.session.commit()
+    home = page_text(gva.get("/"))
+    assert f'<a href="/amendments/{target}#suggestions">amendment #{target}</a>' in home
+    assert "has suggested changes" not in page_text(opened.browser(opened.tenant).get("/"))
+    suggesting.decline(made, opened.partner, reason="No.", now=now())
+    db.session.commit()
+    assert "has suggested changes" not in page_text(gva.get("/"))
