@@ -29,6 +29,9 @@ MAX_COMMENT_CHARS = 10_000
 #: statement: a paragraph (modifying or deleting it, or inserting after it), the title, or
 #: "insert at the top". What an accept has to rebase grows with this.
 MAX_OPEN_AMENDMENTS_PER_PLACE = 20
+#: Open suggestions one organisation may have on one amendment (app/amending/suggestions.py): what
+#: an amendment's page lists and its proposer has to read grows with this.
+MAX_OPEN_SUGGESTIONS_PER_ORGANISATION = 20
 
 # --- time budgets (seconds of computing, not of waiting) -------------------------------------
 

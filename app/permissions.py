@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from app.models import Amendment, Statement, User
+    from app.models import Amendment, Statement, Suggestion, User
 
 OPEN_FOR_POSITIONS = ("open", "rebased")
 
@@ -64,9 +64,32 @@ class AmendmentRights:
     can_decide: bool  # the coordinator, while it is undecided and the statement is amending
     position_for: tuple[int, ...]  # organisations they may record a position for
     sponsor_for: tuple[int, ...]  # organisations they may co-sponsor it for
+    # organisations they may suggest a change to its text for (delegates of participants, while it is
+    # open for positions and has a text: not a deletion)
+    suggest_for: tuple[int, ...] = ()
+    # adopt or decline the suggestions made to it: its proposer, still a delegate of the proposing
+    # organisation, while it is open for positions and the statement is amending
+    can_adopt: bool = False
+
+    @property
+    def can_suggest(self) -> bool:
+        return bool(self.suggest_for)
 
 
 NO_AMENDMENT_RIGHTS = AmendmentRights(False, False, False, (), ())
+
+
+def others_have_spoken(amendment: Amendment) -> bool:
+    """Whether organisations other than the proposing one have positions in the amendment's current round
+    (co-sponsors' included): its proposer may then no longer edit it, only adopt suggestions (which starts
+    a new round). The support recorded by proposing it does not count."""
+    return any(p.given_as != "proposer" and p.organisation_id != amendment.organisation_id
+               for p in amendment.current_positions().values())
+
+
+def may_withdraw_suggestion(suggestion: Suggestion, user: User | None) -> bool:
+    """Its author, while it is open."""
+    return _authenticated(user) and suggestion.author_id == user.id and suggestion.status == "open"
 
 
 def _authenticated(user: User | None) -> bool:
@@ -128,7 +151,7 @@ def amendment_rights(amendment: Amendment, statement: Statement, user: User | No
         can_edit = proposer
     else:
         can_edit = (proposer and amendment.status in OPEN_FOR_POSITIONS and amendment.kind != "delete"
-                    and not amendment.current_positions())
+                    and not others_have_spoken(amendment))
     positions_open = amendment.status in OPEN_FOR_POSITIONS and amending
     sponsoring = {amendment.organisation_id, *(s.organisation_id for s in amendment.sponsors)}
     return AmendmentRights(
@@ -137,4 +160,6 @@ def amendment_rights(amendment: Amendment, statement: Statement, user: User | No
         can_decide=rights.is_coordinator and undecided and amending,
         position_for=rights.delegate_for if positions_open else (),
         sponsor_for=tuple(o for o in rights.delegate_for if o not in sponsoring) if undecided and amending else (),
+        suggest_for=rights.delegate_for if positions_open and amendment.kind != "delete" else (),
+        can_adopt=proposer and positions_open and amendment.organisation_id in rights.delegate_for,
     )

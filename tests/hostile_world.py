@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from app.accounts import operations as accounts
 from app.amending import operations as amending
+from app.amending import suggestions as suggesting
 from app.drafting import operations as drafting
 from app.extensions import db
 from app.models import Paragraph, Revision, SiteSetting, StatementInvitation, User
@@ -122,6 +123,7 @@ class World:
                                          paragraph_id=far_open["paragraphs"][0], text="Elsewhere.", now=now())
         db.session.commit()
         far_comment = amending.add_comment(far_amendment, self.sam, "Far away.", now=now())
+        far_suggestion = suggesting.suggest(far_amendment, self.olly, self.other, text="Far elsewhere.", now=now())
         far_invitation = participation.invite_organisation(self.get(far_draft), self.sam, organisation=self.own,
                                                            now=now())
         participation.respond(far_invitation, self.dana, accept=False, now=now())  # answered already
@@ -139,6 +141,7 @@ class World:
             "revisions": far_open["revisions"],
             "amendments": [far_amendment.id],
             "comments": [far_comment.id],
+            "suggestions": [far_suggestion.id],
             "signatures": [far_signature],
             "invitations": [far_invitation.id],
             "org_ids": [self.far.id, self.other.id],

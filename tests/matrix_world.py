@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.accounts import operations as accounts
 from app.amending import operations as amending
+from app.amending import suggestions as suggesting
 from app.drafting import operations as drafting
 from app.extensions import db
 from app.models import Notification, Publication
@@ -48,6 +49,7 @@ class Scene:
     join_token: str
     amendment_id: int | None = None
     signature_id: int | None = None
+    suggestion_id: int | None = None
 
 
 @dataclass
@@ -137,6 +139,9 @@ class World:
         amending.add_comment(amendment, delegate, "A first comment.", now=now())
         db.session.commit()
         made.amendment_id = amendment.id
+        made.suggestion_id = suggesting.suggest(amendment, coordinator, self.hwu, now=now(),
+                                                text="Every river has a source, a mouth and banks.").id
+        db.session.commit()
         if phase == "amending":
             return made
         signing.freeze(statement, coordinator, now=now())

@@ -432,7 +432,12 @@ def test_proposer_edits_until_a_position_is_taken(w):
     assert amendment.base_text == P1
     assert _reasons(amendment) == ["proposed", "edited"]
     assert amendment.history[0].proposed_text == P1_SINGLE  # the old text stays in history
+    assert [h.text_version for h in amendment.history] == [1, 2]
     assert amending.can_edit(amendment, w.del_b)
+    # Its organisation's support, recorded by proposing it, is carried onto the new text.
+    own = amendment.current_positions()[w.b.id]
+    assert (own.stance, own.given_as, own.text_version, own.round) == ("support", "proposer", 2, 1)
+    assert not amendment.on_earlier_text(own)
 
 
 def test_edit_after_a_position_is_a_conflict(w):
@@ -538,7 +543,8 @@ def test_only_delegates_of_that_org_take_its_position(w):
         _refused(NotAllowed, lambda p=person, o=org: amending.take_position(
             amendment, p, o, "support", now=w.now))
     _refused(InvalidInput, lambda: amending.take_position(amendment, w.del_b, w.b, "maybe", now=w.now))
-    assert db.session.scalars(select(Position)).all() == []
+    # Only the support B gave by proposing it.
+    assert db.session.execute(select(Position.organisation_id, Position.given_as)).all() == [(w.b.id, "proposer")]
 
 
 def test_latest_position_counts_in_the_tally(w):
@@ -549,7 +555,7 @@ def test_latest_position_counts_in_the_tally(w):
     amending.take_position(amendment, w.del_c, w.c, "oppose", "On reflection, no.", now=w.now)
     db.session.commit()
     amendment = _fresh(amendment)
-    assert len(amendment.positions) == 3
+    assert len(amendment.positions) == 4  # B's support by proposing it, and the three taken
     result = amending.tally(amendment, w.statement)
     assert [o.id for o, _ in result.support] == [w.b.id]
     assert [(o.id, p.reason) for o, p in result.oppose] == [(w.c.id, "On reflection, no.")]
@@ -595,13 +601,18 @@ def test_revising_a_conflicted_amendment_starts_a_new_round(w):
     db.session.commit()
     amendment = _fresh(amendment)
     assert (amendment.status, amendment.round) == ("open", 2)
-    assert amendment.current_positions() == {}
-    assert len(amendment.positions) == 2  # still recorded, just not counted
-    assert [o.id for o in amending.tally(amendment, w.statement).silent] == [w.a.id, w.b.id, w.c.id]
+    # Only C's support of its revised text, recorded by revising it, counts.
+    assert [(org, p.given_as, p.round) for org, p in amendment.current_positions().items()] == [
+        (w.c.id, "proposer", 2)]
+    assert len(amendment.positions) == 4  # still recorded, just not counted
+    tally = amending.tally(amendment, w.statement)
+    assert [o.id for o in tally.silent] == [w.a.id, w.b.id]
+    # B's support was given on the conflicted text: shown as such, not counted.
+    assert list(tally.earlier) == [w.b.id] and amendment.on_earlier_text(tally.earlier[w.b.id])
     position = amending.take_position(amendment, w.del_b, w.b, "oppose", now=w.now)
     db.session.commit()
     assert position.round == 2
-    assert list(_fresh(amendment).current_positions()) == [w.b.id]
+    assert list(_fresh(amendment).current_positions()) == [w.c.id, w.b.id]
 
 
 # --- comments ---------------------------------------------------------------------------------------

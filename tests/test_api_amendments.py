@@ -154,7 +154,7 @@ def test_open_refuses_others_and_a_second_time(opened):
 
 
 def test_propose_modify(opened):
-    """201 with the amendment, its word diff as [op, text] pairs and nobody's position yet."""
+    """201 with the amendment, its word diff as [op, text] pairs and its organisation's support by proposing it."""
     body = propose(
         opened.partner, opened.sid, kind="modify", paragraph_id=opened.pids[0],
         text="Water is a common good of all.", rationale="Say whose.", organisation="gva")
@@ -165,8 +165,10 @@ def test_propose_modify(opened):
         PARAGRAPHS[0], "Water is a common good of all.", "Say whose.")
     assert (body["organisation"], body["proposer"], body["text_version"]) == ("gva", "Camila Rojas", 1)
     assert body["diff"] == [[0, "Water is a common good"], [1, " of all"], [0, "."]]
-    assert body["positions"] == [] and body["comments"] == []
-    assert body["not_yet_spoken"] == ["hwu", "gva", "tnn"]
+    assert [(p["organisation"], p["stance"], p["as"], p["on_earlier_text"]) for p in body["positions"]] == [
+        ("gva", "support", "proposer", False)]
+    assert body["comments"] == [] and body["earlier_positions"] == []
+    assert body["not_yet_spoken"] == ["hwu", "tnn"]
     made = db.session.get(Amendment, body["id"])
     assert (made.kind, made.paragraph_id, made.proposed_text, made.organisation.slug) == (
         "modify", opened.pids[0], "Water is a common good of all.", "gva")
@@ -293,13 +295,13 @@ def test_get_amendment_with_positions_comments_and_silent_organisations(opened):
                                                                  "reason": "On reflection."})
     opened.tenant.post(f"/amendments/{target}/comments", json={"body": "Why now?"})
     body = opened.tenant.get(f"/amendments/{target}").get_json()
-    assert [(p["organisation"], p["stance"], p["reason"], p["by"]) for p in body["positions"]] == [
-        ("gva", "support", "On reflection.", "Camila Rojas")]
+    assert [(p["organisation"], p["stance"], p["reason"], p["by"], p["as"]) for p in body["positions"]] == [
+        ("gva", "support", "On reflection.", "Camila Rojas", None)]
     assert body["not_yet_spoken"] == ["hwu", "tnn"]
     assert body["decision_rule_met"] is True and body["decision_explanation"] == "The coordinator decides."
     assert [(c["author"], c["body"], c["parent_id"]) for c in body["comments"]] == [
         ("Karin Lund", "Why now?", None)]
-    assert count(Position) == 2
+    assert count(Position) == 3  # with the support by proposing it
 
 
 # --- the proposer's changes -----------------------------------------------------------

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from app.accounts import operations as accounts
 from app.amending import operations as amending
+from app.amending import suggestions as suggesting
 from app.drafting import operations as drafting
 from app.extensions import db
 from app.models import Amendment, Notification, Organisation, Signature, Statement, User
@@ -137,6 +138,11 @@ def _accept(w: World) -> None:
     w.rule(amending.accept, w.amendment(), w.coordinator, text_version=None, now=now())
 
 
+def _suggest(w: World, rationale: str = "More fish.") -> object:
+    return w.rule(suggesting.suggest, w.amendment(), w.tnn_member, w.tnn, text="Rivers need care, clean banks "
+                  "and fish.", rationale=rationale, now=now())
+
+
 def _revoke(w: World) -> None:
     signature = db.session.scalar(select(Signature).where(Signature.organisation_id == w.gva.id,
                                                           Signature.status == "valid"))
@@ -205,6 +211,13 @@ CHANGES: dict[str, tuple[str, Callable[[World], None], str]] = {
     "comment": ("amending", lambda w: w.rule(amending.add_comment, w.amendment(), w.tnn_member,
                                              "Banks, yes.", now=now()), "Banks, yes."),
     "accept": ("amending", _accept, "clean banks"),
+    "suggest": ("amending", _suggest, "More fish."),
+    "adopt suggestion": ("amending", lambda w: w.rule(suggesting.adopt, _suggest(w), w.gva_delegate, now=now()),
+                         "suggestion-adopted"),
+    "decline suggestion": ("amending", lambda w: w.rule(suggesting.decline, _suggest(w), w.gva_delegate,
+                                                        reason="Keep it short.", now=now()), "Keep it short."),
+    "withdraw suggestion": ("amending", lambda w: w.rule(suggesting.withdraw, _suggest(w), w.tnn_member, now=now()),
+                            "suggestion-withdrawn"),
     "reject": ("amending", lambda w: w.rule(amending.reject, w.amendment(), w.coordinator, reason="Not now.",
                                             now=now()), "Not now."),
     "freeze": ("amending", lambda w: w.rule(signing.freeze, w.st(), w.coordinator, now=now()), "Frozen for signing"),

@@ -36,6 +36,7 @@ from sqlalchemy import select, update
 
 from app.accounts import operations as accounts
 from app.amending import operations as amending
+from app.amending import suggestions as suggesting
 from app.amending.rules import RULE_LABELS
 from app.extensions import db
 from app.models import EVENT_KINDS, Amendment, Organisation, Paragraph
@@ -249,6 +250,32 @@ def spare_token(w):
 # Cheaper ways to make a scene usable again after an accepted request used it up.
 
 
+def suggested_to_own(w):
+    """Dana's amendment with Olly's suggestion on it (Dana adopts or declines it)."""
+    scene = own_amendment(w)
+    return {**scene, "suggestion": _suggestion(w, scene, w.olly, w.other)}
+
+
+def suggested_by_dana(w):
+    """Olly's amendment with Dana's suggestion on it (Dana withdraws it)."""
+    scene = others_amendment(w)
+    return {**scene, "suggestion": _suggestion(w, scene, w.dana, w.own)}
+
+
+def _suggestion(w, scene, user, org) -> int:
+    made = suggesting.suggest(scene["amendment"], user, org, text=f"A suggested text {next(_serial)}.", now=now())
+    db.session.commit()
+    return made.id
+
+
+def another_suggestion_to_own(w, s):
+    return {**s, "suggestion": _suggestion(w, s, w.olly, w.other)}
+
+
+def another_suggestion_by_dana(w, s):
+    return {**s, "suggestion": _suggestion(w, s, w.dana, w.own)}
+
+
 def another_own_amendment(w, s):
     return {**w.amendment(s, w.dana, w.own, text=f"A better text {next(_serial)}."), "comment": s["comment"]}
 
@@ -312,6 +339,10 @@ def pid(w, s):
 
 def aid(w, s):
     return path_id(s["amendment"], *w.foreign["amendments"])
+
+
+def suggestion_id(w, s):
+    return path_id(s["suggestion"], *w.foreign["suggestions"])
 
 
 def org_choice(w) -> st.SearchStrategy:
@@ -745,6 +776,32 @@ def _(w, s, data):
                {"reason": form_field("reason", "Not needed.")}, pages=amendment_page(s))
 
 
+@endpoint("POST", "/amendments/<int:amendment_id>/suggestions", others_amendment, renew=another_others_amendment)
+def _(w, s, data):
+    return web(w, data, f"/amendments/{data.draw(aid(w, s))}/suggestions", {
+        "organisation": form_field("organisation", str(w.own.id), org_choice(w)),
+        "text": form_field("text", f"A suggested paragraph {next(_serial)}."),
+        "rationale": form_field("rationale", "Shorter."),
+        "version": form_field("text_version", str(s["text_version"]), ID_TEXT),
+    }, pages=amendment_page(s))
+
+
+@endpoint("POST", "/suggestions/<int:suggestion_id>/adopt", suggested_to_own, renew=another_suggestion_to_own)
+def _(w, s, data):
+    return web(w, data, f"/suggestions/{data.draw(suggestion_id(w, s))}/adopt", {}, pages=amendment_page(s))
+
+
+@endpoint("POST", "/suggestions/<int:suggestion_id>/decline", suggested_to_own, renew=another_suggestion_to_own)
+def _(w, s, data):
+    return web(w, data, f"/suggestions/{data.draw(suggestion_id(w, s))}/decline",
+               {"reason": form_field("reason", "We keep ours.")}, pages=amendment_page(s))
+
+
+@endpoint("POST", "/suggestions/<int:suggestion_id>/withdraw", suggested_by_dana, renew=another_suggestion_by_dana)
+def _(w, s, data):
+    return web(w, data, f"/suggestions/{data.draw(suggestion_id(w, s))}/withdraw", {}, pages=amendment_page(s))
+
+
 # --- invitations: resend, revoke; the account's time zone --------------------------------------------------
 
 
@@ -1014,6 +1071,35 @@ def _(w, s, data):
           renew=another_own_amendment)
 def _(w, s, data):
     return api(w, data, "POST", f"/amendments/{data.draw(aid(w, s))}/withdraw", pages=amendment_page(s))
+
+
+@endpoint("POST", "/api/v1/amendments/<int:amendment_id>/suggestions", others_amendment,
+          renew=another_others_amendment)
+def _(w, s, data):
+    body = json_object(organisation=field("own", st.sampled_from(["far", "other", "nope"])),
+                       text=field(f"A suggested paragraph {next(_serial)}."), rationale=field("Shorter."),
+                       text_version=field(s["text_version"], ids(0, s["text_version"] + 1)))
+    return api(w, data, "POST", f"/amendments/{data.draw(aid(w, s))}/suggestions", body, pages=amendment_page(s))
+
+
+@endpoint("POST", "/api/v1/suggestions/<int:suggestion_id>/adopt", suggested_to_own,
+          renew=another_suggestion_to_own)
+def _(w, s, data):
+    return api(w, data, "POST", f"/suggestions/{data.draw(suggestion_id(w, s))}/adopt", pages=amendment_page(s))
+
+
+@endpoint("POST", "/api/v1/suggestions/<int:suggestion_id>/decline", suggested_to_own,
+          renew=another_suggestion_to_own)
+def _(w, s, data):
+    body = json_object(reason=field("We keep ours."))
+    return api(w, data, "POST", f"/suggestions/{data.draw(suggestion_id(w, s))}/decline", body,
+               pages=amendment_page(s))
+
+
+@endpoint("POST", "/api/v1/suggestions/<int:suggestion_id>/withdraw", suggested_by_dana,
+          renew=another_suggestion_by_dana)
+def _(w, s, data):
+    return api(w, data, "POST", f"/suggestions/{data.draw(suggestion_id(w, s))}/withdraw", pages=amendment_page(s))
 
 
 # --- published statements: verify pages, archived statements, names in statements -----------------------

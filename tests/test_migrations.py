@@ -122,3 +122,42 @@ def test_autogenerate_comparison_notices_a_model_the_migrations_lack(fresh_app):
         conn.execute(text("DROP TABLE endorsements"))
     diffs = _pending_changes()
     assert ("add_table", "endorsements") in [(d[0], d[1].name) for d in diffs if d[0] == "add_table"]
+
+
+def test_positions_and_history_get_text_versions_when_upgraded_with_data(fresh_app):
+    """0013 (a16suggest) on a database with amendments: every position is taken as given on its amendment's
+    current text, every history row gets the text version it made current (counted back from the newest)."""
+    from datetime import UTC, datetime
+
+    from app.amending import operations as amending
+    from app.drafting import operations as drafting
+    from tests import factories
+
+    upgrade()
+    when = datetime.now(UTC)
+    a, b = factories.organisation("Union A", slug="ua"), factories.organisation("Union B", slug="ub")
+    coordinator, delegate = factories.member(a, "delegate"), factories.member(b, "delegate")
+    statement = factories.statement(coordinator, a, participants=[b], paragraphs=("One two three.",))
+    amending.open_for_amendments(statement, coordinator, rule="coordinator", deadline=None, now=when)
+    paragraph = drafting.live_paragraphs(statement)[0]
+    amendment = amending.propose(statement, delegate, b, kind="modify", paragraph_id=paragraph.id,
+                                 text="One two three four.", now=when)
+    db.session.commit()
+    amending.edit_amendment(amendment, delegate, text="One two three five.", rationale="", now=when)
+    amending.take_position(amendment, coordinator, a, "support", now=when)
+    db.session.commit()
+    amendment_id = amendment.id
+    db.session.remove()
+    downgrade(revision="a17unread")
+    with db.engine.begin() as conn:  # as an older Concord left it: no text versions, no suggestions table
+        assert "text_version" not in {c["name"] for c in inspect(conn).get_columns("positions")}
+        assert "suggestions" not in inspect(conn).get_table_names()
+    upgrade()
+    with db.engine.connect() as conn:
+        positions = conn.execute(text("SELECT text_version, given_as FROM positions WHERE amendment_id = :a "
+                                      "ORDER BY id"), {"a": amendment_id}).all()
+        history = conn.execute(text("SELECT reason, text_version FROM amendment_revisions WHERE amendment_id = :a "
+                                    "ORDER BY id"), {"a": amendment_id}).all()
+    assert [tuple(p) for p in positions] == [(2, None), (2, None), (2, None)]
+    assert [tuple(h) for h in history] == [("proposed", 1), ("edited", 2)]
+    assert _pending_changes() == []

@@ -249,6 +249,17 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/amendments/<int:amendment_id>/reject"): A(
         lambda p: viewers(BOUNCED, coordinator=REDIRECT if p == "amending" else BOUNCED),
         data={"reason": "Not needed."}, fresh=("amending",)),
+    # Suggestions: the delegate proposed the amendment, the coordinator (a delegate of hwu) suggested a change.
+    ("GET", "/amendments/<int:amendment_id>/changes"): A(viewers(OK)),
+    ("POST", "/amendments/<int:amendment_id>/suggestions"): A(
+        viewers(DENIED, delegate=REFUSED, coordinator=REFUSED)),  # nothing sent: the form says so
+    ("POST", "/suggestions/<int:suggestion_id>/adopt"): A(
+        lambda p: viewers(BOUNCED, delegate=REDIRECT if p == "amending" else BOUNCED), fresh=("amending",)),
+    ("POST", "/suggestions/<int:suggestion_id>/decline"): A(
+        lambda p: viewers(BOUNCED, delegate=REDIRECT if p == "amending" else BOUNCED),
+        data={"reason": "Not ours."}, fresh=("amending",)),
+    ("POST", "/suggestions/<int:suggestion_id>/withdraw"): A(
+        lambda p: viewers(BOUNCED, coordinator=REDIRECT if p == "amending" else BOUNCED), fresh=("amending",)),
     # --- published statements: public -------------------------------------------------------------
     **{("GET", rule): S(lambda p: everyone(OK if p == "published" else DENIED)) for rule in (
         "/p/<slug>", "/p/<slug>/certificate", "/p/<slug>.txt", "/p/<slug>.md", "/p/<slug>.json",
@@ -334,6 +345,15 @@ TABLE: dict[tuple[str, str], Entry] = {
         api_viewers(DENIED, coordinator=REFUSED), data={"text_version": -1}),
     ("POST", "/api/v1/amendments/<int:amendment_id>/reject"): A(
         api_viewers(DENIED, coordinator=REFUSED), data={"reason": ""}),
+    ("GET", "/api/v1/amendments/<int:amendment_id>/suggestions"): A(api_viewers(OK)),
+    ("POST", "/api/v1/amendments/<int:amendment_id>/suggestions"): A(
+        api_viewers(DENIED, delegate=REFUSED), data={"organisation": "gva", "text": ""}),
+    ("POST", "/api/v1/suggestions/<int:suggestion_id>/adopt"): A(
+        lambda p: api_viewers(DENIED, delegate=OK if p == "amending" else REFUSED), fresh=("amending",)),
+    ("POST", "/api/v1/suggestions/<int:suggestion_id>/decline"): A(
+        api_viewers(DENIED, delegate=REFUSED), data={"reason": ""}),
+    ("POST", "/api/v1/suggestions/<int:suggestion_id>/withdraw"): A(
+        lambda p: api_viewers(DENIED, coordinator=OK if p == "amending" else REFUSED), fresh=("amending",)),
     ("POST", "/api/v1/amendments/<int:amendment_id>/withdraw"): A(
         lambda p: api_viewers(DENIED, delegate=OK if p == "amending" else REFUSED), fresh=("amending",)),
 }
@@ -357,6 +377,7 @@ def url_values(world: World, rule: str, scene) -> dict:
     if scene is not None:
         values.update(statement_id=scene.statement_id, paragraph_id=scene.paragraph_id,
                       amendment_id=scene.amendment_id, signature_id=scene.signature_id,
+                      suggestion_id=scene.suggestion_id,
                       invitation_id=scene.invitation_id)
     values["slug"] = scene.slug if rule.startswith("/p/") else world.values["org_slug"]
     values["token"] = (scene.join_token if rule.startswith("/join/") else world.values["reset_token"]

@@ -432,7 +432,9 @@ def test_positions_tally_and_not_yet_spoken(world):
     target = world.propose(world.partner, world.gva, paragraph_id=world.pids[0], text="Hotter.")
     gva_browser = world.browser(world.partner)
     page = page_text(gva_browser.get(f"/amendments/{target}"))
-    assert "0 support · 0 oppose · 0 abstain</strong>\n    · 3 not yet spoken" in page
+    # GVA supports it by proposing it (a position like any other, marked as such).
+    assert "1 support · 0 oppose · 0 abstain</strong>\n    · 2 not yet spoken" in page
+    assert re.search(r'Green Valleys Alliance \(GVA\)</strong>\s*<span class="given-as">as proposer</span>', page)
     response = gva_browser.post(f"/amendments/{target}/positions", {
         "organisation": str(world.gva.id), "stance": "oppose", "reason": "Too short."},
         form_page=f"/amendments/{target}")
@@ -447,11 +449,11 @@ def test_positions_tally_and_not_yet_spoken(world):
     reload()
     latest = {org: p.stance for org, p in db.session.get(Amendment, target).current_positions().items()}
     assert latest == {world.gva.id: "support", world.tnn.id: "abstain"}
-    assert count(Position) == 3  # append-only: the earlier one is kept
+    assert count(Position) == 4  # append-only: the earlier ones are kept (GVA's by proposing, its oppose)
     page = page_text(tnn_browser.get(f"/amendments/{target}"))
     assert "1 support · 0 oppose · 1 abstain</strong>\n    · 1 not yet spoken" in page
     assert re.search(r'stance-silent">Not yet</span> Harbour Workers Union \(HWU\)', page)
-    assert "Convinced." in page and "Too short." not in page
+    assert "Convinced." in page and "Too short." not in page and "as proposer" not in page
     assert "Position recorded for Tenants Network (TNN): abstain." in flashes(page)
 
 
@@ -464,7 +466,7 @@ def test_position_refused_for_other_organisations_and_bad_stances(opened):
                  {"organisation": str(opened.gva.id)}):
         response = browser.post(f"/amendments/{target}/positions", data, form_page=f"/amendments/{target}")
         assert response.status_code == 422
-    assert count(Position) == 0
+    assert count(Position) == 1  # GVA's support by proposing it, nothing more
     signatory = opened.browser(opened.signatory)
     page = page_text(signatory.get(f"/amendments/{target}"))
     assert "Record position" not in page
@@ -472,7 +474,7 @@ def test_position_refused_for_other_organisations_and_bad_stances(opened):
                               {"organisation": str(opened.gva.id), "stance": "support"},
                               form_page=f"/amendments/{target}")
     assert response.status_code == 403
-    assert count(Position) == 0
+    assert count(Position) == 1
 
 
 def test_cosponsoring(opened):

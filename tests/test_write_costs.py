@@ -87,7 +87,12 @@ def test_web_writes_cost_at_most_ten_statements(busy, counted):
     assert response.status_code == 302, response.get_data(as_text=True)
     costs["proposal"] = len(counted)
     db.session.rollback()
-    assert db.session.scalar(select(Position.stance).order_by(Position.id.desc()).limit(1)) == "oppose"
+    assert db.session.scalar(select(Position.stance).where(Position.amendment_id == target)
+                             .order_by(Position.id.desc()).limit(1)) == "oppose"
+    # The proposal came with its organisation's support, in the same 10 statements.
+    proposed = db.session.scalar(select(Amendment.id).order_by(Amendment.id.desc()).limit(1))
+    assert db.session.execute(select(Position.organisation_id, Position.stance, Position.given_as)
+                              .where(Position.amendment_id == proposed)).all() == [(w.tnn.id, "support", "proposer")]
     assert db.session.scalar(select(Comment.body).order_by(Comment.id.desc()).limit(1)) == "Noted."
     assert db.session.scalar(select(Amendment.proposed_text).order_by(Amendment.id.desc()).limit(1)) == \
         "Towns need buses and trains."

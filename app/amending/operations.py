@@ -10,7 +10,7 @@ Plain functions: they take the acting user, flush, never commit.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import case, exists, func, literal, select, update
@@ -41,11 +41,12 @@ from app.models import (
     Revision,
     Sponsor,
     Statement,
+    Suggestion,
     User,
 )
 from app.models.amendment import compromise_targets
 from app.notifications import events
-from app.permissions import amendment_rights
+from app.permissions import amendment_rights, others_have_spoken
 
 MAX_RATIONALE = MAX_RATIONALE_CHARS
 SIBLING_DIFFS_SECONDS = 0.5  # for the stored diffs of all the siblings of one accept
@@ -164,21 +165,27 @@ def _live_paragraph(statement: Statement, paragraph_id: int | None) -> Paragraph
     return _numbered_paragraph(statement, paragraph_id)[0]
 
 
-def _numbered_paragraph(statement: Statement, paragraph_id: int | None) -> tuple[Paragraph, int]:
-    """A live paragraph of the statement, with its text, and its current number: one query."""
+def _numbered_paragraph(statement: Statement, paragraph_id: int | None, room: _Room | None = None
+                        ) -> tuple[Paragraph, int]:
+    """A live paragraph of the statement, with its text, and its current number: one query (which also
+    reads what ``room`` checks later, if given)."""
     before = aliased(Paragraph)
     number = (select(func.count()).select_from(before)
               .where(before.statement_id == statement.id, before.deleted_at.is_(None),
                      before.position <= Paragraph.position)
               .correlate(Paragraph).scalar_subquery())
+    query = select(Paragraph, number)
+    if room is not None:
+        query = room.reading(query)
     row = db.session.execute(
-        select(Paragraph, number).where(Paragraph.id == paragraph_id)
-        .options(joinedload(Paragraph.current_revision))
+        query.where(Paragraph.id == paragraph_id).options(joinedload(Paragraph.current_revision))
     ).first() if isinstance(paragraph_id, int) and 0 < paragraph_id < 2**31 else None
     if row is None or row[0].statement_id != statement.id:
         raise NotFound("That paragraph is not part of this statement.", field="paragraph_id")
     if row[0].deleted_at is not None:
         raise Conflict("That paragraph has been deleted from the text.", field="paragraph_id")
+    if room is not None:
+        room.read(row[2:])
     return row[0], row[1]
 
 
@@ -207,7 +214,40 @@ def _record(amendment: Amendment, reason: str, author: User | None, now: datetim
         amendment=amendment, reason=reason, base_revision_id=amendment.base_revision_id,
         base_text=amendment.base_text, proposed_text=amendment.proposed_text, diff=amendment.diff,
         rationale=amendment.rationale, author_id=author.id if author else None, created_at=now,
+        text_version=amendment.text_version,
     ))
+
+
+def _support_as(amendment: Amendment, organisation: Organisation, user: User, given_as: str,
+                now: datetime) -> Position:
+    """The support an organisation gives by proposing (``given_as="proposer"``) or co-sponsoring an
+    amendment: a position like any other, on the amendment's text now, that a later one replaces."""
+    position = Position(amendment=amendment, organisation=organisation, user=user, stance="support",
+                        given_as=given_as, round=amendment.round, text_version=amendment.text_version,
+                        created_at=now)
+    db.session.add(position)
+    return position
+
+
+def _changed_by_proposer(amendment: Amendment, user: User, now: datetime, *, new_round: bool) -> None:
+    """After its proposer changed the amendment's text (its text_version already moved on).
+
+    ``new_round`` (a revision after a conflict, an adopted suggestion): positions given on the earlier
+    text no longer count, and its own organisation supports the new text. Otherwise (an edit, which only
+    its own organisation's positions allow) the round goes on and that organisation's support, if it
+    gives it, is carried onto the new text. Either way, suggestions still open were made on the earlier
+    text: they become outdated.
+    """
+    if new_round:
+        amendment.round += 1
+        _support_as(amendment, amendment.organisation, user, "proposer", now)
+    else:
+        own = amendment.current_positions().get(amendment.organisation_id)
+        if own is not None and own.stance == "support":
+            _support_as(amendment, amendment.organisation, user, "proposer", now)
+    db.session.execute(
+        update(Suggestion).where(Suggestion.amendment_id == amendment.id, Suggestion.status == "open")
+        .values(status="outdated", decided_at=now).execution_options(synchronize_session=False))
 
 
 def propose(
@@ -236,12 +276,14 @@ def propose(
                            field="kind")
     amendment = Amendment(
         statement=statement, kind=kind, organisation=organisation, proposer=user,
-        rationale=_clean_rationale(rationale), created_at=now, updated_at=now,
+        rationale=_clean_rationale(rationale), created_at=now, updated_at=now, text_version=1, round=1,
         # A new amendment has none of these: set, so that reading them later asks the database nothing.
         sponsors=[], positions=[], comments=[], targets=[],
     )
+    # What the maxima need is read with the paragraph, if there is one (a proposal stays within 10 statements).
+    room = _Room(statement, organisation, kind, paragraph_id if kind != "retitle" else None)
     if kind in ("modify", "delete"):
-        paragraph, amendment.base_number = _numbered_paragraph(statement, paragraph_id)
+        paragraph, amendment.base_number = _numbered_paragraph(statement, paragraph_id, room)
         amendment.paragraph_id = paragraph.id
         amendment.base_revision_id = paragraph.current_revision_id
         amendment.base_text = paragraph.text
@@ -251,7 +293,7 @@ def propose(
                 raise InvalidInput("The proposed text is the same as the current text.", field="text")
     elif kind == "insert":
         if paragraph_id is not None:
-            after, amendment.base_number = _numbered_paragraph(statement, paragraph_id)
+            after, amendment.base_number = _numbered_paragraph(statement, paragraph_id, room)
             amendment.paragraph_id = after.id
         else:
             amendment.base_number = 0
@@ -261,12 +303,13 @@ def propose(
         amendment.proposed_text = normalise_title(text)
         if amendment.proposed_text == statement.title:
             raise InvalidInput("The proposed title is the same as the current title.", field="text")
-    _check_room(statement, organisation, amendment, new=True)
+    room.check(amendment, new=True)
     if supersedes:
         amendment.targets = _compromise_targets(statement, amendment, supersedes)
     amendment.diff = _diff_of(amendment.kind, amendment.base_text, amendment.proposed_text)
     db.session.add(amendment)
     _record(amendment, "proposed", user, now)
+    _support_as(amendment, organisation, user, "proposer", now)
     db.session.flush()
     audit.record(statement.id, "proposed", user, now=now, organisation=organisation,
                  amendment=amendment.id, kind=kind, paragraph=amendment.paragraph_id,
@@ -281,50 +324,73 @@ def propose(
     return amendment
 
 
-def _check_room(statement: Statement, organisation: Organisation, amendment: Amendment, *, new: bool) -> None:
-    """Refuse a proposal past the maxima (app/limits.py), in one query (which also reads the audit head).
+class _Room:
+    """The maxima (app/limits.py) a proposal at one place must keep, read in one query, under the
+    statement's lock (the audit chain's head comes along: ``audit.head_columns``), on its own or added to
+    a query the rule makes anyway.
 
     An organisation has at most MAX_OPEN_AMENDMENTS_PER_PLACE open amendments at one place (a
     paragraph, the title, or the top: checked for a ``new`` one), and a proposal that, accepted
     now, would make the statement longer or give it more paragraphs than the maxima allow is
     refused now rather than at the accept.
     """
-    if amendment.kind == "retitle":
-        here = Amendment.kind == "retitle"
-        where = "the title"
-    elif amendment.paragraph_id is None:
-        here = (Amendment.kind == "insert") & Amendment.paragraph_id.is_(None)
-        where = "the top of the text"
-    else:
-        here = (Amendment.paragraph_id == amendment.paragraph_id) & (Amendment.kind != "retitle")
-        where = f"¶ {amendment.base_number}"
-    open_here = (select(func.count()).select_from(Amendment)
-                 .where(Amendment.statement_id == statement.id, Amendment.organisation_id == organisation.id,
-                        Amendment.status.in_(OPEN_STATUSES), here).scalar_subquery())
-    live = (select(func.count(), func.coalesce(func.sum(func.length(Revision.text)), 0))
-            .select_from(Paragraph).join(Revision, Revision.id == Paragraph.current_revision_id)
-            .where(Paragraph.statement_id == statement.id, Paragraph.deleted_at.is_(None)).subquery())
-    grows = amendment.kind in ("modify", "insert")
-    # Read under the statement's lock: the audit chain's head comes along (audit.head_columns).
-    count, paragraphs, characters, seq, last_hash = db.session.execute(
-        (select(open_here, *live.c) if grows else select(open_here, literal(0), literal(0)))
-        .add_columns(*audit.head_columns(statement.id))
-    ).one()
-    audit.continue_from(statement.id, seq, last_hash)
-    if new and count >= MAX_OPEN_AMENDMENTS_PER_PLACE:
-        raise InvalidInput(
-            f"{organisation.name} already has {count} open amendments at {where}, the most one organisation "
-            f"can have at one place. Withdraw one of them, or wait until they are decided."
-        )
-    if amendment.kind == "insert":
-        check_paragraph_count(paragraphs + 1)  # as it is proposed or edited: room for one more
-        growth = len(amendment.proposed_text)
-    elif amendment.kind == "modify":
-        growth = len(amendment.proposed_text) - len(amendment.base_text or "")
-    else:
-        return
-    if growth > 0:
-        check_statement_size(characters + growth)
+
+    def __init__(self, statement: Statement, organisation: Organisation, kind: str, paragraph_id: int | None):
+        self.statement, self.organisation, self.kind = statement, organisation, kind
+        if kind == "retitle":
+            here = Amendment.kind == "retitle"
+        elif paragraph_id is None:
+            here = (Amendment.kind == "insert") & Amendment.paragraph_id.is_(None)
+        else:
+            here = (Amendment.paragraph_id == paragraph_id) & (Amendment.kind != "retitle")
+        open_here = (select(func.count()).select_from(Amendment)
+                     .where(Amendment.statement_id == statement.id, Amendment.organisation_id == organisation.id,
+                            Amendment.status.in_(OPEN_STATUSES), here).scalar_subquery())
+        if kind in ("modify", "insert"):
+            live = aliased(Paragraph)
+            self.columns = (open_here, *(
+                select(aggregate).select_from(live).join(Revision, Revision.id == live.current_revision_id)
+                .where(live.statement_id == statement.id, live.deleted_at.is_(None)).scalar_subquery()
+                for aggregate in (func.count(), func.coalesce(func.sum(func.length(Revision.text)), 0))))
+        else:
+            self.columns = (open_here, literal(0), literal(0))
+        self.values: tuple | None = None
+
+    def reading(self, query):
+        """``query`` reading these values too (after its own columns)."""
+        return query.add_columns(*self.columns, *audit.head_columns(self.statement.id))
+
+    def read(self, values) -> None:
+        count, paragraphs, characters, seq, last_hash = values
+        audit.continue_from(self.statement.id, seq, last_hash)
+        self.values = (count, paragraphs, characters)
+
+    def check(self, amendment: Amendment, *, new: bool) -> None:
+        if self.values is None:
+            self.read(db.session.execute(self.reading(select())).one())
+        count, paragraphs, characters = self.values
+        if new and count >= MAX_OPEN_AMENDMENTS_PER_PLACE:
+            where = "the title" if amendment.kind == "retitle" else (
+                "the top of the text" if amendment.paragraph_id is None else f"¶ {amendment.base_number}")
+            raise InvalidInput(
+                f"{self.organisation.name} already has {count} open amendments at {where}, the most one "
+                f"organisation can have at one place. Withdraw one of them, or wait until they are decided."
+            )
+        if amendment.kind == "insert":
+            check_paragraph_count(paragraphs + 1)  # as it is proposed or edited: room for one more
+            growth = len(amendment.proposed_text)
+        elif amendment.kind == "modify":
+            growth = len(amendment.proposed_text) - len(amendment.base_text or "")
+        else:
+            return
+        if growth > 0:
+            check_statement_size(characters + growth)
+
+
+def _check_room(statement: Statement, organisation: Organisation, amendment: Amendment, *, new: bool) -> None:
+    """Refuse a proposal past the maxima (``_Room``), in one query (which also reads the audit head)."""
+    _Room(statement, organisation, amendment.kind, None if amendment.kind == "retitle" else amendment.paragraph_id
+          ).check(amendment, new=new)
 
 
 def _compromise_targets(statement: Statement, compromise: Amendment, ids) -> list[Amendment]:
@@ -366,7 +432,7 @@ def edit_amendment(
     if user.id != amendment.proposer_id:
         raise NotAllowed("Only the proposer can change an amendment.")
     if not can_edit(amendment, user):
-        if amendment.is_open and amendment.current_positions():
+        if amendment.is_open and others_have_spoken(amendment):
             raise Conflict("Organisations have taken positions on this amendment, so it can no longer "
                            "be edited. Withdraw it and propose a new one instead.")
         raise Conflict("This amendment can no longer be edited.")
@@ -397,7 +463,8 @@ def edit_amendment(
     amendment.text_version += 1
     if revising:
         amendment.status = "open"
-        amendment.round += 1  # positions on the conflicted text no longer count
+    # Revised: positions on the conflicted text no longer count (a new round, with the proposer's support).
+    _changed_by_proposer(amendment, user, now, new_round=revising)
     amendment.updated_at = now
     _record(amendment, "revised" if revising else "edited", user, now)
     db.session.flush()
@@ -443,6 +510,7 @@ def cosponsor(amendment: Amendment, user: User, organisation: Organisation, *, n
         raise Conflict(f"{organisation.name} already sponsors this amendment.")
     sponsor = Sponsor(organisation=organisation, user=user, created_at=now)
     amendment.sponsors.append(sponsor)
+    _support_as(amendment, organisation, user, "cosponsor", now)
     audit.record(statement.id, "cosponsored", user, now=now, organisation=organisation,
                  amendment=amendment.id)
     db.session.flush()
@@ -466,7 +534,8 @@ def take_position(
     if not amendment.is_open:
         raise Conflict("This amendment is no longer open.")
     position = Position(amendment_id=amendment.id, organisation=organisation, user=user,
-                        stance=stance, reason=_clean_rationale(reason), round=amendment.round, created_at=now)
+                        stance=stance, reason=_clean_rationale(reason), round=amendment.round,
+                        text_version=amendment.text_version, created_at=now)
     db.session.add(position)  # not through amendment.positions, which would load every earlier one
     audit.record(statement.id, "position", user, now=now, organisation=organisation,
                  amendment=amendment.id, stance=stance, reason=position.reason)
@@ -526,10 +595,18 @@ class Tally:
     abstain: list[tuple[Organisation, Position]]
     silent: list[Organisation]
     decision: Decision
+    # Of the silent: the position each gave in an earlier round (on an earlier text), no longer counted.
+    earlier: dict[int, Position] = field(default_factory=dict)
 
 
 def tally(amendment: Amendment, statement: Statement) -> Tally:
+    """Each participant's latest position in the current round, grouped, and whether the rule is met.
+
+    Positions of this round count even when given before a clean rebase moved the text on
+    (``amendment.on_earlier_text(position)`` says so); the support recorded by proposing or
+    co-sponsoring counts like any other (``position.given_as``)."""
     latest = amendment.current_positions()
+    earlier = amendment.earlier_positions()
     groups: dict[str, list] = {s: [] for s in STANCES}
     silent = []
     for org in statement.participant_organisations:
@@ -541,7 +618,8 @@ def tally(amendment: Amendment, statement: Statement) -> Tally:
     decision = rule_met(statement.decision_rule or "consensus",
                         [o.id for o in statement.participant_organisations],
                         {org_id: p.stance for org_id, p in latest.items()})
-    return Tally(groups["support"], groups["oppose"], groups["abstain"], silent, decision)
+    return Tally(groups["support"], groups["oppose"], groups["abstain"], silent, decision,
+                 {o.id: earlier[o.id] for o in silent if o.id in earlier})
 
 
 def _require_decider(statement: Statement, amendment: Amendment, user: User) -> None:
@@ -783,9 +861,9 @@ def _write_siblings(changes: list[tuple[Amendment, dict, bool]], now: datetime) 
         history = AmendmentRevision.__table__
         db.session.execute(history.insert().from_select(
             ["amendment_id", "reason", "base_revision_id", "base_text", "proposed_text", "diff", "rationale",
-             "created_at"],
+             "text_version", "created_at"],
             select(Amendment.id, _HISTORY_REASON, Amendment.base_revision_id, Amendment.base_text,
-                   Amendment.proposed_text, Amendment.diff, Amendment.rationale,
+                   Amendment.proposed_text, Amendment.diff, Amendment.rationale, Amendment.text_version,
                    literal(now, history.c.created_at.type))
             .where(Amendment.id.in_(recorded)).order_by(Amendment.id),
         ))

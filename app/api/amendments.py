@@ -1,4 +1,4 @@
-"""JSON API for amendments: open, propose, positions, comments, decisions, compare."""
+"""JSON API for amendments: open, propose, positions, comments, suggestions, decisions, compare."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from app import limits
 from app.amending import operations as amending
+from app.amending import suggestions as suggesting
 from app.api import bp
 from app.api.routes import (
     _body,
@@ -25,7 +26,7 @@ from app.diffing import compare_paragraphs, word_diff
 from app.drafting import operations as drafting
 from app.errors import ConcordError, InvalidInput, NotFound
 from app.extensions import db
-from app.models import Amendment, Version
+from app.models import Amendment, Position, Suggestion, Version
 from app.organisations import operations as orgs
 from app.paging import paginate
 from app.rate_limits import limited
@@ -91,11 +92,13 @@ def amendment_json(
         tally = amending.tally(amendment, amendment.statement)
         payload["diff"] = [[op, text] for op, text in amendment.ops]
         payload["positions"] = [
-            {"organisation": org.slug, "stance": p.stance, "reason": p.reason, "by": p.user.name,
-             "at": p.created_at.isoformat()}
+            _position_summary(amendment, org.slug, p)
             for group in (tally.support, tally.oppose, tally.abstain) for org, p in group
         ]
         payload["not_yet_spoken"] = [o.slug for o in tally.silent]
+        # Of those: what each said on an earlier text, before a new round started (no longer counted).
+        payload["earlier_positions"] = [_position_summary(amendment, o.slug, tally.earlier[o.id])
+                                        for o in tally.silent if o.id in tally.earlier]
         payload["decision_rule_met"] = tally.decision.met
         payload["decision_explanation"] = tally.decision.explanation
         payload["comments"] = [
@@ -104,6 +107,34 @@ def amendment_json(
             for c in amendment.comments
         ]
     return payload
+
+
+def _position_summary(amendment: Amendment, organisation: str, p: Position) -> dict:
+    """A position as the amendment's JSON lists it: ``as`` says whether it was recorded by proposing or
+    co-sponsoring ("proposer", "cosponsor") or taken by itself (null); ``on_earlier_text`` whether the
+    amendment's text has changed since (a rebase: it still counts; a new round: it no longer does)."""
+    return {"organisation": organisation, "stance": p.stance, "reason": p.reason, "by": p.user.name,
+            "at": p.created_at.isoformat(), "round": p.round, "text_version": p.text_version,
+            "as": p.given_as, "on_earlier_text": amendment.on_earlier_text(p)}
+
+
+def suggestion_json(suggestion: Suggestion, amendment: Amendment) -> dict:
+    return {
+        "id": suggestion.id,
+        "amendment_id": suggestion.amendment_id,
+        "organisation": suggestion.organisation.slug,
+        "author": suggestion.author.name,
+        "text_version": suggestion.text_version,
+        "base_text": suggestion.base_text,
+        "text": suggestion.proposed_text,
+        "diff": [[op, text] for op, text in suggestion.ops],
+        "rationale": suggestion.rationale,
+        "status": suggestion.status,
+        "on_earlier_text": suggestion.outdated_on(amendment),
+        "decision_reason": suggestion.decision_reason,
+        "created_at": suggestion.created_at.isoformat(),
+        "decided_at": suggestion.decided_at.isoformat() if suggestion.decided_at else None,
+    }
 
 
 def _datetime(data: dict, key: str) -> datetime | None:
@@ -226,7 +257,63 @@ def take_position(amendment_id: int):
                                           now=_now())
     return _commit({"id": position.id, "amendment_id": amendment.id, "organisation": position.organisation.slug,
                     "stance": position.stance, "reason": position.reason, "round": position.round,
+                    "text_version": position.text_version, "as": position.given_as, "on_earlier_text": False,
                     "by": g.api_user.name, "created_at": position.created_at.isoformat()}, 201)
+
+
+# --- suggestions ---------------------------------------------------------------------------------
+
+
+@bp.get("/amendments/<int:amendment_id>/suggestions")
+def list_suggestions(amendment_id: int):
+    amendment = _amendment(amendment_id)
+    page = paginate(suggesting.suggestions_query(amendment), per_page=50, max_per_page=200)
+    return jsonify({"suggestions": [suggestion_json(s, amendment) for s in page.items], **paging(page)})
+
+
+@bp.post("/amendments/<int:amendment_id>/suggestions")
+@limited("propose")
+def suggest(amendment_id: int):
+    amendment = _acting_on(amendment_id)
+    data = _body()
+    with _hidden_from_outsiders(amendment_id):
+        made = suggesting.suggest(amendment, g.api_user, _string(data, "organisation"),
+                                  text=_string(data, "text"), rationale=_string(data, "rationale", required=False),
+                                  text_version=_optional_int(data, "text_version"), now=_now())
+    return _commit(suggestion_json(made, db.session.get(Amendment, made.amendment_id)), 201)
+
+
+def _suggestion(suggestion_id: int) -> Suggestion:
+    """The suggestion, if its amendment is one the token's owner may see."""
+    found = db.session.get(Suggestion, suggestion_id)
+    if found is None:
+        raise NotFound("There is no such suggestion.")
+    _amendment(found.amendment_id)
+    return found
+
+
+@bp.post("/suggestions/<int:suggestion_id>/adopt")
+def adopt_suggestion(suggestion_id: int):
+    suggestion = _suggestion(suggestion_id)
+    amendment = suggesting.adopt(suggestion, g.api_user, now=_now())
+    suggestion = db.session.get(Suggestion, suggestion.id)
+    return _commit({"suggestion": suggestion_json(suggestion, amendment),
+                    "amendment": amendment_json(amendment, full=True)})
+
+
+@bp.post("/suggestions/<int:suggestion_id>/decline")
+def decline_suggestion(suggestion_id: int):
+    suggestion = _suggestion(suggestion_id)
+    data = _body()
+    declined = suggesting.decline(suggestion, g.api_user, reason=_string(data, "reason"), now=_now())
+    return _commit(suggestion_json(declined, db.session.get(Amendment, declined.amendment_id)))
+
+
+@bp.post("/suggestions/<int:suggestion_id>/withdraw")
+def withdraw_suggestion(suggestion_id: int):
+    suggestion = _suggestion(suggestion_id)
+    withdrawn = suggesting.withdraw(suggestion, g.api_user, now=_now())
+    return _commit(suggestion_json(withdrawn, db.session.get(Amendment, withdrawn.amendment_id)))
 
 
 @bp.post("/amendments/<int:amendment_id>/comments")

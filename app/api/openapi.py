@@ -40,6 +40,9 @@ def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+# "proposer" / "cosponsor": a position recorded by proposing or co-sponsoring; null: taken by itself.
+GIVEN_AS = {"type": "string", "enum": ["proposer", "cosponsor"], "nullable": True}
+
 # A diff is a list of [op, text] pairs: op -1 (deleted), 0 (unchanged) or 1 (inserted).
 DIFF = _list({"type": "array", "minItems": 2, "maxItems": 2,
               "items": {"oneOf": [{"type": "integer", "enum": [-1, 0, 1]}, STR]}})
@@ -78,12 +81,24 @@ SCHEMAS: dict[str, Any] = {
     "Comment": _obj({"id": INT, "parent_id": _nullable(INT), "author": STR, "body": STR,
                      "created_at": DATETIME}),
     "Position": _obj({"id": INT, "amendment_id": INT, "organisation": STR, "stance": STR, "reason": STR,
-                      "round": INT, "by": STR, "created_at": DATETIME}),
+                      "round": INT, "text_version": INT, "as": GIVEN_AS, "on_earlier_text": BOOL,
+                      "by": STR, "created_at": DATETIME}),
+    # A position as an amendment lists it (the latest of each organisation).
+    "PositionSummary": _obj({"organisation": STR, "stance": STR, "reason": _nullable(STR), "by": STR,
+                             "at": DATETIME, "round": INT, "text_version": INT, "as": GIVEN_AS,
+                             "on_earlier_text": BOOL}),
+    "Suggestion": _obj({
+        "id": INT, "amendment_id": INT, "organisation": STR, "author": STR, "text_version": INT,
+        "base_text": STR, "text": STR, "diff": DIFF, "rationale": STR,
+        "status": {"type": "string", "enum": ["open", "adopted", "declined", "withdrawn", "outdated"]},
+        "on_earlier_text": BOOL, "decision_reason": STR, "created_at": DATETIME,
+        "decided_at": _nullable(DATETIME),
+    }),
     "AmendmentDetail": {"allOf": [_ref("Amendment"), _obj({
         "diff": DIFF,
-        "positions": _list(_obj({"organisation": STR, "stance": STR, "reason": _nullable(STR),
-                                 "by": STR, "at": DATETIME})),
+        "positions": _list(_ref("PositionSummary")),
         "not_yet_spoken": _list(STR),
+        "earlier_positions": _list(_ref("PositionSummary")),
         "decision_rule_met": BOOL,
         "decision_explanation": STR,
         "comments": _list(_ref("Comment")),
@@ -339,6 +354,32 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": _op("Comment on an amendment (or reply to a comment).", 201, _ref("Comment"),
                     403, 404, 409, 422, op_id="comment", params=A,
                     body=_body({"body": STR, "parent_id": NULL_INT}, ["body"])),
+    },
+    "/amendments/{amendment_id}/suggestions": {
+        "get": _op("The suggestions made to an amendment, oldest first, a page at a time (?page, ?per_page).", 200,
+                   _obj({"suggestions": _list(_ref("Suggestion")), "page": INT, "per_page": INT, "total": INT,
+                         "pages": INT}), 404, op_id="list_suggestions", params=A),
+        "post": _op("Suggest a change to an open amendment's text, for an organisation whose delegate the token's "
+                    "owner is; text_version (optional): the amendment's text version it was made on (409 if it "
+                    "changed since).", 201, _ref("Suggestion"), 403, 404, 409, 422, 429,
+                    op_id="suggest", params=A,
+                    body=_body({"organisation": STR, "text": STR, "rationale": STR, "text_version": NULL_INT},
+                               ["organisation", "text"])),
+    },
+    "/suggestions/{suggestion_id}/adopt": {
+        "post": _op("Adopt a suggestion (the amendment's proposer): the amendment takes its text, and positions "
+                    "start a new round. 409 for a suggestion made on an earlier text of the amendment.", 200,
+                    _obj({"suggestion": _ref("Suggestion"), "amendment": _ref("AmendmentDetail")}),
+                    403, 404, 409, 422, op_id="adopt_suggestion", params=[_path_param("suggestion_id")]),
+    },
+    "/suggestions/{suggestion_id}/decline": {
+        "post": _op("Decline a suggestion (the amendment's proposer), with a reason.", 200, _ref("Suggestion"),
+                    403, 404, 409, 422, op_id="decline_suggestion", params=[_path_param("suggestion_id")],
+                    body=_body({"reason": STR}, ["reason"])),
+    },
+    "/suggestions/{suggestion_id}/withdraw": {
+        "post": _op("Withdraw one's own open suggestion.", 200, _ref("Suggestion"), 403, 404, 409, 422,
+                    op_id="withdraw_suggestion", params=[_path_param("suggestion_id")]),
     },
     "/amendments/{amendment_id}/accept": {
         "post": _op("Accept an amendment (coordinator): a new version.", 200, _obj({

@@ -2,14 +2,17 @@
 
 from app.models.amendment import (
     DECISION_RULES,
+    GIVEN_AS,
     KINDS,
     OPEN_STATUSES,
     STANCES,
+    SUGGESTION_STATUSES,
     Amendment,
     AmendmentRevision,
     Comment,
     Position,
     Sponsor,
+    Suggestion,
 )
 from app.models.audit_entry import AuditEntry
 from app.models.notification import (
@@ -54,8 +57,10 @@ __all__ = [
     "StatementInvitation",
     "DECISION_RULES",
     "KINDS",
+    "GIVEN_AS",
     "OPEN_STATUSES",
     "STANCES",
+    "SUGGESTION_STATUSES",
     "Amendment",
     "AuditEntry",
     "Endorsement",
@@ -69,6 +74,7 @@ __all__ = [
     "Comment",
     "Position",
     "Sponsor",
+    "Suggestion",
     "PHASES",
     "ROLES",
     "ROLE_LABELS",

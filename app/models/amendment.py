@@ -21,6 +21,11 @@ OPEN_STATUSES = ("open", "rebased", "conflicted")
 STATUSES = OPEN_STATUSES + ("accepted", "rejected", "withdrawn", "obsolete", "superseded", "not_decided")
 STANCES = ("support", "oppose", "abstain")
 DECISION_RULES = ("consensus", "majority", "coordinator")
+# A position recorded by proposing or co-sponsoring (Position.given_as); None: taken by itself.
+GIVEN_AS = ("proposer", "cosponsor")
+# open: waiting for the amendment's proposer; the rest are final. "outdated": the proposer changed the
+# amendment's text another way (an edit, another suggestion adopted) while it was open.
+SUGGESTION_STATUSES = ("open", "adopted", "declined", "withdrawn", "outdated")
 
 compromise_targets = Table(
     "compromise_targets",
@@ -88,6 +93,9 @@ class Amendment(db.Model):
     history: Mapped[list[AmendmentRevision]] = relationship(
         back_populates="amendment", order_by="AmendmentRevision.id", cascade="all, delete-orphan"
     )
+    suggestions: Mapped[list[Suggestion]] = relationship(
+        back_populates="amendment", order_by="Suggestion.id", cascade="all, delete-orphan"
+    )
     targets: Mapped[list[Amendment]] = relationship(
         secondary=compromise_targets,
         primaryjoin="Amendment.id == compromise_targets.c.compromise_id",
@@ -111,6 +119,21 @@ class Amendment(db.Model):
                 latest[position.organisation_id] = position
         return latest
 
+    def earlier_positions(self) -> dict[int, Position]:
+        """The latest position of each organisation that has none in the current round: given on an
+        earlier text (before a revision or an adopted suggestion started a new round), no longer counted."""
+        current = self.current_positions()
+        earlier: dict[int, Position] = {}
+        for position in self.positions:
+            if position.round < self.round and position.organisation_id not in current:
+                earlier[position.organisation_id] = position
+        return earlier
+
+    def on_earlier_text(self, position: Position) -> bool:
+        """Whether ``position`` was given on an earlier text of this amendment than the one it has now
+        (a clean rebase keeps positions counting, but they were given on the text before it)."""
+        return position.round != self.round or position.text_version < self.text_version
+
     def label(self) -> str:
         return f"#{self.id}"
 
@@ -130,7 +153,10 @@ class AmendmentRevision(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     amendment_id: Mapped[int] = mapped_column(ForeignKey("amendments.id"), index=True)
-    reason: Mapped[str] = mapped_column(String(20))  # proposed | edited | rebased | conflicted | revised
+    # proposed | edited | rebased | conflicted | revised | adopted (a suggestion)
+    reason: Mapped[str] = mapped_column(String(20))
+    # The amendment's text_version this row made current (every text it had has one).
+    text_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     base_revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"), index=True)
     base_text: Mapped[str] = mapped_column(Text, default="")
     proposed_text: Mapped[str] = mapped_column(Text, default="")
@@ -176,6 +202,11 @@ class Position(db.Model):
     stance: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(Text, default="")
     round: Mapped[int] = mapped_column(Integer, default=1)
+    # The amendment's text_version when it was given: a clean rebase moves the text on (the position
+    # still counts, shown as given on an earlier text).
+    text_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # "proposer" / "cosponsor": recorded by proposing or co-sponsoring (GIVEN_AS); None: taken as such.
+    given_as: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     amendment: Mapped[Amendment] = relationship(back_populates="positions")
@@ -197,3 +228,41 @@ class Comment(db.Model):
 
     amendment: Mapped[Amendment] = relationship(back_populates="comments")
     author: Mapped[User] = relationship(lazy="joined")
+
+
+class Suggestion(db.Model):
+    """A change to an open amendment's text suggested by a participant's delegate (an amendment to the
+    amendment). Its proposer adopts it (the amendment's text becomes it) or declines it with a reason."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (Index("ix_suggestions_amendment_id_status", "amendment_id", "status", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    amendment_id: Mapped[int] = mapped_column(ForeignKey("amendments.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # The amendment's text_version it was made on, and that text (the amendment's proposed text then).
+    text_version: Mapped[int] = mapped_column(Integer)
+    base_text: Mapped[str] = mapped_column(Text, default="")
+    proposed_text: Mapped[str] = mapped_column(Text, default="")
+    # The word diff of base_text becoming proposed_text (app.diffing.stored), written with them.
+    diff: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    amendment: Mapped[Amendment] = relationship(back_populates="suggestions")
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    @property
+    def ops(self):
+        return load_ops(self.diff)
+
+    def outdated_on(self, amendment: Amendment) -> bool:
+        """Made on an earlier text of ``amendment`` than its text now: it cannot be adopted as it stands."""
+        return self.status == "outdated" or (self.status == "open" and self.text_version != amendment.text_version)

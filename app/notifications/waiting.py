@@ -1,8 +1,9 @@
 """What is waiting for a person: every action they can take now, for the home page. Plain functions; no Flask.
 
-Invitations to answer, positions to take, amendments to revise after a conflict, signatures to
-give; for a coordinator also amendments the decision rule lets them accept now, texts to freeze
-once the amendment deadline has passed, and statements every organisation has signed, to publish.
+Invitations to answer, positions to take, amendments to revise after a conflict, suggestions to
+one's amendments to adopt or decline, signatures to give; for a coordinator also amendments the
+decision rule lets them accept now, texts to freeze once the amendment deadline has passed, and
+statements every organisation has signed, to publish.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
 from app.amending.rules import rule_met
@@ -23,6 +24,7 @@ from app.models import (
     Signature,
     Statement,
     StatementInvitation,
+    Suggestion,
     User,
 )
 from app.participation.invitations import invitations_for
@@ -36,13 +38,15 @@ class Waiting:
     signatures: list[tuple[Statement, Organisation]]  # statements awaiting a signature
     invitations: list[StatementInvitation]
     revisions: list[Amendment] = field(default_factory=list)  # own amendments in conflict, to revise
+    # own amendments with suggestions on their current text, to adopt or decline
+    suggested: list[Amendment] = field(default_factory=list)
     decisions: list[Amendment] = field(default_factory=list)  # the coordinator may accept them now
     freezes: list[Statement] = field(default_factory=list)  # amendment deadline passed: freeze the text
     publications: list[Statement] = field(default_factory=list)  # everyone signed: publish
 
     def __len__(self) -> int:
         return (len(self.positions) + len(self.signatures) + len(self.invitations) + len(self.revisions)
-                + len(self.decisions) + len(self.freezes) + len(self.publications))
+                + len(self.suggested) + len(self.decisions) + len(self.freezes) + len(self.publications))
 
 
 def _statements_of(org_ids: list[int], status: str) -> list[Statement]:
@@ -85,6 +89,14 @@ def waiting_for(user: User, *, now: datetime) -> Waiting:
         .where(Amendment.proposer_id == user.id, Amendment.status == "conflicted", Statement.status == "amending")
         .options(selectinload(Amendment.statement)).order_by(Amendment.id).limit(LISTED)))
 
+    suggested = list(db.session.scalars(
+        select(Amendment).join(Statement, Statement.id == Amendment.statement_id)
+        .where(Amendment.proposer_id == user.id, Amendment.status.in_(("open", "rebased")),
+               Statement.status == "amending",
+               exists().where(Suggestion.amendment_id == Amendment.id, Suggestion.status == "open",
+                              Suggestion.text_version == Amendment.text_version))
+        .options(selectinload(Amendment.statement)).order_by(Amendment.id).limit(LISTED)))
+
     signatures = []
     for statement in _statements_of(list(signatory_orgs), "signing"):
         signed = _signed(statement)
@@ -117,7 +129,8 @@ def waiting_for(user: User, *, now: datetime) -> Waiting:
             if live and all(org_id in signed for org_id in live):
                 publications.append(statement)
 
-    return Waiting(positions, signatures, invitations_for(user), revisions=revisions, decisions=decisions,
+    return Waiting(positions, signatures, invitations_for(user), revisions=revisions, suggested=suggested,
+                   decisions=decisions,
                    freezes=freezes, publications=publications)
 
 

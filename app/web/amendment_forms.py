@@ -73,3 +73,17 @@ class AcceptForm(FlaskForm):
 class RejectForm(FlaskForm):
     reason = TextAreaField("Reason for rejecting", validators=[DataRequired(
         message="Give a reason for rejecting, so the proposers know why."), _REASON_LENGTH])
+
+
+class SuggestForm(FlaskForm):
+    organisation = SelectField("Suggested on behalf of", coerce=int, validators=[InputRequired()])
+    text = TextAreaField("Suggested text", validators=[Optional(), PARAGRAPH_LENGTH],
+                         description="The amendment's text as you would have it. " + _PROPOSAL_HINT)
+    rationale = TextAreaField("Why (optional)", validators=[Optional(), _REASON_LENGTH], description=_REASON_HINT)
+    # The amendment's text version the form was made for: a suggestion on a text that changed meanwhile is refused.
+    text_version = IntegerField(validators=[InputRequired()])
+
+
+class DeclineSuggestionForm(FlaskForm):
+    reason = TextAreaField("Reason for declining", validators=[DataRequired(
+        message="Give a reason for declining, so the organisation that suggested it knows why."), _REASON_LENGTH])

@@ -13,30 +13,35 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from app import limits
 from app.amending import operations as amending
+from app.amending import suggestions as suggesting
 from app.diffing import blame, compare_paragraphs, load_ops, render_diff, word_diff
 from app.drafting import operations as drafting
 from app.extensions import db
 from app.models import (
     Amendment,
+    AmendmentRevision,
     Organisation,
     Paragraph,
     Revision,
     Statement,
+    Suggestion,
     Version,
 )
 from app.paging import paginate
-from app.permissions import amendment_rights
+from app.permissions import amendment_rights, may_withdraw_suggestion
 from app.rate_limits import limited
 from app.web import conditional, form_status, int_arg, not_modified, now, page_etag, run_rule, shown
 from app.web.amendment_forms import (
     AcceptForm,
     CommentForm,
+    DeclineSuggestionForm,
     EditAmendmentForm,
     OpenForm,
     PositionForm,
     ProposeForm,
     RejectForm,
     SponsorForm,
+    SuggestForm,
 )
 from app.web.forms import EmptyForm
 from app.web.statements import _visible as visible_statement
@@ -289,11 +294,15 @@ def _page(amendment: Amendment, statement: Statement, number: int, status: int =
     rights = statement.rights(user, now=now())
     if not rights.can_view:
         abort(404)
-    if forms.get("position_form") is not None and not rights.delegate_for:
-        abort(403)  # a position sent by someone who speaks for no participant
+    sent_as_delegate = any(forms.get(name) is not None for name in ("position_form", "suggest_form"))
+    if sent_as_delegate and not rights.delegate_for:
+        abort(403)  # a position or suggestion sent by someone who speaks for no participant
     allowed = amendment_rights(amendment, statement, user, rights)
     history = amendment.history if amendment.text_version > 1 else []  # only a proposal: nothing to list
-    etag = page_etag("amendment", number, rights, allowed, shown(
+    open_suggestions, decided_suggestions, decided_count = suggesting.shown_suggestions(amendment.id)
+    listed = open_suggestions + decided_suggestions
+    etag = page_etag("amendment", number, rights, allowed, decided_count, shown(
+        *listed, *(s.organisation for s in listed), *(s.author for s in listed),
         amendment, statement, statement.coordinator, statement.coordinator_organisation,
         amendment.decided_by, amendment.result_version, amendment.proposer, amendment.organisation,
         *statement.memberships, *(p.organisation for p in statement.memberships),
@@ -308,6 +317,9 @@ def _page(amendment: Amendment, statement: Statement, number: int, status: int =
     position_form.organisation.choices = [c for c in choices if c[0] in allowed.position_for]
     sponsor_form = SponsorForm(formdata=None)
     sponsor_form.organisation.choices = [c for c in choices if c[0] in allowed.sponsor_for]
+    suggest_form = forms.get("suggest_form") or SuggestForm(
+        formdata=None, text=amendment.proposed_text, text_version=amendment.text_version)
+    suggest_form.organisation.choices = [c for c in choices if c[0] in allowed.suggest_for]
     replies: dict[int, list] = {}
     for comment in amendment.comments:
         if comment.parent_id:
@@ -318,6 +330,10 @@ def _page(amendment: Amendment, statement: Statement, number: int, status: int =
         tally=amending.tally(amendment, statement),
         position_form=position_form if allowed.position_for else None,
         sponsor_form=sponsor_form if allowed.sponsor_for else None,
+        suggest_form=suggest_form if allowed.suggest_for else None,
+        open_suggestions=open_suggestions, decided_suggestions=decided_suggestions, decided_count=decided_count,
+        can_adopt=allowed.can_adopt, decline_form=DeclineSuggestionForm(formdata=None),
+        may_withdraw_suggestion=lambda s: may_withdraw_suggestion(s, user),
         comment_form=forms.get("comment_form") or CommentForm(formdata=None),
         can_comment=rights.can_comment and statement.status not in ("published", "withdrawn"),
         reject_form=forms.get("reject_form") or RejectForm(formdata=None),
@@ -443,6 +459,109 @@ def reject(amendment_id: int):
             flash(result.message, "error")
             return _back(amendment)
     return _form_page(amendment, reject_form=form)
+
+
+# --- suggestions ---------------------------------------------------------------------------
+
+
+@bp.route("/amendments/<int:amendment_id>/suggestions", methods=["POST"])
+@login_required
+@limited("propose")
+def suggest(amendment_id: int):
+    amendment = _amendment_row(amendment_id)
+    form = SuggestForm()
+    form.organisation.choices = _delegate_ids()
+    if form.validate_on_submit():
+        ok, result = run_rule(form, suggesting.suggest, amendment, _user(), form.organisation.data,
+                              text=form.text.data or "", rationale=form.rationale.data or "",
+                              text_version=form.text_version.data, now=now())
+        if ok:
+            flash(f"Your suggestion is sent to the proposer of amendment #{amendment.id}.", "success")
+            return _back(amendment, f"s-{result.id}")
+    # The text version is a hidden field: show its error above the form.
+    form.form_errors.extend(form.text_version.errors)
+    return _form_page(amendment, suggest_form=form)
+
+
+def _suggestion_row(suggestion_id: int) -> Suggestion:
+    """The suggestion, for a rule that reads it again under the statement's lock; 404 for those who may not
+    see its amendment."""
+    suggestion = db.session.get(Suggestion, suggestion_id, options=[lazyload("*")])
+    if suggestion is None:
+        abort(404)
+    _amendment(suggestion.amendment_id)
+    return suggestion
+
+
+def _decided(suggestion: Suggestion, message: str, ok: bool):
+    """Back to the suggestion on its amendment's page, with what became of it."""
+    flash(message, "success" if ok else "error")
+    return redirect(url_for("amendments.show", amendment_id=suggestion.amendment_id, _anchor=f"s-{suggestion.id}"))
+
+
+_EXPIRED = "The form expired; please try again."
+
+
+@bp.route("/suggestions/<int:suggestion_id>/adopt", methods=["POST"])
+@login_required
+def adopt_suggestion(suggestion_id: int):
+    suggestion = _suggestion_row(suggestion_id)
+    if not EmptyForm().validate_on_submit():
+        return _decided(suggestion, _EXPIRED, False)
+    ok, result = run_rule(None, suggesting.adopt, suggestion, _user(), now=now())
+    return _decided(suggestion, "Suggestion adopted: the amendment has its text now, and positions start a new "
+                    "round." if ok else result.message, ok)
+
+
+@bp.route("/suggestions/<int:suggestion_id>/decline", methods=["POST"])
+@login_required
+def decline_suggestion(suggestion_id: int):
+    suggestion = _suggestion_row(suggestion_id)
+    form = DeclineSuggestionForm()
+    if not form.validate_on_submit():
+        return _decided(suggestion, form.reason.errors[0] if form.reason.errors else _EXPIRED, False)
+    ok, result = run_rule(None, suggesting.decline, suggestion, _user(), reason=form.reason.data, now=now())
+    return _decided(suggestion, "Suggestion declined; its organisation is told why." if ok else result.message, ok)
+
+
+@bp.route("/suggestions/<int:suggestion_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw_suggestion(suggestion_id: int):
+    suggestion = _suggestion_row(suggestion_id)
+    if not EmptyForm().validate_on_submit():
+        return _decided(suggestion, _EXPIRED, False)
+    ok, result = run_rule(None, suggesting.withdraw, suggestion, _user(), now=now())
+    return _decided(suggestion, "Suggestion withdrawn." if ok else result.message, ok)
+
+
+@bp.route("/amendments/<int:amendment_id>/changes")
+@login_required
+def changes(amendment_id: int):
+    """What changed around an amendment since one of its texts (a position was given on it): each later
+    text it had, why (the paragraph's change that rebased it, with its stored diff; an edit; an adopted
+    suggestion), and its change then, as stored. Nothing is diffed here."""
+    amendment, statement = _amendment(amendment_id)
+    since = int_arg("since") or 1
+    rows = db.session.scalars(
+        select(AmendmentRevision).where(AmendmentRevision.amendment_id == amendment.id,
+                                        AmendmentRevision.text_version >= since)
+        .options(selectinload(AmendmentRevision.author)).order_by(AmendmentRevision.id)).all()
+    if not rows:
+        abort(404)
+    causes = {r.id: r for r in db.session.scalars(
+        select(Revision).where(Revision.id.in_({h.base_revision_id for h in rows if h.base_revision_id})))}
+    # The first row is the text the position was given on (the newest of that version); the rest came after.
+    given_on = [h for h in rows if h.text_version == rows[0].text_version][-1]
+    later = [h for h in rows if h.id > given_on.id]
+    steps = []
+    previous = given_on
+    for h in later:
+        moved = h.base_revision_id != previous.base_revision_id or h.base_text != previous.base_text
+        steps.append((h, causes.get(h.base_revision_id) if moved else None, moved))
+        previous = h
+    numbers = amending.paragraph_numbers(statement)
+    return render_template("amendments/changes.html", statement=statement, amendment=amendment,
+                           given_on=given_on, steps=steps, numbers=numbers)
 
 
 # --- lists, comparison, history, blame -------------------------------------------------------
