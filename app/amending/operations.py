@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import audit
 from app.amending.rules import Decision, rule_met
 from app.diffing import CONFLICTED, OBSOLETE, SiblingMerges
+from app.diffing.merge import ACCEPT_BUDGET
 from app.diffing.stored import text_change
 from app.drafting.operations import live_paragraphs, place_paragraph, snapshot
 from app.drafting.text import check_paragraph_count, check_statement_size, normalise_paragraph, normalise_title
@@ -42,6 +43,7 @@ from app.models import (
     Sponsor,
     Statement,
     User,
+    Version,
 )
 from app.models.amendment import compromise_targets
 from app.notifications import events
@@ -569,11 +571,8 @@ def reject(amendment: Amendment, user: User, *, reason: str, now: datetime) -> A
     return amendment
 
 
-def accept(amendment: Amendment, user: User, *, text_version: int | None, now: datetime):
-    """Apply an amendment: new revision, new version, rebase of its siblings. One transaction."""
-    statement = lock_statement(amendment.statement_id)
-    amendment, number = _amendment_to_decide(amendment.id)
-    _require_decider(statement, amendment, user)
+def _check_acceptable(statement: Statement, amendment: Amendment, text_version: int | None) -> None:
+    """Why ``amendment`` cannot be accepted now, as a Conflict (after ``_require_decider``)."""
     if amendment.status == "conflicted":
         raise Conflict("This amendment conflicts with the current text; its proposer must revise it first.")
     if text_version is not None and text_version != amendment.text_version:
@@ -583,6 +582,15 @@ def accept(amendment: Amendment, user: User, *, text_version: int | None, now: d
     if not decision.met:
         raise Conflict(f"The decision rule is not met: {decision.explanation}")
 
+
+def _apply(
+    statement: Statement, amendment: Amendment, number: int, user: User, now: datetime, *,
+    after_id: int | None = None, budget: float = 1.0,
+) -> tuple[str, list[tuple[Amendment, str]]]:
+    """Apply one amendment to the working text (no version yet): its change, its closing as accepted and
+    the rebase of its siblings. Returns the version note's line for it and the siblings it touched.
+    ``after_id``: where an insert goes instead of right after its paragraph (a batch keeps the order
+    shown); ``budget``: this accept's share of the merges' and stored diffs' time budget."""
     org = amendment.organisation.short_name or amendment.organisation.name
     new_revision: Revision | None = None
     if amendment.kind == "modify":
@@ -598,7 +606,8 @@ def accept(amendment: Amendment, user: User, *, text_version: int | None, now: d
         note = f"Amendment #{amendment.id} ({org}): modified ¶ {number}"
     elif amendment.kind == "insert":
         paragraph, number = place_paragraph(
-            statement, amendment.proposed_text, amendment.proposer, after_id=amendment.paragraph_id,
+            statement, amendment.proposed_text, amendment.proposer,
+            after_id=amendment.paragraph_id if after_id is None else after_id,
             now=now, amendment_id=amendment.id,
         )
         amendment.result_paragraph_id = paragraph.id
@@ -611,15 +620,35 @@ def accept(amendment: Amendment, user: User, *, text_version: int | None, now: d
         statement.title = amendment.proposed_text
         note = f"Amendment #{amendment.id} ({org}): new title"
     db.session.flush()
-    version = snapshot(statement, user, note, now=now, amendment_id=amendment.id)
     _close(amendment, "accepted", user, now)
-    amendment.result_version_id = version.id
-    touched = _rebase_siblings(statement, amendment, new_revision, user, now)
-    audit.record(statement.id, "accepted", user, now=now, amendment=amendment.id, version=version.number,
-                 sha256=version.sha256, rebased={str(sibling.id): status for sibling, status in touched})
-    _tell_accepted(statement, amendment, version.number, touched, user, now)
+    touched = _rebase_siblings(statement, amendment, new_revision, user, now, budget=budget)
+    return note, touched
+
+
+def _write_version(
+    statement: Statement, applied: list[tuple[Amendment, list[tuple[Amendment, str]]]], note: str, user: User,
+    now: datetime,
+) -> Version:
+    """One new version for amendments applied to the working text (``_apply``), in that order: each one's
+    result, its audit entry and the notifications of its proposer and of the siblings it touched."""
+    version = snapshot(statement, user, note, now=now, amendment_id=applied[0][0].id)
+    for amendment, touched in applied:
+        amendment.result_version_id = version.id
+        audit.record(statement.id, "accepted", user, now=now, amendment=amendment.id, version=version.number,
+                     sha256=version.sha256, rebased={str(sibling.id): status for sibling, status in touched})
+        _tell_accepted(statement, amendment, version.number, touched, user, now)
     db.session.flush()
     return version
+
+
+def accept(amendment: Amendment, user: User, *, text_version: int | None, now: datetime):
+    """Apply an amendment: new revision, new version, rebase of its siblings. One transaction."""
+    statement = lock_statement(amendment.statement_id)
+    amendment, number = _amendment_to_decide(amendment.id)
+    _require_decider(statement, amendment, user)
+    _check_acceptable(statement, amendment, text_version)
+    note, touched = _apply(statement, amendment, number, user, now)
+    return _write_version(statement, [(amendment, touched)], note, user, now)
 
 
 _OUTCOME_TEXT = {
@@ -653,7 +682,8 @@ _SIBLING_LOAD = (
 
 
 def _rebase_siblings(
-    statement: Statement, accepted: Amendment, new_revision: Revision | None, user: User, now: datetime
+    statement: Statement, accepted: Amendment, new_revision: Revision | None, user: User, now: datetime, *,
+    budget: float = 1.0,
 ) -> list[tuple[Amendment, str]]:
     """Carry every other open amendment of the same place over to the new text (promise 5).
 
@@ -661,7 +691,8 @@ def _rebase_siblings(
     superseded instead. Returns every amendment it rebased with its new
     status. Whatever their number, the siblings are read in one query, written
     with one UPDATE per set of changed columns, and their history rows with one
-    INSERT ... SELECT.
+    INSERT ... SELECT. ``budget``: the share of the time budgets this accept may use (a batch
+    of accepts shares one).
     """
     if accepted.kind == "insert":
         return []  # a new paragraph changes no other amendment's text or place (and replaces none)
@@ -691,7 +722,7 @@ def _rebase_siblings(
     merging = sum(1 for sibling in siblings if sibling.status != "conflicted" and sibling.kind == accepted.kind
                   and sibling.kind in ("modify", "retitle") and sibling.paragraph_id == accepted.paragraph_id)
     merge = SiblingMerges(statement.title if accepted.kind == "retitle" else
-                          new_revision.text if new_revision else "", merging)
+                          new_revision.text if new_revision else "", merging, budget=ACCEPT_BUDGET * budget)
     new_revision_id = new_revision.id if new_revision else None
     previous_live: list[int | None] = []  # computed once, if an insert after the deleted paragraph needs it
     changes: list[tuple[Amendment, dict, bool]] = []  # sibling, its new values, whether its history records them
@@ -720,7 +751,7 @@ def _rebase_siblings(
         changes.append((sibling, values, recorded))
     new_text = statement.title if accepted.kind == "retitle" else new_revision.text if new_revision else ""
     # However many siblings others proposed, their new diffs share one budget (past it, coarser ones).
-    deadline = time.monotonic() + SIBLING_DIFFS_SECONDS
+    deadline = time.monotonic() + SIBLING_DIFFS_SECONDS * budget
     for sibling, values, _recorded in changes:
         _store_diffs(sibling, values, new_text, deadline)
     _write_siblings(changes, now)
