@@ -29,6 +29,9 @@ MAX_COMMENT_CHARS = 10_000
 #: statement: a paragraph (modifying or deleting it, or inserting after it), the title, or
 #: "insert at the top". What an accept has to rebase grows with this.
 MAX_OPEN_AMENDMENTS_PER_PLACE = 20
+#: Amendments the coordinator accepts in one action (the merged view's "Accept selected"): they
+#: share the time budget of one accept, so the request stays within its bound.
+MAX_ACCEPT_MANY = 100
 
 # --- time budgets (seconds of computing, not of waiting) -------------------------------------
 

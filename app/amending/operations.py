@@ -24,9 +24,9 @@ from app.diffing.merge import ACCEPT_BUDGET
 from app.diffing.stored import text_change
 from app.drafting.operations import live_paragraphs, place_paragraph, snapshot
 from app.drafting.text import check_paragraph_count, check_statement_size, normalise_paragraph, normalise_title
-from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
+from app.errors import BatchRefused, ConcordError, Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
-from app.limits import MAX_COMMENT_CHARS, MAX_OPEN_AMENDMENTS_PER_PLACE, MAX_RATIONALE_CHARS
+from app.limits import MAX_ACCEPT_MANY, MAX_COMMENT_CHARS, MAX_OPEN_AMENDMENTS_PER_PLACE, MAX_RATIONALE_CHARS
 from app.locking import lock_statement
 from app.models import (
     DECISION_RULES,
@@ -649,6 +649,105 @@ def accept(amendment: Amendment, user: User, *, text_version: int | None, now: d
     _check_acceptable(statement, amendment, text_version)
     note, touched = _apply(statement, amendment, number, user, now)
     return _write_version(statement, [(amendment, touched)], note, user, now)
+
+
+def _batch_order(statement: Statement, amendments: list[Amendment]) -> list[Amendment]:
+    """The order the merged view shows them in: the title, the top, then by paragraph (its changes, then
+    the paragraphs to insert after it), each place's by number."""
+    numbers = paragraph_numbers(statement)
+
+    def key(amendment: Amendment):
+        if amendment.kind == "retitle":
+            return (-2, 0, amendment.id)
+        if amendment.paragraph_id is None:
+            return (-1, 0, amendment.id)
+        return (numbers.get(amendment.paragraph_id, 0), amendment.kind == "insert", amendment.id)
+
+    return sorted(amendments, key=key)
+
+
+def _batch_ids(amendment_ids) -> list[int]:
+    ids = list(amendment_ids) if isinstance(amendment_ids, list | tuple) else None
+    if not ids or any(not isinstance(i, int) or isinstance(i, bool) or not 0 < i < 2**31 for i in ids):
+        raise InvalidInput("Choose at least one amendment to accept.", field="amendments")
+    if len(ids) != len(set(ids)):
+        raise InvalidInput("An amendment is chosen twice.", field="amendments")
+    if len(ids) > MAX_ACCEPT_MANY:
+        raise InvalidInput(f"Accept at most {MAX_ACCEPT_MANY} amendments at once.", field="amendments")
+    return ids
+
+
+def _refused(problems: dict[int, str]) -> BatchRefused:
+    listed = "; ".join(f"#{i}: {why}" for i, why in problems.items())
+    return BatchRefused(f"Nothing was accepted. {listed}", problems)
+
+
+_TURNED = {
+    "conflicted": "conflicts with the text once #{0} is applied (their changes touch); leave one of them out",
+    "obsolete": "is obsolete once #{0} is applied (its change is already in the text, or its paragraph is "
+                "deleted); leave it out",
+    "superseded": "is superseded by the compromise #{0}; leave it out",
+}
+
+
+def accept_many(
+    statement: Statement | int, amendment_ids, user: User, *, text_versions: dict[int, int] | None = None,
+    now: datetime,
+) -> Version:
+    """Accept several amendments in one action: applied one after another in the order the merged view
+    shows them (``_batch_order``), each as ``accept`` applies one (its siblings rebased, batch members
+    among them), then one new version. All or nothing: if any is not open, conflicts, does not meet its
+    rule, changed since the page showed it (``text_versions``: id -> the text_version shown), or would
+    be left conflicted or obsolete by an earlier one of the batch, nothing is applied and the
+    ``BatchRefused`` error says, per amendment, why (the caller rolls back, as for every error)."""
+    ids = _batch_ids(amendment_ids)
+    statement = lock_statement(_id(statement))
+    if not statement.is_coordinator(user):
+        raise NotAllowed("Only the coordinator decides on amendments.")
+    if statement.status != "amending":
+        raise WrongPhase("Amendments are decided only while the statement is open for amendments.")
+    found = {a.id: a for a in db.session.scalars(
+        select(Amendment).where(Amendment.id.in_(ids), Amendment.statement_id == statement.id)
+        .options(lazyload(Amendment.sponsors)).execution_options(populate_existing=True))}
+    problems: dict[int, str] = {i: "not an amendment of this statement" for i in ids if i not in found}
+    if problems:
+        raise _refused(problems)
+    batch = _batch_order(statement, list(found.values()))
+    text_versions = text_versions or {}
+    for amendment in batch:
+        try:
+            _require_decider(statement, amendment, user)
+            _check_acceptable(statement, amendment, text_versions.get(amendment.id))
+        except ConcordError as exc:
+            problems[amendment.id] = exc.message
+    if problems:
+        raise _refused(problems)
+    share = 1 / len(batch)  # of one accept's time budgets: the whole batch stays within one accept's
+    applied: list[tuple[Amendment, list[tuple[Amendment, str]]]] = []
+    notes: list[str] = []
+    placed: dict[int | None, int] = {}  # where the batch's last new paragraph after each place went
+    for amendment in batch:
+        if amendment.id in problems:
+            continue
+        amendment, number = _amendment_to_decide(amendment.id)
+        try:
+            note, touched = _apply(statement, amendment, number, user, now, budget=share,
+                                   after_id=placed.get(amendment.paragraph_id) if amendment.kind == "insert" else None)
+        except Conflict as exc:
+            problems[amendment.id] = exc.message
+            raise _refused(problems) from exc
+        if amendment.kind == "insert":
+            placed[amendment.paragraph_id] = amendment.result_paragraph_id  # the next one goes below it
+        for sibling, status in touched:
+            if sibling.id in found and status != "rebased":  # named after the first that turned it
+                problems.setdefault(sibling.id, _TURNED.get(status, status).format(amendment.id))
+        applied.append((amendment, touched))
+        notes.append(note)
+    if problems:
+        raise _refused(problems)
+    note = notes[0] if len(notes) == 1 else f"{len(notes)} amendments accepted together: " + ", ".join(
+        f"#{amendment.id}" for amendment, _touched in applied)
+    return _write_version(statement, applied, note, user, now)
 
 
 _OUTCOME_TEXT = {
