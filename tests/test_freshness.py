@@ -119,7 +119,7 @@ class World:
                  f"/statements/{self.sid}/blame"]
         if self.amendment_id:
             paths += [f"/amendments/{self.amendment_id}", f"/statements/{self.sid}/amendments"]
-        return paths
+        return paths + [f"/statements/{self.sid}/merged"]
 
 
 def _reinvite(w: World) -> None:
@@ -135,6 +135,17 @@ def _invite_and_accept(w: World) -> None:
 def _accept(w: World) -> None:
     w.rule(amending.take_position, w.amendment(), w.gva_delegate, w.gva, "support", now=now())
     w.rule(amending.accept, w.amendment(), w.coordinator, text_version=None, now=now())
+
+
+def _accept_many(w: World) -> None:
+    """The coordinator accepts from the merged view: several amendments, one version."""
+    w.rule(amending.take_position, w.amendment(), w.gva_delegate, w.gva, "support", now=now())
+    other = w.rule(amending.propose, w.st(), w.tnn_member, w.tnn, kind="insert", paragraph_id=w.pids[2],
+                   text="See you by the river.", now=now())
+    for user, org in ((w.gva_delegate, w.gva), (w.tnn_member, w.tnn)):
+        db.session.expire_all()
+        w.rule(amending.take_position, db.session.get(Amendment, other.id), user, org, "support", now=now())
+    w.rule(amending.accept_many, w.st(), [w.amendment_id, other.id], w.coordinator, now=now())
 
 
 def _revoke(w: World) -> None:
@@ -205,6 +216,7 @@ CHANGES: dict[str, tuple[str, Callable[[World], None], str]] = {
     "comment": ("amending", lambda w: w.rule(amending.add_comment, w.amendment(), w.tnn_member,
                                              "Banks, yes.", now=now()), "Banks, yes."),
     "accept": ("amending", _accept, "clean banks"),
+    "accept several": ("amending", _accept_many, "See you by the river."),
     "reject": ("amending", lambda w: w.rule(amending.reject, w.amendment(), w.coordinator, reason="Not now.",
                                             now=now()), "Not now."),
     "freeze": ("amending", lambda w: w.rule(signing.freeze, w.st(), w.coordinator, now=now()), "Frozen for signing"),
@@ -269,7 +281,8 @@ def test_the_next_view_of_every_page_shows_a_change(app, monkeypatch, name):
     assert differed, f"{name} changed nothing any page shows: the case proves nothing"
     if words:
         coordinator = w.browsers["coordinator"]
-        pages = [shown(coordinator.get(p)) for p in w.pages()[:1] + w.pages()[4:5]]
+        pages = [shown(coordinator.get(p)) for p in w.pages()
+                 if p == f"/statements/{w.sid}" or p.startswith("/amendments/")]
         assert any(words in page for page in pages), f"{name}: {words!r} not shown"
     if name == "deadline passes":  # the delegate's buttons to propose went away: a 304 would have kept them
         assert (("delegate", f"/statements/{w.sid}") in differed)
