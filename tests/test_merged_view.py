@@ -137,9 +137,9 @@ def test_collisions_follow_the_merge_rule(w):
     assert shown[first.id].collides_with == shown[second.id].collides_with == []
 
 
-def test_the_same_change_twice_collides_and_touching_changes_that_merge_do_not(w):
-    """Two amendments making the same change collide (accepting one leaves the other obsolete); two that
-    touch but merge (one's change holds the other's, the lower number first) do not."""
+def test_the_same_change_twice_collides_and_so_do_changes_of_neighbouring_words(w):
+    """Two amendments making the same change collide (accepting one leaves the other obsolete); so do two
+    that touch (only a space between the words they change), whatever the merge would make of them."""
     same_one = _modify(w, 2, P2.replace("every hour", "every half hour"))
     same_two = _modify(w, 2, P2.replace("every hour", "every half hour"), w.del_c, w.c)
     shown = _by_id(merged_view(_statement(w)))
@@ -149,8 +149,10 @@ def test_the_same_change_twice_collides_and_touching_changes_that_merge_do_not(w
     smaller = _modify(w2, 3, P3.replace("each morning", "each early morning"))
     fuller = _modify(w2, 3, P3.replace("each morning", "each early morning").replace("Bread", "Fresh bread"),
                      w.del_c, w.c)
+    far = _modify(w2, 3, P3.replace("in the town", "in the old town"), w.del_c, w.c)
     shown = _by_id(merged_view(_statement(w)))
-    assert shown[smaller.id].collides_with == [] and shown[fuller.id].collides_with == []
+    assert shown[smaller.id].collides_with == [fuller.id]
+    assert shown[fuller.id].collides_with == [smaller.id] and shown[far.id].collides_with == []
 
 
 def test_the_issue_sentence_four_words_apart_does_not_collide(draft):

@@ -9,36 +9,33 @@ organisation on each of them in its current round), what the merged view shows:
   here: ``diff`` against its base, which is the paragraph's text now, or, while it conflicts,
   ``current_diff`` against the paragraph's text now) and whether its decision rule is met;
   inserts are listed with the paragraph they follow;
-* which of them **collide**: two open amendments of the same place collide when they cannot both
-  be accepted one after the other (the lower number first, as a batch does) with both changes
-  kept: their changes overlap or touch with no unchanged word between them (``app.diffing.merge``'s
-  rule, tested on the stored diffs; only for such pairs is the merge itself run, and accepting the
-  first would leave the second conflicted or obsolete), or one of them deletes the paragraph. Inserts
-  never collide (a batch keeps them in the order shown). The merges share one time budget
-  (``limits.PAGE_DIFF_SECONDS``); a pair left when it has run out counts as colliding (as a merge out
-  of time is conflicted: never a guess that they do not).
+* which of them **collide**: two open amendments of the same place collide when their changes
+  overlap or touch with no unchanged word between them (``app.diffing.merge``'s rule, tested on
+  their stored diffs, which start from the same text: the place's text now), or when one of them
+  deletes the paragraph. Accepting one of two that collide may leave the other conflicted (or
+  obsolete, when it made the same change); accepting one of two that do not collide always
+  rebases the other cleanly. Inserts never collide (a batch keeps them in the order shown).
 
-Plain functions: nothing here writes, imports Flask or diffs a text.
+Plain functions: nothing here writes, imports Flask or diffs a text, and the cost grows with the
+number of amendments and collisions, not with the square of anything.
 """
 
 from __future__ import annotations
 
-import time
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from app import limits
 from app.amending import rules
 from app.amending.rules import Decision
-from app.diffing import DELETE, EQUAL, INSERT, REBASED, Merger, load_ops
+from app.diffing import DELETE, EQUAL, INSERT, load_ops
 from app.drafting.operations import live_texts
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import KINDS, OPEN_STATUSES, Amendment, Position, Statement
 
 TITLE, TOP = "title", "top"
-MERGE_SECONDS = 0.1  # at most, for one pair (the page's merges share limits.PAGE_DIFF_SECONDS)
 
 
 @dataclass
@@ -82,7 +79,6 @@ class MergedView:
     rule: str
     open_count: int  # open amendments, whatever the filters
     shown_count: int  # of them, those the filters let through
-    out_of_time: bool  # the merges ran out of their budget: some pairs count as colliding unchecked
 
     def places(self) -> list[MergedPlace]:
         return [self.title, self.top, *self.paragraphs]
@@ -189,7 +185,7 @@ def merged_view(
             place = TITLE if a_kind == "retitle" else paragraph_id
             if place in texts:  # not an amendment of a paragraph deleted meanwhile (it is closed then)
                 changes.setdefault(place, []).append(merged)
-    out_of_time = _collisions(texts, changes)
+    _collisions(texts, changes)
 
     def wanted(amendment: MergedAmendment) -> bool:
         return ((organisation is None or amendment.organisation_id == organisation)
@@ -208,7 +204,7 @@ def merged_view(
     return MergedView(
         title=place_of(TITLE, None), top=place_of(TOP, 0),
         paragraphs=[place_of(pid, number) for number, (pid, _text) in enumerate(paragraphs, start=1)],
-        rule=rule, open_count=len(rows), shown_count=shown, out_of_time=out_of_time,
+        rule=rule, open_count=len(rows), shown_count=shown,
     )
 
 
@@ -218,36 +214,61 @@ def _decision(rule: str, participants: list[int], stances: dict[int, str], statu
     return rules.rule_met(rule, participants, stances)
 
 
-def _collisions(texts: dict[str | int, str], changes: dict[str | int, list[MergedAmendment]]) -> bool:
-    """Mark the colliding amendments of each place; whether the merges ran out of time."""
-    deadline = time.monotonic() + limits.PAGE_DIFF_SECONDS
-    out_of_time = False
+def _collisions(texts: dict[str | int, str], changes: dict[str | int, list[MergedAmendment]]) -> None:
+    """Mark the colliding amendments of each place.
+
+    A hunk of a stored diff (a run of changes, at token boundaries of the place's text) is turned into
+    the closed interval [alnum characters before its start, alnum characters before its end]: two hunks
+    touch by the merge's rule (they overlap, or no word, which is a token with a letter or a digit,
+    lies between them) exactly when their intervals meet. One sweep over the sorted intervals of a
+    place finds every touching pair, so the cost grows with the amendments and their collisions,
+    never with the square of the hunks.
+    """
     for place, amendments in changes.items():
         if len(amendments) < 2:
             continue
         text = texts[place]
-        hunks = {}
+        deleting = [a for a in amendments if a.kind == "delete"]
+        for a in deleting:  # a deletion of the paragraph collides with every other change of it
+            for b in amendments:
+                if b is not a and b.id not in a.collides_with:
+                    a.collides_with.append(b.id)
+                    b.collides_with.append(a.id)
+        spans: list[tuple[int, int, MergedAmendment]] = []
         for amendment in amendments:
-            base, _new = _texts(amendment.ops)
-            # A diff that does not start from the text now (none should) is not compared: it collides.
-            hunks[amendment.id] = _hunks(amendment.ops) if base == text else None
-        for i, first in enumerate(amendments):
-            merger: Merger | None = None  # the first's change, for every later one that touches it
-            for second in amendments[i + 1:]:
-                a, b = hunks[first.id], hunks[second.id]
-                if a is None or b is None or "delete" in (first.kind, second.kind):
-                    collide = True
-                elif not _touch(text, a, b):
-                    continue
-                elif (left := deadline - time.monotonic()) <= 0:
-                    out_of_time = collide = True
-                else:
-                    if merger is None:
-                        merger = Merger(text, _texts(first.ops)[1], budget=left)
-                    result = merger.rebase(_texts(second.ops)[1], budget=min(left, MERGE_SECONDS))
-                    out_of_time = out_of_time or result.timed_out
-                    collide = result.outcome != REBASED
-                if collide:
-                    first.collides_with.append(second.id)
-                    second.collides_with.append(first.id)
-    return out_of_time
+            if amendment.kind == "delete":
+                continue
+            if _texts(amendment.ops)[0] != text:  # not a diff of the text now (none should be): collides
+                spans.append((-1, len(text) + 1, amendment))
+                continue
+            spans += [(start, end, amendment) for start, end, _inserted in _hunks(amendment.ops)]
+        if len(spans) < 2:
+            continue
+        alnum = _alnum_before(text, {x for start, end, _a in spans for x in (start, end)})
+        intervals = sorted((alnum(start), alnum(end), a.id, a) for start, end, a in spans)
+        active: list[tuple[int, MergedAmendment]] = []  # (end, amendment) of the intervals still open
+        for start, end, _id, amendment in intervals:
+            active = [(e, a) for e, a in active if e >= start]
+            for _e, other in active:
+                if other is not amendment and other.id not in amendment.collides_with:
+                    amendment.collides_with.append(other.id)
+                    other.collides_with.append(amendment.id)
+            active.append((end, amendment))
+    for amendments in changes.values():
+        for amendment in amendments:
+            amendment.collides_with.sort()
+
+
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def _alnum_before(text: str, offsets: set[int]):
+    """A function giving, for each of ``offsets``, how many letters and digits ``text`` has before it
+    (-1 and past the end: below and above every other)."""
+    counts: dict[int, int] = {-1: -1, len(text) + 1: len(text) + 1}
+    previous = total = 0
+    for offset in sorted(x for x in offsets if 0 <= x <= len(text)):
+        total += len(_NOT_ALNUM.sub("", text[previous:offset]))
+        counts[offset] = total
+        previous = offset
+    return counts.__getitem__

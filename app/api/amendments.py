@@ -330,7 +330,7 @@ def merged(statement_id: int):
 
     return jsonify({
         "statement_id": statement.id, "version": statement.version_count, "decision_rule": view.rule,
-        "open_count": view.open_count, "shown_count": view.shown_count, "out_of_time": view.out_of_time,
+        "open_count": view.open_count, "shown_count": view.shown_count,
         "places": [place_json(view.title, "title"), place_json(view.top, "top"),
                    *(place_json(p, "paragraph") for p in view.paragraphs)],
     })

@@ -330,11 +330,11 @@ PATHS: dict[str, dict[str, Any]] = {
     "/statements/{statement_id}/merged": {
         "get": _op("The text with all its open amendments: per place (the title, the top, each live paragraph "
                    "in order) its text now and its open amendments with their stored diffs (ops against that "
-                   "text), whether each one's decision rule is met, and which collide (cannot both be accepted "
-                   "with both changes kept). The filters choose the amendments listed; collisions are found "
-                   "among all of them.", 200, _obj({
+                   "text), whether each one's decision rule is met, and which collide (their changes touch, no "
+                   "unchanged word between, or one deletes the paragraph). The filters choose the amendments "
+                   "listed; collisions are found among all of them.", 200, _obj({
                        "statement_id": INT, "version": INT, "decision_rule": STR, "open_count": INT,
-                       "shown_count": INT, "out_of_time": BOOL, "places": _list(_ref("MergedPlace"))}),
+                       "shown_count": INT, "places": _list(_ref("MergedPlace"))}),
                    404, 422, op_id="merged_view",
                    params=[*S, _query("organisation", STR, description="an organisation's slug"),
                            _query("kind", {"type": "string", "enum": ["modify", "insert", "delete", "retitle"]}),
