@@ -369,3 +369,46 @@ def test_a_rebased_batch_member_is_accepted_with_its_rebased_text(w):
     assert _live_texts(w)[0] == both
     assert _fresh(outside).status == "rebased" and _fresh(outside).proposed_text == both.replace("on time", "in full")
     assert _fresh(single).result_version_id == _fresh(night).result_version_id == version.id
+
+
+# --- the touching rule on stored diffs, against the merge ----------------------------------------------
+
+
+def _fake(amendment_id: int, base: str, new: str):
+    from app.amending.merged_view import MergedAmendment
+    from app.amending.rules import Decision
+    from app.diffing import load_ops, text_change
+
+    return MergedAmendment(amendment_id, "modify", "open", 1, "X", load_ops(text_change(base, new)), 1,
+                           Decision(True, ""))
+
+
+@pytest.mark.parametrize("gap", [0, 1, 2, 3])
+def test_two_word_changes_collide_exactly_when_the_merge_cannot_keep_both(gap):
+    """Every pair of one-word changes (replaced, or a word put in before it) of a sentence: they collide
+    when no unchanged word lies between them, and when they do not collide the merge keeps both, in
+    either order (so a batch can accept them one after the other)."""
+    from app.amending.merged_view import _collisions
+    from app.diffing.merge import CONFLICTED, REBASED, merge
+
+    words = "The council meets on the first Monday, with minutes published online and read aloud.".split(" ")
+    sentence = " ".join(words)
+    for i in range(len(words) - gap - 1):
+        j = i + gap + 1
+        for first_kind, second_kind in (("replace", "replace"), ("insert", "replace"), ("replace", "insert")):
+            def edit(k, how):
+                changed = list(words)
+                changed[k] = ("NEW" + changed[k]) if how == "replace" else ("fresh " + changed[k])
+                return " ".join(changed)
+            a, b = _fake(1, sentence, edit(i, first_kind)), _fake(2, sentence, edit(j, second_kind))
+            _collisions({7: sentence}, {7: [a, b]})
+            # Words between them: those from i + 1 to j - 1, and word i itself when the first change only puts a
+            # word in before it. They touch when there are none.
+            touching = gap == 0 and first_kind == "replace"
+            assert (a.collides_with == [2]) == touching, (i, j, first_kind, second_kind)
+            if touching:  # and then the merge refuses to guess
+                assert merge(sentence, edit(i, first_kind), edit(j, second_kind)).outcome == CONFLICTED
+            else:
+                there = merge(sentence, edit(i, first_kind), edit(j, second_kind))
+                back = merge(sentence, edit(j, second_kind), edit(i, first_kind))
+                assert there.outcome == back.outcome == REBASED and there.text == back.text
