@@ -217,8 +217,9 @@ def pg_site(tmp_path):
         yield world
 
 
-def _long_text(words: int = 2500) -> str:
-    """About 16,000 characters of varied words: stored out of line (TOAST) on PostgreSQL."""
+def _long_text(words: int = 1300) -> str:
+    """About 9,000 characters of varied words (under the 10,000 a paragraph may have): stored out of line
+    (TOAST) on PostgreSQL."""
     rng = random.Random(8)
     vocabulary = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9)))
                   for _ in range(4000)]
