@@ -127,19 +127,21 @@ def _texts(ops) -> tuple[str, str]:
     return ("".join(t for op, t in ops if op != INSERT), "".join(t for op, t in ops if op != DELETE))
 
 
-def latest_stances(statement_id: int) -> dict[int, dict[int, str]]:
-    """The latest stance of each organisation on each open amendment of the statement, in the amendment's
-    current round (what ``tally`` counts), by amendment id: one query, its rows in the order they were
-    written (later ones win). Cheaper than grouping in the database, which reads the same rows and sorts
-    them again."""
+def latest_stances(statement_id: int, organisations: set[int] | None = None) -> dict[int, dict[int, str]]:
+    """The latest stance of each organisation (of ``organisations``, if given) on each open amendment of the
+    statement, in the amendment's current round (what ``tally`` counts), by amendment id: one query, its
+    rows in the order they were written (later ones win). Cheaper than grouping in the database, which
+    reads the same rows and sorts them again."""
     stances: dict[int, dict[int, str]] = {}
-    for amendment_id, organisation_id, stance in db.session.execute(
-            select(Position.amendment_id, Position.organisation_id, Position.stance)
-            .join(Amendment, Amendment.id == Position.amendment_id)
-            .where(Amendment.statement_id == statement_id, Amendment.status.in_(OPEN_STATUSES),
-                   Position.round == Amendment.round)
-            .order_by(Position.id)):
-        stances.setdefault(amendment_id, {})[organisation_id] = stance
+    rows = db.session.execute(
+        select(Position.amendment_id, Position.organisation_id, Position.stance)
+        .join(Amendment, Amendment.id == Position.amendment_id)
+        .where(Amendment.statement_id == statement_id, Amendment.status.in_(OPEN_STATUSES),
+               Position.round == Amendment.round)
+        .order_by(Position.id))
+    for amendment_id, organisation_id, stance in rows:
+        if organisations is None or organisation_id in organisations:
+            stances.setdefault(amendment_id, {})[organisation_id] = stance
     return stances
 
 
@@ -160,9 +162,9 @@ def merged_view(
     are found among all of them, so an amendment may collide with one the filters leave out."""
     check_filters(statement, organisation, kind)
     names = {p.organisation_id: p.organisation.short_name or p.organisation.name for p in statement.memberships}
-    participants = [p.organisation_id for p in statement.participants]
+    participants = {p.organisation_id for p in statement.participants}
     rule = statement.decision_rule or "consensus"
-    stances = latest_stances(statement.id)
+    stances = latest_stances(statement.id, participants)
     paragraphs = live_texts(statement.id)
     texts: dict[str | int, str] = {TITLE: statement.title, TOP: ""}
     texts.update(paragraphs)
@@ -210,10 +212,12 @@ def merged_view(
     )
 
 
-def _decision(rule: str, participants: list[int], stances: dict[int, str], status: str) -> Decision:
+def _decision(rule: str, participants: set[int], stances: dict[int, str], status: str) -> Decision:
+    """As ``rules.rule_met``, from stances already limited to the participants."""
     if status == "conflicted":
         return Decision(False, "It conflicts with the current text; its proposer must revise it first.")
-    return rules.rule_met(rule, participants, stances)
+    counted = list(stances.values())
+    return rules.decide(rule, len(participants), counted.count("support"), counted.count("oppose"), len(counted))
 
 
 def _collisions(texts: dict[str | int, str], changes: dict[str | int, list[MergedAmendment]]) -> None:
