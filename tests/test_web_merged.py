@@ -51,7 +51,7 @@ def test_the_page_shows_each_amendment_inline_labelled_with_collisions(w):
     assert f'id="a-{gone}"' in page
     # Only the coordinator gets the boxes and the button.
     assert "Accept selected" not in page and not _ticks(page)
-    assert "With all amendments" in w.browser(w.partner).get(f"/statements/{w.sid}").get_data(as_text=True)
+    assert ">Merged view</a>" in w.browser(w.partner).get(f"/statements/{w.sid}").get_data(as_text=True)
 
 
 def test_user_text_is_escaped(w):

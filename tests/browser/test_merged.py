@@ -30,7 +30,7 @@ def test_two_changes_of_one_sentence_accepted_together_are_published(world, brow
 
     # Bea sees both in the text, labelled, not colliding, and no boxes to accept with.
     flows.open_statement(bea, title)
-    bea.get_by_role("navigation", name="Statement").get_by_role("link", name="With all amendments").click()
+    bea.get_by_role("navigation", name="Statement").get_by_role("link", name="Merged view").click()
     expect(bea.get_by_role("link", name=f"#{friday} HWU")).to_be_visible()
     expect(bea.get_by_role("link", name=f"#{promptly} GVA")).to_be_visible()
     expect(bea.get_by_role("button", name="Accept selected")).to_have_count(0)
@@ -41,7 +41,7 @@ def test_two_changes_of_one_sentence_accepted_together_are_published(world, brow
     assert phone.evaluate("() => document.scrollingElement.scrollWidth <= window.innerWidth")
 
     flows.open_statement(ada, title)
-    ada.get_by_role("navigation", name="Statement").get_by_role("link", name="With all amendments").click()
+    ada.get_by_role("navigation", name="Statement").get_by_role("link", name="Merged view").click()
     expect(ada.get_by_role("heading", level=1, name=title)).to_be_visible()
     first = flows.paragraph(ada, 1)
     expect(first.locator(".text")).to_have_text(SENTENCE)
