@@ -307,6 +307,18 @@ def test_an_unchanged_page_is_not_sent_again(app):
         assert other.status_code == 200  # another viewer's page is not this one
 
 
+def test_the_first_page_after_logging_in_is_revalidated_by_its_own_etag(app):
+    """The first page of a new session makes the session's form token while it renders: its ETag names
+    that token already, so the next view of it is a 304, not a second full page."""
+    w = World(app).build("amending")
+    browser = Browser(app.test_client())
+    browser.login(w.gva_delegate.email)
+    for path in (f"/statements/{w.sid}", f"/amendments/{w.amendment_id}"):
+        first = browser.get(path)
+        assert first.status_code == 200
+        assert browser.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+
+
 def test_a_session_ended_elsewhere_does_not_get_a_304(app):
     """Logging in again (a new session) or being logged out never revalidates a page of the old session."""
     w = World(app).build("amending")

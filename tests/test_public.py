@@ -6,8 +6,10 @@ import hashlib
 import html
 import io
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import docx
 import pytest
@@ -402,6 +404,51 @@ def test_a_file_costs_one_query(pub, client, app, ext):
     client.get(f"/p/{pub.slug}.{ext}")
     run = _statements_run(app, lambda: client.get(f"/p/{pub.slug}.{ext}"))
     assert len(run) == 1, run
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+def test_the_first_request_writes_the_file_named_by_its_hash_and_later_ones_send_it(pub, client, app, ext):
+    """Two queries the first time (the name, then the bytes), written to <instance>/published/<sha256>;
+    then one query and the bytes come from that file."""
+    artefact = stored(ext)
+    on_disk = Path(app.instance_path) / "published" / artefact.sha256
+    client.get(f"/p/{pub.slug}.{ext}")  # (the app's first request also reads its settings)
+    on_disk.unlink()
+    first = _statements_run(app, lambda: client.get(f"/p/{pub.slug}.{ext}"))
+    assert len(first) == 2 and on_disk.read_bytes() == artefact.content
+    on_disk.write_bytes(b"the copy on disk is what is sent")  # (a file named by its content never changes)
+    assert client.get(f"/p/{pub.slug}.{ext}").data == b"the copy on disk is what is sent"
+    on_disk.unlink()
+    assert client.get(f"/p/{pub.slug}.{ext}").data == artefact.content
+
+
+def test_stored_bytes_that_do_not_match_their_hash_are_sent_as_stored_and_never_written(pub, client, app):
+    """The disk copy is named by the bytes' SHA-256: bytes that do not hash to it stay in the database."""
+    artefact = stored("md")
+    folder = Path(app.instance_path) / "published"
+    for path in folder.glob("*"):
+        path.unlink()
+    db.session.execute(PublicationArtefact.__table__.update()
+                       .where(PublicationArtefact.id == artefact.id).values(content=b"# altered in the database"))
+    db.session.commit()
+    response = client.get(f"/p/{pub.slug}.md")
+    assert response.status_code == 200 and response.data == b"# altered in the database"
+    assert not (folder / artefact.sha256).exists()
+
+
+def test_files_are_served_when_the_disk_copy_cannot_be_written(pub, client, app):
+    """A folder that cannot be written (here a file in its place): the bytes come from the database."""
+    folder = Path(app.instance_path) / "published"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.write_bytes(b"")
+    try:
+        for ext in FORMATS:
+            response = client.get(f"/p/{pub.slug}.{ext}")
+            assert response.status_code == 200 and response.data == stored(ext).content
+        page = client.get(f"/p/{pub.slug}").get_data(as_text=True)
+        assert stored("html").content.decode("utf-8") in page
+    finally:
+        folder.unlink()
 
 
 def test_an_anonymous_page_costs_two_queries(pub, client, app):

@@ -1,10 +1,12 @@
 """What the public addresses of a publication read, in a few small queries (issue 17, item 3).
 
-A file (/p/<slug>.txt, .json, .md, .docx, .pdf) is one query by slug for its stored bytes. A page
-(/p/<slug>, /p/<slug>/certificate) is two: the publication with its stored statement part, and the
-rows that can change after publication, read fresh on every view: each signatory organisation's
-current name (signed or recorded, with a recorded signature's confirmation) and the later
-endorsements. Nothing is kept between requests. Plain functions: no flask.
+A file (/p/<slug>.txt, .json, .md, .docx, .pdf) is one query by slug for its SHA-256, then the file
+of that name on this server's disk (app/publishing/filestore.py), which the first request wrote
+from the stored bytes. A page (/p/<slug>, /p/<slug>/certificate) is two queries: the publication
+with its statement part's SHA-256 (the part itself from disk like a file), and the rows that can
+change after publication, read fresh on every view: each signatory organisation's current name
+(signed or recorded, with a recorded signature's confirmation) and the later endorsements. Nothing
+that can change is kept between requests. Plain functions: no flask.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy import Date, DateTime, Integer, String, Text, bindparam, cast, literal, null, select, union_all
 
@@ -29,24 +32,32 @@ from app.models import (
     Signature,
     Version,
 )
+from app.publishing.filestore import FileStore
 
 
 @dataclass(frozen=True)
 class StoredFile:
-    content: bytes
+    """A published file: on disk (``path``, sent by sendfile) or, when it cannot be, its bytes."""
+
     etag: str
+    path: Path | None = None
+    content: bytes | None = None
+
+    def read(self) -> bytes:
+        return self.content if self.path is None else self.path.read_bytes()
 
 
 _PUBLICATIONS = Publication.__table__.c
 _ARTEFACTS = PublicationArtefact.__table__.c
-# Core selects (no ORM entities): the cheapest path from a slug to stored bytes.
+# Core selects (no ORM entities): the cheapest path from a slug to a file's name.
 _ARTEFACT = (
-    select(_ARTEFACTS.content, _ARTEFACTS.sha256)
+    select(_ARTEFACTS.id, _ARTEFACTS.sha256)
     .join_from(PublicationArtefact.__table__, Publication.__table__, _PUBLICATIONS.id == _ARTEFACTS.publication_id)
     .where(_PUBLICATIONS.slug == bindparam("slug"), _ARTEFACTS.kind == bindparam("kind"))
 )
 _COLUMNS = {"txt": _PUBLICATIONS.plain_text, "json": _PUBLICATIONS.manifest}
 _EXISTS = select(_PUBLICATIONS.id).where(_PUBLICATIONS.slug == bindparam("slug"))
+_CONTENT = select(_ARTEFACTS.content).where(_ARTEFACTS.id == bindparam("id"))
 
 
 @contextmanager
@@ -65,23 +76,35 @@ class Missing(Exception):
     """The publication exists but this artefact was never made (published before artefacts were stored)."""
 
 
-def stored_file(slug: str, kind: str) -> StoredFile | None:
-    """The stored bytes of one format of a publication, with a strong ETag; None if no such publication.
+def stored_file(slug: str, kind: str, files: FileStore) -> StoredFile | None:
+    """One format of a publication, with a strong ETag; None if no such publication.
 
-    One query. Raises :class:`Missing` when the publication exists without that artefact.
+    One query once this server has the file on disk (two the first time). Raises :class:`Missing`
+    when the publication exists without that artefact.
     """
     with _reading() as connection:
-        return _stored_file(connection, slug, kind)
+        return _stored_file(connection, slug, kind, files)
 
 
-def _stored_file(connection, slug: str, kind: str) -> StoredFile | None:
+def _on_disk(connection, files: FileStore | None, artefact_id: int, sha256: str) -> tuple[Path | None, bytes | None]:
+    """The file named ``sha256``: this server's copy, else written now from the stored bytes."""
+    path = files.path(sha256) if files is not None else None
+    if path is not None:
+        return path, None
+    content = connection.execute(_CONTENT, {"id": artefact_id}).scalar_one()
+    path = files.put(sha256, content) if files is not None else None
+    return (path, None) if path is not None else (None, content)
+
+
+def _stored_file(connection, slug: str, kind: str, files: FileStore) -> StoredFile | None:
     row = connection.execute(_ARTEFACT, {"slug": slug, "kind": kind}).first()
     if row is not None:
-        return StoredFile(row[0], f"{row[1][:32]}-{kind}")
+        path, content = _on_disk(connection, files, row[0], row[1])
+        return StoredFile(f"{row[1][:32]}-{kind}", path, content)
     if kind in _COLUMNS:  # published before its text and manifest were stored as bytes too
         row = connection.execute(select(_COLUMNS[kind], _PUBLICATIONS.sha256)
                                  .where(_PUBLICATIONS.slug == bindparam("slug")), {"slug": slug}).first()
-        return None if row is None else StoredFile(row[0].encode("utf-8"), f"{row[1][:32]}-{kind}")
+        return None if row is None else StoredFile(f"{row[1][:32]}-{kind}", content=row[0].encode("utf-8"))
     if connection.execute(_EXISTS, {"slug": slug}).first() is None:
         return None
     raise Missing(kind)
@@ -140,7 +163,7 @@ class PageView:
 _PAGE = (
     select(Publication.id, Publication.slug, Publication.sha256, Publication.archived,
            Publication.publication_date, Publication.published_at, Publication.version_id,
-           Version.number, Version.sha256, Version.title, PublicationArtefact.content)
+           Version.number, Version.sha256, Version.title, PublicationArtefact.id, PublicationArtefact.sha256)
     .join(Version, Version.id == Publication.version_id)
     .outerjoin(PublicationArtefact, (PublicationArtefact.publication_id == Publication.id)
                & (PublicationArtefact.kind == "html"))
@@ -182,17 +205,22 @@ def _names_query():
 _NAMES = _names_query()
 
 
-def page_view(slug: str) -> PageView | None:
+def page_view(slug: str, files: FileStore | None = None) -> PageView | None:
+    """What a public page shows; its statement part from ``files`` (else read from the database)."""
     with _reading() as connection:
-        return _page_view(connection, slug)
+        return _page_view(connection, slug, files)
 
 
-def _page_view(connection, slug: str) -> PageView | None:
+def _page_view(connection, slug: str, files: FileStore | None) -> PageView | None:
     row = connection.execute(_PAGE, {"slug": slug}).first()
     if row is None:
         return None
     (pub_id, pub_slug, sha256, archived, publication_date, published_at, _version_id, number, version_sha,
-     title, part) = row
+     title, part_id, part_sha256) = row
+    part = None
+    if part_id is not None:
+        path, content = _on_disk(connection, files, part_id, part_sha256)
+        part = path.read_bytes() if path is not None else content
     signed, recorded, endorsements = [], [], []
     for kind, pos, row_id, name, org_slug, signer, signer_title, at, version_sha256, status, reason, on_date in (
             connection.execute(_NAMES, {"publication_id": pub_id})):

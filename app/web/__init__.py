@@ -9,7 +9,7 @@ from flask import Flask, current_app, make_response, redirect, render_template, 
 from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError
 
@@ -30,9 +30,11 @@ def page_etag(*shown) -> str:
     page's forms carry) and the release (templates and code). Nothing is kept between requests: the
     tag is only as fresh as the data read to build it, which is the data the page would show."""
     user = current_user._get_current_object()
+    token_key = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    if user.is_authenticated and token_key not in session:
+        generate_csrf()  # the page's forms will carry it: made now, the first view's tag is the next view's
     viewer = (user.id, user.name, user.is_admin, getattr(user, "unread_notifications", None),
-              sorted(user.role_pairs()), session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))) \
-        if user.is_authenticated else None
+              sorted(user.role_pairs()), session.get(token_key)) if user.is_authenticated else None
     # Dates are shown in the viewer's time zone, and words in their language.
     viewer = (viewer, str(get_timezone()), str(get_locale()))
     # A page that showed messages (shown once) is a different page from the same one without them.

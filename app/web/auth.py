@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.urls import iri_to_uri
 from wtforms import PasswordField
@@ -90,6 +91,9 @@ def used_link_page(message: str):
 def _start_session(user, *, remember: bool) -> None:
     session.clear()  # a fresh session on login: nothing from before survives
     login_user(user, remember=remember)
+    # The new session's form token, made now: every page (and its ETag) sees the same one from the first.
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    generate_csrf()
 
 
 @bp.route("/setup", methods=["GET", "POST"])

@@ -1,12 +1,15 @@
 """Published statements: permanent public addresses, formats, certificate, seal, verify pages, feeds.
 
-Routes only. What they read is in app/publishing/reading.py (a few small queries, nothing kept
-between requests); the files were made once at publication and are served as stored.
+Routes only. What they read is in app/publishing/reading.py (a few small queries, nothing that can
+change kept between requests); the files were made once at publication and are sent from this
+server's copy on disk, named by their SHA-256 (app/publishing/filestore.py).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -14,6 +17,7 @@ from app.extensions import db
 from app.models import Publication
 from app.organisations import operations as orgs
 from app.publishing import artefacts, pdf_signing, reading, sealing, verifying
+from app.publishing.filestore import FileStore
 from app.publishing.publication import data_of, get_publication
 from app.publishing.text import format_date
 from app.web.public_forms import VerifyForm
@@ -29,10 +33,19 @@ MIMETYPES = {
 }
 
 
+def _files() -> FileStore:
+    """This server's copies of published files: ``<instance>/published/<sha256>``."""
+    files = current_app.extensions.get("concord_published_files")
+    if files is None:
+        files = current_app.extensions["concord_published_files"] = FileStore(
+            Path(current_app.instance_path) / "published")
+    return files
+
+
 def _file(slug: str, kind: str):
     """A stored file: strong ETag, a year of caching; 304 when the client has it."""
     try:
-        stored = reading.stored_file(slug, kind)
+        stored = reading.stored_file(slug, kind, _files())
     except reading.Missing:
         db.session.rollback()
         response = Response(render_template(
@@ -45,8 +58,14 @@ def _file(slug: str, kind: str):
         abort(404)
     if request.if_none_match.contains(stored.etag):
         response = Response(status=304)
+    elif stored.path is not None:  # sendfile under gunicorn
+        response = send_file(stored.path, mimetype=MIMETYPES[kind], conditional=False, etag=False,
+                             last_modified=None, max_age=None)
+        response.headers["Content-Type"] = MIMETYPES[kind]  # as given, no charset added twice
+        response.headers.pop("Last-Modified", None)
     else:
         response = Response(stored.content, headers={"Content-Type": MIMETYPES[kind]})
+    if response.status_code == 200:
         disposition = "attachment" if kind == "docx" else "inline"
         response.headers["Content-Disposition"] = f'{disposition}; filename="{slug}.{kind}"'
     response.set_etag(stored.etag)
@@ -85,7 +104,7 @@ def _page(slug: str, template: str, **context):
     Anonymous readers get an ETag built from everything the page shows (the organisations' current
     names included) and a 304 when they have it; logged-in readers see their own frame, not cached.
     """
-    view = reading.page_view(slug)
+    view = reading.page_view(slug, _files())
     if view is None:
         abort(404)
     anonymous = not current_user.is_authenticated
