@@ -13,8 +13,10 @@ organisation on each of them in its current round), what the merged view shows:
   overlap or touch with no unchanged word between them (``app.diffing.merge``'s rule, tested on
   their stored diffs, which start from the same text: the place's text now), or when one of them
   deletes the paragraph. Accepting one of two that collide may leave the other conflicted (or
-  obsolete, when it made the same change); accepting one of two that do not collide always
-  rebases the other cleanly. Inserts never collide (a batch keeps them in the order shown).
+  obsolete, when it made the same change); of two that do not collide, the merge keeps both
+  changes, by the same rule on the same word diffs (tests/test_merged_view.py checks it against
+  ``merge`` for every pair of one-word changes of a sentence). A diff stored coarser, past its time
+  budget, only makes more pairs collide. Inserts never collide (a batch keeps them in the order shown).
 
 Plain functions: nothing here writes, imports Flask or diffs a text, and the cost grows with the
 number of amendments and collisions, not with the square of anything.
