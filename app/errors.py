@@ -43,3 +43,13 @@ class StaleText(Conflict):
 
 class WrongPhase(Conflict):
     code = "wrong_phase"
+
+
+class BatchRefused(Conflict):
+    """Several things asked for at once, none done: ``problems`` says, per id, why not."""
+
+    code = "batch_refused"
+
+    def __init__(self, message: str, problems: dict[int, str]):
+        super().__init__(message)
+        self.problems = problems

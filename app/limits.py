@@ -32,6 +32,9 @@ MAX_OPEN_AMENDMENTS_PER_PLACE = 20
 #: Open suggestions one organisation may have on one amendment (app/amending/suggestions.py): what
 #: an amendment's page lists and its proposer has to read grows with this.
 MAX_OPEN_SUGGESTIONS_PER_ORGANISATION = 20
+#: Amendments the coordinator accepts in one action (the merged view's "Accept selected"): they
+#: share the time budget of one accept, so the request stays within its bound.
+MAX_ACCEPT_MANY = 100
 
 # --- time budgets (seconds of computing, not of waiting) -------------------------------------
 

@@ -154,7 +154,8 @@ def merged_view(ctx: Context) -> dict:
         return {"path": path, "skipped": f"not built yet (GET {path} answers 404)"}
     slot = ctx.viewer_slot(VIEWER_ORG, path)
     result = cold_blocks([slot] * 6, blocks=30)
-    return {"path": path, **_cold(result)}
+    size = len(get_ok(ctx.client(VIEWER_ORG), path))
+    return {"path": path, "kb": size / 1024, "queries": count_cold(ctx, slot), **_cold(result)}
 
 
 def absolute_page(ctx: Context, path: str, limit_ms: float) -> dict:

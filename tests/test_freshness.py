@@ -120,7 +120,7 @@ class World:
                  f"/statements/{self.sid}/blame"]
         if self.amendment_id:
             paths += [f"/amendments/{self.amendment_id}", f"/statements/{self.sid}/amendments"]
-        return paths
+        return paths + [f"/statements/{self.sid}/merged"]
 
 
 def _reinvite(w: World) -> None:
@@ -141,6 +141,15 @@ def _accept(w: World) -> None:
 def _suggest(w: World, rationale: str = "More fish.") -> object:
     return w.rule(suggesting.suggest, w.amendment(), w.tnn_member, w.tnn, text="Rivers need care, clean banks "
                   "and fish.", rationale=rationale, now=now())
+def _accept_many(w: World) -> None:
+    """The coordinator accepts from the merged view: several amendments, one version."""
+    w.rule(amending.take_position, w.amendment(), w.gva_delegate, w.gva, "support", now=now())
+    other = w.rule(amending.propose, w.st(), w.tnn_member, w.tnn, kind="insert", paragraph_id=w.pids[2],
+                   text="See you by the river.", now=now())
+    for user, org in ((w.gva_delegate, w.gva), (w.tnn_member, w.tnn)):
+        db.session.expire_all()
+        w.rule(amending.take_position, db.session.get(Amendment, other.id), user, org, "support", now=now())
+    w.rule(amending.accept_many, w.st(), [w.amendment_id, other.id], w.coordinator, now=now())
 
 
 def _revoke(w: World) -> None:
@@ -218,6 +227,7 @@ CHANGES: dict[str, tuple[str, Callable[[World], None], str]] = {
                                                         reason="Keep it short.", now=now()), "Keep it short."),
     "withdraw suggestion": ("amending", lambda w: w.rule(suggesting.withdraw, _suggest(w), w.tnn_member, now=now()),
                             "suggestion-withdrawn"),
+    "accept several": ("amending", _accept_many, "See you by the river."),
     "reject": ("amending", lambda w: w.rule(amending.reject, w.amendment(), w.coordinator, reason="Not now.",
                                             now=now()), "Not now."),
     "freeze": ("amending", lambda w: w.rule(signing.freeze, w.st(), w.coordinator, now=now()), "Frozen for signing"),
@@ -282,7 +292,8 @@ def test_the_next_view_of_every_page_shows_a_change(app, monkeypatch, name):
     assert differed, f"{name} changed nothing any page shows: the case proves nothing"
     if words:
         coordinator = w.browsers["coordinator"]
-        pages = [shown(coordinator.get(p)) for p in w.pages()[:1] + w.pages()[4:5]]
+        pages = [shown(coordinator.get(p)) for p in w.pages()
+                 if p == f"/statements/{w.sid}" or p.startswith("/amendments/")]
         assert any(words in page for page in pages), f"{name}: {words!r} not shown"
     if name == "deadline passes":  # the delegate's buttons to propose went away: a 304 would have kept them
         assert (("delegate", f"/statements/{w.sid}") in differed)

@@ -770,6 +770,14 @@ def _(w, s, data):
     }, pages=amendment_page(s))
 
 
+@endpoint("POST", "/statements/<int:statement_id>/merged/accept", own_amendment, renew=another_own_amendment)
+def _(w, s, data):
+    picks = st.sampled_from([f"{i}.1" for i in w.foreign["amendments"]] + [f"{s['amendment']}.0", "1.1.1", "."])
+    return web(w, data, f"/statements/{data.draw(sid(w, s))}/merged/accept", {
+        "accept": form_field("accept", f"{s['amendment']}.{s['text_version']}", picks, ID_TEXT),
+    }, pages=(f"/statements/{s['statement']}/merged", *amendment_page(s)))
+
+
 @endpoint("POST", "/amendments/<int:amendment_id>/reject", own_amendment, renew=another_own_amendment)
 def _(w, s, data):
     return web(w, data, f"/amendments/{data.draw(aid(w, s))}/reject",
@@ -1059,6 +1067,16 @@ def _(w, s, data):
 def _(w, s, data):
     body = json_object(text_version=field(s["text_version"], ids(0, s["text_version"] + 1)))
     return api(w, data, "POST", f"/amendments/{data.draw(aid(w, s))}/accept", body, pages=amendment_page(s))
+
+
+@endpoint("POST", "/api/v1/statements/<int:statement_id>/accept-many", own_amendment, renew=another_own_amendment)
+def _(w, s, data):
+    chosen = st.lists(ids(s["amendment"], *w.foreign["amendments"]), max_size=3)
+    body = json_object(amendments=field([s["amendment"]], chosen),
+                       text_versions=field({str(s["amendment"]): s["text_version"]},
+                                           st.dictionaries(ID_TEXT, ids(0, s["text_version"] + 1), max_size=2)))
+    return api(w, data, "POST", f"/statements/{data.draw(sid(w, s))}/accept-many", body,
+               pages=(f"/api/v1/statements/{s['statement']}/merged",))
 
 
 @endpoint("POST", "/api/v1/amendments/<int:amendment_id>/reject", own_amendment, renew=another_own_amendment)

@@ -29,6 +29,7 @@ UNCHANGED = {REFUSED, DENIED, UNAUTH, LOGIN, BOUNCED}
 AMENDING_ON = ("amending", "signing", "published")
 SIGNED_ON = ("signing", "published")
 VIEWERS = ("delegate", "signatory", "coordinator", "admin")
+ID_MAX = 2**31 - 1
 
 
 def everyone(outcome: str, **actors: str) -> dict[str, str]:
@@ -164,6 +165,7 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("GET", "/statements/<int:statement_id>/versions/<int:number>.txt"): S(viewers(OK)),
     ("GET", "/statements/<int:statement_id>/amendments"): S(viewers(OK)),
     ("GET", "/statements/<int:statement_id>/compare"): S(viewers(OK)),
+    ("GET", "/statements/<int:statement_id>/merged"): S(viewers(OK)),
     ("GET", "/statements/<int:statement_id>/blame"): S(viewers(OK)),
     ("GET", "/statements/<int:statement_id>/audit"): S(viewers(OK)),
     ("GET", "/statements/<int:statement_id>/paragraphs/<int:paragraph_id>/history"): S(viewers(OK)),
@@ -260,6 +262,9 @@ TABLE: dict[tuple[str, str], Entry] = {
         data={"reason": "Not ours."}, fresh=("amending",)),
     ("POST", "/suggestions/<int:suggestion_id>/withdraw"): A(
         lambda p: viewers(BOUNCED, coordinator=REDIRECT if p == "amending" else BOUNCED), fresh=("amending",)),
+    ("POST", "/statements/<int:statement_id>/merged/accept"): S(  # refusals: back to the page, with the reason
+        lambda p: viewers(BOUNCED, coordinator=REDIRECT if p == "amending" else BOUNCED),
+        data=lambda v: {"accept": f"{v['amendment_id'] or ID_MAX}.1"}, fresh=("amending",)),
     # --- published statements: public -------------------------------------------------------------
     **{("GET", rule): S(lambda p: everyone(OK if p == "published" else DENIED)) for rule in (
         "/p/<slug>", "/p/<slug>/certificate", "/p/<slug>.txt", "/p/<slug>.md", "/p/<slug>.json",
@@ -298,6 +303,11 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/statements/<int:statement_id>/versions"): S(api_viewers(OK)),
     ("GET", "/api/v1/statements/<int:statement_id>/versions/<int:number>"): S(api_viewers(OK)),
     ("GET", "/api/v1/statements/<int:statement_id>/compare"): S(api_viewers(OK), query="from=1&to=1"),
+    ("GET", "/api/v1/statements/<int:statement_id>/merged"): S(api_viewers(OK)),
+    ("POST", "/api/v1/statements/<int:statement_id>/accept-many"): S(  # a stale text_version: refused
+        api_viewers(DENIED, coordinator=REFUSED),
+        data=lambda v: {"amendments": [v["amendment_id"] or ID_MAX], "text_versions": {
+            str(v["amendment_id"] or ID_MAX): 99}}),
     ("GET", "/api/v1/statements/<int:statement_id>/amendments"): S(api_viewers(OK)),
     ("GET", "/api/v1/statements/<int:statement_id>/signatures"): S(api_viewers(OK)),
     ("PUT", "/api/v1/statements/<int:statement_id>/paragraphs/<int:paragraph_id>"): S(

@@ -20,12 +20,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import audit
 from app.amending.rules import Decision, rule_met
 from app.diffing import CONFLICTED, OBSOLETE, SiblingMerges
+from app.diffing.merge import ACCEPT_BUDGET
 from app.diffing.stored import text_change
 from app.drafting.operations import live_paragraphs, place_paragraph, snapshot
 from app.drafting.text import check_paragraph_count, check_statement_size, normalise_paragraph, normalise_title
-from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
+from app.errors import BatchRefused, ConcordError, Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
-from app.limits import MAX_COMMENT_CHARS, MAX_OPEN_AMENDMENTS_PER_PLACE, MAX_RATIONALE_CHARS
+from app.limits import MAX_ACCEPT_MANY, MAX_COMMENT_CHARS, MAX_OPEN_AMENDMENTS_PER_PLACE, MAX_RATIONALE_CHARS
 from app.locking import lock_statement
 from app.models import (
     DECISION_RULES,
@@ -43,6 +44,7 @@ from app.models import (
     Statement,
     Suggestion,
     User,
+    Version,
 )
 from app.models.amendment import compromise_targets
 from app.notifications import events
@@ -647,11 +649,8 @@ def reject(amendment: Amendment, user: User, *, reason: str, now: datetime) -> A
     return amendment
 
 
-def accept(amendment: Amendment, user: User, *, text_version: int | None, now: datetime):
-    """Apply an amendment: new revision, new version, rebase of its siblings. One transaction."""
-    statement = lock_statement(amendment.statement_id)
-    amendment, number = _amendment_to_decide(amendment.id)
-    _require_decider(statement, amendment, user)
+def _check_acceptable(statement: Statement, amendment: Amendment, text_version: int | None) -> None:
+    """Why ``amendment`` cannot be accepted now, as a Conflict (after ``_require_decider``)."""
     if amendment.status == "conflicted":
         raise Conflict("This amendment conflicts with the current text; its proposer must revise it first.")
     if text_version is not None and text_version != amendment.text_version:
@@ -661,6 +660,15 @@ def accept(amendment: Amendment, user: User, *, text_version: int | None, now: d
     if not decision.met:
         raise Conflict(f"The decision rule is not met: {decision.explanation}")
 
+
+def _apply(
+    statement: Statement, amendment: Amendment, number: int, user: User, now: datetime, *,
+    after_id: int | None = None, budget: float = 1.0,
+) -> tuple[str, list[tuple[Amendment, str]]]:
+    """Apply one amendment to the working text (no version yet): its change, its closing as accepted and
+    the rebase of its siblings. Returns the version note's line for it and the siblings it touched.
+    ``after_id``: where an insert goes instead of right after its paragraph (a batch keeps the order
+    shown); ``budget``: this accept's share of the merges' and stored diffs' time budget."""
     org = amendment.organisation.short_name or amendment.organisation.name
     new_revision: Revision | None = None
     if amendment.kind == "modify":
@@ -676,7 +684,8 @@ def accept(amendment: Amendment, user: User, *, text_version: int | None, now: d
         note = f"Amendment #{amendment.id} ({org}): modified ¶ {number}"
     elif amendment.kind == "insert":
         paragraph, number = place_paragraph(
-            statement, amendment.proposed_text, amendment.proposer, after_id=amendment.paragraph_id,
+            statement, amendment.proposed_text, amendment.proposer,
+            after_id=amendment.paragraph_id if after_id is None else after_id,
             now=now, amendment_id=amendment.id,
         )
         amendment.result_paragraph_id = paragraph.id
@@ -689,15 +698,134 @@ def accept(amendment: Amendment, user: User, *, text_version: int | None, now: d
         statement.title = amendment.proposed_text
         note = f"Amendment #{amendment.id} ({org}): new title"
     db.session.flush()
-    version = snapshot(statement, user, note, now=now, amendment_id=amendment.id)
     _close(amendment, "accepted", user, now)
-    amendment.result_version_id = version.id
-    touched = _rebase_siblings(statement, amendment, new_revision, user, now)
-    audit.record(statement.id, "accepted", user, now=now, amendment=amendment.id, version=version.number,
-                 sha256=version.sha256, rebased={str(sibling.id): status for sibling, status in touched})
-    _tell_accepted(statement, amendment, version.number, touched, user, now)
+    touched = _rebase_siblings(statement, amendment, new_revision, user, now, budget=budget)
+    return note, touched
+
+
+def _write_version(
+    statement: Statement, applied: list[tuple[Amendment, list[tuple[Amendment, str]]]], note: str, user: User,
+    now: datetime,
+) -> Version:
+    """One new version for amendments applied to the working text (``_apply``), in that order: each one's
+    result, its audit entry and the notifications of its proposer and of the siblings it touched."""
+    version = snapshot(statement, user, note, now=now, amendment_id=applied[0][0].id)
+    for amendment, touched in applied:
+        amendment.result_version_id = version.id
+        audit.record(statement.id, "accepted", user, now=now, amendment=amendment.id, version=version.number,
+                     sha256=version.sha256, rebased={str(sibling.id): status for sibling, status in touched})
+        _tell_accepted(statement, amendment, version.number, touched, user, now)
     db.session.flush()
     return version
+
+
+def accept(amendment: Amendment, user: User, *, text_version: int | None, now: datetime):
+    """Apply an amendment: new revision, new version, rebase of its siblings. One transaction."""
+    statement = lock_statement(amendment.statement_id)
+    amendment, number = _amendment_to_decide(amendment.id)
+    _require_decider(statement, amendment, user)
+    _check_acceptable(statement, amendment, text_version)
+    note, touched = _apply(statement, amendment, number, user, now)
+    return _write_version(statement, [(amendment, touched)], note, user, now)
+
+
+def _batch_order(statement: Statement, amendments: list[Amendment]) -> list[Amendment]:
+    """The order the merged view shows them in: the title, the top, then by paragraph (its changes, then
+    the paragraphs to insert after it), each place's by number."""
+    numbers = paragraph_numbers(statement)
+
+    def key(amendment: Amendment):
+        if amendment.kind == "retitle":
+            return (-2, 0, amendment.id)
+        if amendment.paragraph_id is None:
+            return (-1, 0, amendment.id)
+        return (numbers.get(amendment.paragraph_id, 0), amendment.kind == "insert", amendment.id)
+
+    return sorted(amendments, key=key)
+
+
+def _batch_ids(amendment_ids) -> list[int]:
+    ids = list(amendment_ids) if isinstance(amendment_ids, list | tuple) else None
+    if not ids or any(not isinstance(i, int) or isinstance(i, bool) or not 0 < i < 2**31 for i in ids):
+        raise InvalidInput("Choose at least one amendment to accept.", field="amendments")
+    if len(ids) != len(set(ids)):
+        raise InvalidInput("An amendment is chosen twice.", field="amendments")
+    if len(ids) > MAX_ACCEPT_MANY:
+        raise InvalidInput(f"Accept at most {MAX_ACCEPT_MANY} amendments at once.", field="amendments")
+    return ids
+
+
+def _refused(problems: dict[int, str]) -> BatchRefused:
+    listed = "; ".join(f"#{i}: {why}" for i, why in problems.items())
+    return BatchRefused(f"Nothing was accepted. {listed}", problems)
+
+
+_TURNED = {
+    "conflicted": "conflicts with the text once #{0} is applied (their changes touch); leave one of them out",
+    "obsolete": "is obsolete once #{0} is applied (its change is already in the text, or its paragraph is "
+                "deleted); leave it out",
+    "superseded": "is superseded by the compromise #{0}; leave it out",
+}
+
+
+def accept_many(
+    statement: Statement | int, amendment_ids, user: User, *, text_versions: dict[int, int] | None = None,
+    now: datetime,
+) -> Version:
+    """Accept several amendments in one action: applied one after another in the order the merged view
+    shows them (``_batch_order``), each as ``accept`` applies one (its siblings rebased, batch members
+    among them), then one new version. All or nothing: if any is not open, conflicts, does not meet its
+    rule, changed since the page showed it (``text_versions``: id -> the text_version shown), or would
+    be left conflicted or obsolete by an earlier one of the batch, nothing is applied and the
+    ``BatchRefused`` error says, per amendment, why (the caller rolls back, as for every error)."""
+    ids = _batch_ids(amendment_ids)
+    statement = lock_statement(_id(statement))
+    if not statement.is_coordinator(user):
+        raise NotAllowed("Only the coordinator decides on amendments.")
+    if statement.status != "amending":
+        raise WrongPhase("Amendments are decided only while the statement is open for amendments.")
+    found = {a.id: a for a in db.session.scalars(
+        select(Amendment).where(Amendment.id.in_(ids), Amendment.statement_id == statement.id)
+        .options(lazyload(Amendment.sponsors)).execution_options(populate_existing=True))}
+    problems: dict[int, str] = {i: "not an amendment of this statement" for i in ids if i not in found}
+    if problems:
+        raise _refused(problems)
+    batch = _batch_order(statement, list(found.values()))
+    text_versions = text_versions or {}
+    for amendment in batch:
+        try:
+            _require_decider(statement, amendment, user)
+            _check_acceptable(statement, amendment, text_versions.get(amendment.id))
+        except ConcordError as exc:
+            problems[amendment.id] = exc.message
+    if problems:
+        raise _refused(problems)
+    share = 1 / len(batch)  # of one accept's time budgets: the whole batch stays within one accept's
+    applied: list[tuple[Amendment, list[tuple[Amendment, str]]]] = []
+    notes: list[str] = []
+    placed: dict[int | None, int] = {}  # where the batch's last new paragraph after each place went
+    for amendment in batch:
+        if amendment.id in problems:
+            continue
+        amendment, number = _amendment_to_decide(amendment.id)
+        try:
+            note, touched = _apply(statement, amendment, number, user, now, budget=share,
+                                   after_id=placed.get(amendment.paragraph_id) if amendment.kind == "insert" else None)
+        except Conflict as exc:
+            problems[amendment.id] = exc.message
+            raise _refused(problems) from exc
+        if amendment.kind == "insert":
+            placed[amendment.paragraph_id] = amendment.result_paragraph_id  # the next one goes below it
+        for sibling, status in touched:
+            if sibling.id in found and status != "rebased":  # named after the first that turned it
+                problems.setdefault(sibling.id, _TURNED.get(status, status).format(amendment.id))
+        applied.append((amendment, touched))
+        notes.append(note)
+    if problems:
+        raise _refused(problems)
+    note = notes[0] if len(notes) == 1 else f"{len(notes)} amendments accepted together: " + ", ".join(
+        f"#{amendment.id}" for amendment, _touched in applied)
+    return _write_version(statement, applied, note, user, now)
 
 
 _OUTCOME_TEXT = {
@@ -731,7 +859,8 @@ _SIBLING_LOAD = (
 
 
 def _rebase_siblings(
-    statement: Statement, accepted: Amendment, new_revision: Revision | None, user: User, now: datetime
+    statement: Statement, accepted: Amendment, new_revision: Revision | None, user: User, now: datetime, *,
+    budget: float = 1.0,
 ) -> list[tuple[Amendment, str]]:
     """Carry every other open amendment of the same place over to the new text (promise 5).
 
@@ -739,7 +868,8 @@ def _rebase_siblings(
     superseded instead. Returns every amendment it rebased with its new
     status. Whatever their number, the siblings are read in one query, written
     with one UPDATE per set of changed columns, and their history rows with one
-    INSERT ... SELECT.
+    INSERT ... SELECT. ``budget``: the share of the time budgets this accept may use (a batch
+    of accepts shares one).
     """
     if accepted.kind == "insert":
         return []  # a new paragraph changes no other amendment's text or place (and replaces none)
@@ -769,7 +899,7 @@ def _rebase_siblings(
     merging = sum(1 for sibling in siblings if sibling.status != "conflicted" and sibling.kind == accepted.kind
                   and sibling.kind in ("modify", "retitle") and sibling.paragraph_id == accepted.paragraph_id)
     merge = SiblingMerges(statement.title if accepted.kind == "retitle" else
-                          new_revision.text if new_revision else "", merging)
+                          new_revision.text if new_revision else "", merging, budget=ACCEPT_BUDGET * budget)
     new_revision_id = new_revision.id if new_revision else None
     previous_live: list[int | None] = []  # computed once, if an insert after the deleted paragraph needs it
     changes: list[tuple[Amendment, dict, bool]] = []  # sibling, its new values, whether its history records them
@@ -798,7 +928,7 @@ def _rebase_siblings(
         changes.append((sibling, values, recorded))
     new_text = statement.title if accepted.kind == "retitle" else new_revision.text if new_revision else ""
     # However many siblings others proposed, their new diffs share one budget (past it, coarser ones).
-    deadline = time.monotonic() + SIBLING_DIFFS_SECONDS
+    deadline = time.monotonic() + SIBLING_DIFFS_SECONDS * budget
     for sibling, values, _recorded in changes:
         _store_diffs(sibling, values, new_text, deadline)
     _write_siblings(changes, now)

@@ -24,10 +24,13 @@ def rule_met(rule: str, participants: Iterable[int], stances: Mapping[int, str])
     Stances of organisations that no longer participate are ignored.
     """
     members = list(dict.fromkeys(participants))
-    counted = {org: stances[org] for org in members if org in stances}
-    support = sum(1 for s in counted.values() if s == "support")
-    oppose = sum(1 for s in counted.values() if s == "oppose")
-    total = len(members)
+    counted = [stances[org] for org in members if org in stances]
+    return decide(rule, len(members), counted.count("support"), counted.count("oppose"), len(counted))
+
+
+def decide(rule: str, total: int, support: int, oppose: int, spoken: int) -> Decision:
+    """``rule_met`` from counts: of ``total`` participating organisations, ``spoken`` have a stance in
+    the current round, ``support`` of them support and ``oppose`` oppose (for many amendments at once)."""
     if rule == "coordinator":
         return Decision(True, "The coordinator decides.")
     if rule == "consensus":
@@ -41,7 +44,6 @@ def rule_met(rule: str, participants: Iterable[int], stances: Mapping[int, str])
             + (f" ({oppose} oppose)" if oppose else "") + ".",
         )
     if rule == "majority":
-        spoken = len(counted)
         if spoken * 2 < total:
             return Decision(
                 False,

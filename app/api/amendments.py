@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 from app import limits
 from app.amending import operations as amending
 from app.amending import suggestions as suggesting
+from app.amending.merged_view import merged_view
 from app.api import bp
 from app.api.routes import (
     _body,
@@ -372,3 +373,72 @@ def compare(statement_id: int):
             for row in compare_paragraphs(old_entries, new_entries, timeout=limits.PAGE_DIFF_SECONDS)
         ],
     })
+
+
+# --- the text with all its amendments (issue 16) ------------------------------------------------------
+
+_RULE_MET = {"true": True, "false": False}
+
+
+def _merged_amendment_json(a, slugs: dict[int, str]) -> dict:
+    return {"id": a.id, "kind": a.kind, "status": a.status, "organisation": slugs.get(a.organisation_id, ""),
+            "text_version": a.text_version, "ops": [[op, text] for op, text in a.ops],
+            "rule_met": a.rule_met, "rule_explanation": a.decision.explanation, "acceptable": a.acceptable,
+            "collides_with": list(a.collides_with)}
+
+
+@bp.get("/statements/<int:statement_id>/merged")
+def merged(statement_id: int):
+    """The text with its open amendments, per place (title, top, each live paragraph), with their stored
+    diffs, whether their rule is met and which collide (app/amending/merged_view.py)."""
+    statement = _visible_statement(statement_id)
+    slugs = {p.organisation_id: p.organisation.slug for p in statement.memberships}
+    filters: dict = {}
+    slug = request.args.get("organisation")
+    if slug:
+        found = [org_id for org_id, s in slugs.items() if s == slug]
+        if not found:
+            raise InvalidInput("That organisation does not take part in this statement.", field="organisation")
+        filters["organisation"] = found[0]
+    if request.args.get("kind"):
+        filters["kind"] = request.args["kind"]
+    raw = request.args.get("rule_met")
+    if raw:
+        if raw not in _RULE_MET:
+            raise InvalidInput("“rule_met” is true or false.", field="rule_met")
+        filters["rule_met"] = _RULE_MET[raw]
+    view = merged_view(statement, **filters)
+
+    def place_json(place, kind: str) -> dict:
+        return {"place": kind, "paragraph_id": place.place if kind == "paragraph" else None,
+                "number": place.number if kind == "paragraph" else None, "text": place.text,
+                "amendments": [_merged_amendment_json(a, slugs) for a in place.amendments],
+                "inserts": [_merged_amendment_json(a, slugs) for a in place.inserts]}
+
+    return jsonify({
+        "statement_id": statement.id, "version": statement.version_count, "decision_rule": view.rule,
+        "open_count": view.open_count, "shown_count": view.shown_count,
+        "places": [place_json(view.title, "title"), place_json(view.top, "top"),
+                   *(place_json(p, "paragraph") for p in view.paragraphs)],
+    })
+
+
+@bp.post("/statements/<int:statement_id>/accept-many")
+def accept_many(statement_id: int):
+    """Accept several amendments at once (coordinator): all or nothing, one new version; a refusal (409,
+    code ``batch_refused``) lists every amendment that stood in the way and why."""
+    data = _body()
+    ids = data.get("amendments")
+    raw_versions = data.get("text_versions") or {}
+    if not isinstance(raw_versions, dict):
+        raise InvalidInput("“text_versions” maps amendment ids to the text_version you saw.", field="text_versions")
+    versions: dict[int, int] = {}
+    for key, value in raw_versions.items():
+        if not (key.isdecimal() and 0 < int(key) < 2**31 and isinstance(value, int) and not isinstance(value, bool)
+                and 0 < value < 2**31):
+            raise InvalidInput("“text_versions” maps amendment ids to the text_version you saw.",
+                               field="text_versions")
+        versions[int(key)] = value
+    _visible_statement(statement_id)
+    version = amending.accept_many(statement_id, ids, g.api_user, text_versions=versions, now=_now())
+    return _commit({"accepted": sorted(ids), "version": {"number": version.number, "sha256": version.sha256}})

@@ -78,6 +78,17 @@ SCHEMAS: dict[str, Any] = {
         "decision_reason": _nullable(STR), "result_version": _nullable(INT),
         "superseded_by": _nullable(INT), "supersedes": _list(INT),
     }),
+    "MergedAmendment": _obj({
+        "id": INT, "kind": {"type": "string", "enum": ["modify", "insert", "delete", "retitle"]},
+        "status": {"type": "string", "enum": ["open", "rebased", "conflicted"]}, "organisation": STR,
+        "text_version": INT, "ops": DIFF, "rule_met": BOOL, "rule_explanation": STR, "acceptable": BOOL,
+        "collides_with": _list(INT),
+    }),
+    "MergedPlace": _obj({
+        "place": {"type": "string", "enum": ["title", "top", "paragraph"]}, "paragraph_id": _nullable(INT),
+        "number": _nullable(INT), "text": STR, "amendments": _list(_ref("MergedAmendment")),
+        "inserts": _list(_ref("MergedAmendment")),
+    }),
     "Comment": _obj({"id": INT, "parent_id": _nullable(INT), "author": STR, "body": STR,
                      "created_at": DATETIME}),
     "Position": _obj({"id": INT, "amendment_id": INT, "organisation": STR, "stance": STR, "reason": STR,
@@ -330,6 +341,30 @@ PATHS: dict[str, dict[str, Any]] = {
                                 "organisation": STR, "paragraph_id": NULL_INT,
                                 "after_paragraph_id": NULL_INT, "text": STR, "rationale": STR,
                                 "supersedes": _list(INT)}, ["kind", "organisation"])),
+    },
+    "/statements/{statement_id}/merged": {
+        "get": _op("The text with all its open amendments: per place (the title, the top, each live paragraph "
+                   "in order) its text now and its open amendments with their stored diffs (ops against that "
+                   "text), whether each one's decision rule is met, and which collide (their changes touch, no "
+                   "unchanged word between, or one deletes the paragraph). The filters choose the amendments "
+                   "listed; collisions are found among all of them.", 200, _obj({
+                       "statement_id": INT, "version": INT, "decision_rule": STR, "open_count": INT,
+                       "shown_count": INT, "places": _list(_ref("MergedPlace"))}),
+                   404, 422, op_id="merged_view",
+                   params=[*S, _query("organisation", STR, description="an organisation's slug"),
+                           _query("kind", {"type": "string", "enum": ["modify", "insert", "delete", "retitle"]}),
+                           _query("rule_met", {"type": "string", "enum": ["true", "false"]})]),
+    },
+    "/statements/{statement_id}/accept-many": {
+        "post": _op("Accept several amendments at once (coordinator), in the order the merged view shows them, "
+                    "in one new version. All or nothing: a 409 (code batch_refused) lists in error.items every "
+                    "amendment that stood in the way (not open, rule not met, changed since text_versions, "
+                    "conflicting once an earlier one is applied) and why.", 200, _obj({
+                        "accepted": _list(INT), "version": _obj({"number": INT, "sha256": STR})}),
+                    403, 404, 409, 422, op_id="accept_many", params=S,
+                    body=_body({"amendments": _list(INT),
+                                "text_versions": {"type": "object", "additionalProperties": INT}},
+                               ["amendments"])),
     },
     "/amendments/{amendment_id}": {
         "get": _op("One amendment with its diff, positions and comments.", 200,

@@ -42,7 +42,13 @@ def authenticate():
 @bp.errorhandler(ConcordError)
 def domain_error(exc: ConcordError):
     db.session.rollback()
-    return json_error(exc.status, exc.code, exc.message)
+    response = json_error(exc.status, exc.code, exc.message)
+    problems = getattr(exc, "problems", None)
+    if problems:  # a batch refused: every item that stood in the way, and why
+        payload = response.get_json()
+        payload["error"]["items"] = [{"id": key, "reason": why} for key, why in problems.items()]
+        response.set_data(jsonify(payload).get_data())
+    return response
 
 
 # --- input shape -------------------------------------------------------------

@@ -148,6 +148,7 @@ def register(app: Flask) -> None:
         archive,
         auth,
         main,
+        merged,
         notifications,
         organisations,
         participation,
@@ -156,8 +157,8 @@ def register(app: Flask) -> None:
         statements,
     )
 
-    for module in (auth, main, account, admin, organisations, statements, amendments, signing, public, archive,
-                   notifications, participation):
+    for module in (auth, main, account, admin, organisations, statements, amendments, merged, signing, public,
+                   archive, notifications, participation):
         app.register_blueprint(module.bp)
 
     @app.before_request
