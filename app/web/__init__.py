@@ -152,10 +152,11 @@ def register(app: Flask) -> None:
         public,
         signing,
         statements,
+        translations,
     )
 
     for module in (auth, main, account, admin, organisations, statements, amendments, signing, public, archive,
-                   notifications, participation):
+                   notifications, participation, translations):
         app.register_blueprint(module.bp)
 
     @app.before_request
