@@ -159,3 +159,35 @@ def test_freeze_with_authentic_translation_and_sign_it(world):
     assert signer.post(sign, {**base, "translation_sha256": f"de={sha}"}).status_code == 302
     reload()
     assert json.loads(db.session.scalars(select(Signature.translation_sha256)).one()) == {"de": sha}
+
+
+def test_coordinator_publishes_a_translation_after_publication(world):
+    world.browser(world.coordinator).post(_languages(world), {"language": "de"})
+    reload()
+    from app.signing import operations as signing
+
+    signing.freeze(world.st(), world.coordinator, now=now())
+    db.session.commit()
+    for key in ("hwu", "gva", "tnn"):
+        world.sign(key)
+    world.publish()
+    delegate = world.browser(world.delegate_gva)
+    assert delegate.post(_page(world), _form(world)).status_code == 302
+    coordinator = world.browser(world.coordinator)
+    assert "Publish, not authentic" in page_text(coordinator.get(_languages(world)))
+    response = coordinator.post(f"/statements/{world.sid}/languages/de/publish", form_page=_languages(world))
+    assert response.status_code == 302 and response.headers["Location"].endswith(".de")
+    page = page_text(coordinator.get(_languages(world)))
+    assert "Published</a>, not authentic" in page
+    assert delegate.post(_page(world), _form(world, title="Anders")).status_code == 422  # never changes
+
+
+def test_a_right_to_left_source_is_shown_rtl_and_the_next_view_shows_the_change(world):
+    coordinator = world.browser(world.coordinator)
+    show = f"/statements/{world.sid}"
+    first = coordinator.get(show)
+    assert 'lang="en" dir="ltr"' in page_text(first)
+    response = coordinator.post(_languages(world), {"source_language": "ar"})
+    assert response.status_code == 302
+    again = coordinator.get(show, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200 and 'lang="ar" dir="rtl"' in page_text(again)

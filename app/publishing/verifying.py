@@ -69,6 +69,16 @@ class Result:
         return bool(self.changes)
 
 
+def _file_name(kind: str) -> str:
+    """'plain text', or for a translation's file 'plain text in German (de)'."""
+    if "." in kind:
+        from app.translating.languages import label
+
+        language, ext = kind.split(".", 1)
+        return f"{FILE_NAMES.get(ext, ext)} in {label(language)}"
+    return FILE_NAMES.get(kind, kind)
+
+
 def _by_sha256(sha256: str, within: Publication | None) -> tuple[Publication | None, str]:
     """The publication whose plain text or stored file has this SHA-256, and which file it is."""
     query = select(Publication).where(Publication.sha256 == sha256)
@@ -108,7 +118,7 @@ def check_upload(data: bytes, filename: str, *, within: Publication | None = Non
         result = Result(_text_kind(name, data))
     if publication is not None:
         result.identical = True
-        result.matched_file = FILE_NAMES.get(kind, kind)
+        result.matched_file = _file_name(kind)
         _with_view(result, publication)
         if result.kind == "json":
             _check_manifest(result, data)

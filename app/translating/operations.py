@@ -200,6 +200,14 @@ def frozen_hashes(statement: Statement) -> dict[str, str]:
     return {f.language: f.sha256 for f in frozen_translations(statement) if f.authentic}
 
 
+def published_languages(statement_id: int) -> dict[str, bool]:
+    """{language: authentic} of the statement's publication's other languages."""
+    return dict(db.session.execute(
+        select(PublicationLanguage.language, PublicationLanguage.authentic)
+        .join(Publication, Publication.id == PublicationLanguage.publication_id)
+        .where(Publication.statement_id == statement_id)).all())
+
+
 def _published_languages(statement_id: int) -> set[str]:
     return set(db.session.scalars(
         select(PublicationLanguage.language).join(Publication, Publication.id == PublicationLanguage.publication_id)

@@ -16,6 +16,7 @@ from app.organisations import operations as orgs
 from app.publishing import artefacts, pdf_signing, reading, sealing, verifying
 from app.publishing.publication import data_of, get_publication
 from app.publishing.text import format_date
+from app.translating.languages import own_name
 from app.web.public_forms import VerifyForm
 
 bp = Blueprint("public", __name__)
@@ -30,11 +31,22 @@ MIMETYPES = {
 
 
 def _file(slug: str, kind: str):
-    """A stored file: strong ETag, a year of caching; 304 when the client has it."""
+    """A stored file: strong ETag, a year of caching; 304 when the client has it.
+
+    ``/p/<slug>.<language>.<kind>`` (the slug part then holds "<slug>.<language>"; slugs have no dots) is
+    the file in that language."""
+    ext = kind
+    if "." in slug:
+        slug, language = slug.split(".", 1)
+        if not language:
+            abort(404)
+        kind = f"{language}.{kind}"
     try:
         stored = reading.stored_file(slug, kind)
     except reading.Missing:
         db.session.rollback()
+        if "." in kind:  # not published in that language (its files are made with it)
+            abort(404)
         response = Response(render_template(
             "error.html", status=503, title="Not ready yet",
             message="This format of the statement has not been made yet. Please try again later; "
@@ -46,8 +58,8 @@ def _file(slug: str, kind: str):
     if request.if_none_match.contains(stored.etag):
         response = Response(status=304)
     else:
-        response = Response(stored.content, headers={"Content-Type": MIMETYPES[kind]})
-        disposition = "attachment" if kind == "docx" else "inline"
+        response = Response(stored.content, headers={"Content-Type": MIMETYPES[ext]})
+        disposition = "attachment" if ext == "docx" else "inline"
         response.headers["Content-Disposition"] = f'{disposition}; filename="{slug}.{kind}"'
     response.set_etag(stored.etag)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
@@ -84,8 +96,12 @@ def _page(slug: str, template: str, **context):
 
     Anonymous readers get an ETag built from everything the page shows (the organisations' current
     names included) and a 304 when they have it; logged-in readers see their own frame, not cached.
+    ``/p/<slug>.<language>`` is the page in one of its other languages.
     """
-    view = reading.page_view(slug)
+    language = None
+    if "." in slug:
+        slug, language = slug.split(".", 1)
+    view = reading.page_view(slug, language)
     if view is None:
         abort(404)
     anonymous = not current_user.is_authenticated
@@ -96,8 +112,8 @@ def _page(slug: str, template: str, **context):
         part = view.statement_part
         if part is None:  # published before the part was stored: made from the manifest
             part = artefacts.page_part(data_of(get_publication(slug)))
-        response = Response(render_template(template, view=view, statement_part=Markup(part), **context),
-                            mimetype="text/html")
+        response = Response(render_template(template, view=view, statement_part=Markup(part),
+                                            language_label=own_name, **context), mimetype="text/html")
     if anonymous:
         response.set_etag(etag)
         response.headers["Cache-Control"] = "public, no-cache"

@@ -35,11 +35,12 @@ def _languages_page(statement, add_form=None, source_form=None, status=200):
     rows = translating.target_languages(statement)
     states = {row.language: translating.translation_state(statement, row.language) for row in rows}
     frozen = translating.frozen_hashes(statement)
+    published = translating.published_languages(statement.id)
     source_form = source_form or SourceLanguageForm(formdata=None, source_language=statement.source_language)
     return render_template(
         "translations/languages.html", statement=statement, rows=rows, states=states, frozen=frozen,
         rights=rights, add_form=add_form or LanguageForm(formdata=None), source_form=source_form,
-        remove_form=EmptyForm(), label=label, direction=direction,
+        remove_form=EmptyForm(), label=label, direction=direction, published=published,
     ), status
 
 
@@ -80,6 +81,28 @@ def remove_language(statement_id: int, language: str):
         ok, error = run_rule(form, translating.remove_language, statement, _user(), language, now=now())
         flash(f"{label(language)} removed; its texts are kept and come back if it is added again." if ok
               else error.message, "success" if ok else "error")
+    else:
+        flash("The form expired. Please send it again.", "error")
+    return redirect(url_for("translations.languages", statement_id=statement.id))
+
+
+@bp.route("/<int:statement_id>/languages/<language>/publish", methods=["POST"])
+@login_required
+def publish_language(statement_id: int, language: str):
+    """After publication: add a complete translation, not authentic."""
+    from app.publishing.publication import publish_translation
+
+    statement = visible_statement(statement_id)
+    if not statement.is_coordinator(current_user):
+        abort(403)
+    tag = _language_of(statement, language)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        ok, error = run_rule(form, publish_translation, statement, _user(), tag, now=now())
+        if ok:
+            flash(f"The {label(tag)} translation is published, marked as not authentic.", "success")
+            return redirect(url_for("public.statement", slug=f"{statement.slug}.{tag}"))
+        flash(error.message, "error")
     else:
         flash("The form expired. Please send it again.", "error")
     return redirect(url_for("translations.languages", statement_id=statement.id))
