@@ -133,12 +133,12 @@ def translate(statement_id: int, language: str):
             title = request.form.get("title") if which in ("all", "title") else None
             paragraphs = {}
             for key, value in request.form.items():
-                if not key.startswith("p") or not key[1:].isdigit():
+                if not key.startswith("p") or not key[1:].isdecimal() or len(key) > 12:
                     continue
                 if which not in ("all", key[1:]):
                     continue
                 revision = request.form.get(f"r{key[1:]}", "")
-                if not revision.isdigit():
+                if not revision.isdecimal() or len(revision) > 12:
                     form.form_errors.append("The form is incomplete; reload the page.")
                     break
                 paragraphs[int(key[1:])] = (value, int(revision))
@@ -149,10 +149,10 @@ def translate(statement_id: int, language: str):
                 if ok:
                     flash(f"Saved {len(result)} text{'s' if len(result) != 1 else ''} of the {label(tag)} "
                           "translation." if result else "Nothing changed.", "success")
-                    anchor = f"p{which}" if which.isdigit() else None
+                    anchor = f"p{which}" if which.isdecimal() and len(which) <= 12 else None
                     return redirect(url_for("translations.translate", statement_id=statement.id, language=tag,
                                             _anchor=anchor))
-        entered = {k: v for k, v in request.form.items() if k == "title" or (k[:1] == "p" and k[1:].isdigit())}
+        entered = {k: v for k, v in request.form.items() if k == "title" or (k[:1] == "p" and k[1:].isdecimal())}
         status = 422
     state = translating.translation_state(statement, tag)
     return render_template(
