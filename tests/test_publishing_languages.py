@@ -253,6 +253,7 @@ def test_a_translation_added_after_publication_is_not_authentic(w, client, admin
                                      now=w.now + timedelta(minutes=5))
     db.session.commit()
     sealed_before = publication.manifest
+    first = client.get(f"/p/{publication.slug}")
     translating.add_language(_fresh(w), w.coordinator, "fr", now=w.now)
     db.session.commit()
     _refused(InvalidInput, lambda: publishing.publish_translation(_fresh(w), w.coordinator, "fr", now=w.now))
@@ -271,6 +272,8 @@ def test_a_translation_added_after_publication_is_not_authentic(w, client, admin
     assert all("translation_sha256" not in s for s in own["signatures"])  # left out of the signatures
     db.session.expire_all()
     assert db.session.get(type(publication), publication.id).manifest == sealed_before  # the publication's stays
-    page = client.get(f"/p/{slug}").get_data(as_text=True)
+    again = client.get(f"/p/{slug}", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200  # the next view shows the new language (promise 9)
+    page = again.get_data(as_text=True)
     assert "(translation, not authentic)" in page and f'hreflang="fr" href="/p/{slug}.fr"' in page
     assert "not authentic and was not signed" in client.get(f"/p/{slug}.fr").get_data(as_text=True)
