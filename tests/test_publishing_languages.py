@@ -277,3 +277,13 @@ def test_a_translation_added_after_publication_is_not_authentic(w, client, admin
     page = again.get_data(as_text=True)
     assert "(translation, not authentic)" in page and f'hreflang="fr" href="/p/{slug}.fr"' in page
     assert "not authentic and was not signed" in client.get(f"/p/{slug}.fr").get_data(as_text=True)
+
+
+def test_a_pasted_translation_is_compared_with_the_text_in_its_language(published):
+    from app.publishing import verifying
+
+    same = verifying.check_pasted(EXPECTED_DE, within=published.publication)
+    assert same.identical and same.matched_file == "plain text in German (de)"
+    changed = verifying.check_pasted(EXPECTED_DE.replace("stündlich", "täglich"), within=published.publication)
+    assert [c.label for c in changed.changes] == ["Paragraph 2"]
+    assert "<del>stündlich</del>" in changed.changes[0].diff and "<ins>täglich</ins>" in changed.changes[0].diff
