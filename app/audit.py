@@ -54,6 +54,11 @@ ACTION_LABELS = {
     "recorded_signature_confirmed": "confirmed a recorded signature",
     "recorded_signature_disputed": "disputed a recorded signature",
     "statement_withdrawn": "withdrew the statement",
+    "source_language_set": "set the source language",
+    "language_added": "added a language",
+    "language_removed": "removed a language",
+    "translated": "translated",
+    "translation_published": "published a translation",
 }
 
 

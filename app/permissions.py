@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from app.models import Amendment, Statement, Suggestion, User
 
 OPEN_FOR_POSITIONS = ("open", "rebased")
+# Translations are written in these phases (authentic ones only until they are frozen: app.translating).
+TRANSLATING_PHASES = ("draft", "amending", "signing", "published")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class StatementRights:
     can_propose: bool  # as a delegate of a participant, while amendments are open
     can_comment: bool  # the coordinator and members of participating organisations
     amendments_open: bool  # the phase and the deadline allow proposals now
+    can_manage_languages: bool = False  # the coordinator: source and target languages (app.translating)
+    can_translate: bool = False  # delegates of participants and the coordinator, until withdrawn
 
     @property
     def can_sign(self) -> bool:
@@ -134,6 +138,8 @@ def statement_rights(statement: Statement, user: User | None, *, now: datetime |
         can_propose=open_now and bool(delegate_for),
         can_comment=coordinator or is_member,
         amendments_open=open_now,
+        can_manage_languages=coordinator and statement.status in TRANSLATING_PHASES,
+        can_translate=(coordinator or bool(delegate_for)) and statement.status in TRANSLATING_PHASES,
     )
 
 

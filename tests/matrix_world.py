@@ -21,6 +21,7 @@ from app.participation import invitations as participation
 from app.publishing import archive
 from app.publishing import publication as publishing
 from app.signing import operations as signing
+from app.translating import operations as translating
 from app.web.auth import INVITATION_SALT, RESET_SALT
 from app.web.participation import JOIN_SALT
 from tests import factories
@@ -103,7 +104,7 @@ class World:
         secret = self.app.config["SECRET_KEY"]
         self.values = {
             "token_id": spare_token.id, "note_id": note, "user_id": self.spare.id,
-            "org_slug": self.gva.slug, "organisation_id": self.tnn.id, "number": 1,
+            "org_slug": self.gva.slug, "organisation_id": self.tnn.id, "number": 1, "language": "de",
             "invitation_token": URLSafeTimedSerializer(secret, salt=INVITATION_SALT).dumps(
                 {"i": invitation.id, "n": invitation.nonce}),
             "spare_email": self.spare.email, "invitation_id": managed.id,
@@ -123,6 +124,7 @@ class World:
             coordinator, title=f"Matrix statement {phase} {len(self.scenes) + len(self.disposable)}",
             coordinator_organisation=self.hwu, participants=[self.gva, self.tnn], paragraphs=PARAGRAPHS,
             now=now())
+        translating.add_language(statement, coordinator, "de", now=now())  # every scene has a target language
         invited = participation.invite_organisation(statement, coordinator, organisation=self.dmg, now=now())
         contact = participation.invite_organisation(
             statement, coordinator, contact_email=f"contact-{statement.id}@example.net", now=now())

@@ -1217,6 +1217,129 @@ def _(w, s, data):
     ), pages=(f"/o/{s['slug']}", "/o/"))
 
 
+# --- languages and translations (issue 14) -------------------------------------------------------------
+
+
+def translating_scene(w):
+    """An amending statement with the target language "de", and the source revision of each paragraph."""
+    from app.translating import operations as translating
+
+    scene = amending_scene(w)
+    statement = w.get(scene)
+    translating.add_language(statement, w.dana, "de", now=now())
+    db.session.commit()
+    state = translating.translation_state(w.get(scene), "de")
+    return {**scene, "revisions": {p.paragraph_id: p.source_revision_id for p in state.paragraphs},
+            "title": state.source_title}
+
+
+def translated_publication(w):
+    """A published statement with a complete German translation, not yet published."""
+    from app.translating import operations as translating
+
+    scene = published(w)
+    translating.add_language(w.get(scene), w.dana, "de", now=now())
+    db.session.commit()
+    state = translating.translation_state(w.get(scene), "de")
+    translating.save_translation(w.get(scene), w.dana, "de", title="Titel", title_source=state.source_title,
+                                 paragraphs={p.paragraph_id: (f"Absatz {p.number}.", p.source_revision_id)
+                                             for p in state.paragraphs}, now=now())
+    db.session.commit()
+    return scene
+
+
+LANGUAGES = st.sampled_from(["de", "es", "fr-CA", "ar", "xx", "", "de_DE", "EN"])
+TAGS = st.sampled_from(["de", "de", "fr", "xx", "de-", "ar"])
+
+
+def translation_fields(s) -> dict:
+    pid, rid = next(iter(s["revisions"].items()))
+    return {
+        "save": form_field("save", "all", st.sampled_from(["title", str(pid), "x", "99999999999999"])),
+        "title": form_field("title", "Flüsse für alle"),
+        "title_source": form_field("title_source", s["title"]),
+        "text": form_field(f"p{pid}", "Jeder Fluss hat eine Quelle."),
+        "revision": form_field(f"r{pid}", str(rid), st.sampled_from(["0", "-1", "²", "x", "1" * 40])),
+    }
+
+
+@endpoint("POST", "/statements/<int:statement_id>/languages", amending_scene)
+def _(w, s, data):
+    return web(w, data, f"/statements/{data.draw(sid(w, s))}/languages", {
+        "language": form_field("language", "de", LANGUAGES),
+    }, pages=(f"/statements/{s['statement']}/languages",))
+
+
+@endpoint("POST", "/statements/<int:statement_id>/languages/<language>/remove", translating_scene)
+def _(w, s, data):
+    return web(w, data, f"/statements/{data.draw(sid(w, s))}/languages/{data.draw(TAGS)}/remove", {},
+               pages=(f"/statements/{s['statement']}/languages",))
+
+
+@endpoint("POST", "/statements/<int:statement_id>/languages/<language>/publish", translated_publication)
+def _(w, s, data):
+    return web(w, data, f"/statements/{data.draw(sid(w, s))}/languages/{data.draw(TAGS)}/publish", {},
+               pages=(f"/statements/{s['statement']}/languages",))
+
+
+@endpoint("POST", "/statements/<int:statement_id>/translations/<language>", translating_scene)
+def _(w, s, data):
+    return web(w, data, f"/statements/{data.draw(sid(w, s))}/translations/{data.draw(TAGS)}",
+               translation_fields(s), pages=(f"/statements/{s['statement']}/translations/de",))
+
+
+@endpoint("POST", "/o/<slug>/names", managed)
+def _(w, s, data):
+    slug = data.draw(slug_choice(s["slug"]))
+    return web(w, data, f"/o/{slug}/names", {
+        "language": form_field("language", "de", LANGUAGES),
+        "name": form_field("name_in_statements", "die Verwalteten"),
+    }, pages=(f"/o/{s['slug']}/edit",))
+
+
+@endpoint("POST", "/api/v1/statements/<int:statement_id>/languages", amending_scene)
+def _(w, s, data):
+    return api(w, data, "POST", f"/statements/{data.draw(sid(w, s))}/languages",
+               json_object(language=field("de", LANGUAGES)), pages=(f"/statements/{s['statement']}/languages",))
+
+
+@endpoint("DELETE", "/api/v1/statements/<int:statement_id>/languages/<language>", translating_scene)
+def _(w, s, data):
+    return api(w, data, "DELETE", f"/statements/{data.draw(sid(w, s))}/languages/{data.draw(TAGS)}",
+               pages=(f"/statements/{s['statement']}/languages",))
+
+
+@endpoint("PUT", "/api/v1/statements/<int:statement_id>/source-language", amending_scene)
+def _(w, s, data):
+    return api(w, data, "PUT", f"/statements/{data.draw(sid(w, s))}/source-language",
+               json_object(language=field("fr", LANGUAGES)), pages=(f"/statements/{s['statement']}",))
+
+
+@endpoint("PUT", "/api/v1/statements/<int:statement_id>/translations/<language>", translating_scene)
+def _(w, s, data):
+    pid, rid = next(iter(s["revisions"].items()))
+    body = json_object(title=field("Flüsse für alle"), title_source=field(s["title"]),
+                       paragraphs=field([{"id": pid, "revision_id": rid, "text": "Jeder Fluss hat eine Quelle."}],
+                                        st.just([{"id": pid, "revision_id": 2**40, "text": "x"}]),
+                                        st.just([{"id": pid, "revision_id": rid, "text": 5}])))
+    return api(w, data, "PUT", f"/statements/{data.draw(sid(w, s))}/translations/{data.draw(TAGS)}", body,
+               pages=(f"/statements/{s['statement']}/translations/de",))
+
+
+@endpoint("POST", "/api/v1/statements/<int:statement_id>/translations/<language>/publish",
+          translated_publication)
+def _(w, s, data):
+    return api(w, data, "POST", f"/statements/{data.draw(sid(w, s))}/translations/{data.draw(TAGS)}/publish",
+               pages=(f"/statements/{s['statement']}/languages",))
+
+
+@endpoint("PUT", "/api/v1/organisations/<slug>/names/<language>", managed)
+def _(w, s, data):
+    slug = data.draw(slug_choice(s["slug"]))
+    return api(w, data, "PUT", f"/organisations/{slug}/names/{data.draw(TAGS)}",
+               json_object(name_in_statements=field("die Verwalteten")), pages=(f"/o/{s['slug']}/edit",))
+
+
 # --- the tests -------------------------------------------------------------------------------------------
 
 
@@ -1289,7 +1412,11 @@ def page_values(w: World) -> dict:
 
     values = w.scenes.get(("pages", "values"))
     if values is None:
+        from app.translating import operations as translating
+
         scene = own_amendment(w)
+        translating.add_language(w.get(scene), w.dana, "de", now=now())  # /translations/<language> pages
+        db.session.commit()
         values = {
             "statement_id": scene["statement"], "amendment_id": scene["amendment"],
             "paragraph_id": scene["paragraphs"][0], "number": 1, "invitation_id": w.foreign["invitations"][0],
@@ -1297,6 +1424,7 @@ def page_values(w: World) -> dict:
             "publication": db.session.scalar(select(Publication.slug).order_by(Publication.id)),
             "/invitations/": w.invitation_token(w.own, ["delegate"]), "/join/": w.join_token(draft(w)),
             "/reset/": w.reset_token(w.sam), "name": "20260101T000000-deadbeef.eml", "filename": "concord.css",
+            "language": "de",
         }
         w.scenes[("pages", "values")] = values
         w.forget_state()

@@ -149,7 +149,7 @@ def test_schemathesis_against_gunicorn(tmp_path):
         statement = requests.get(f"{api}/statements/1", headers=auth, timeout=10).json()
         known = {"statement_id": statement["id"], "paragraph_id": statement["paragraphs"][0]["id"],
                  "number": 1, "slug": "rsl", "amendment_id": 1, "signature_id": 1, "recorded_id": 1,
-                     "suggestion_id": 1}
+                 "suggestion_id": 1, "language": "de"}
 
         schema = schemathesis.openapi.from_url(f"{api}/openapi.json")
         session = requests.Session()

@@ -265,6 +265,35 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/statements/<int:statement_id>/merged/accept"): S(  # refusals: back to the page, with the reason
         lambda p: viewers(BOUNCED, coordinator=REDIRECT if p == "amending" else BOUNCED),
         data=lambda v: {"accept": f"{v['amendment_id'] or ID_MAX}.1"}, fresh=("amending",)),
+    # --- languages and translations (issue 14): every scene has the target language "de" ----------------
+    ("GET", "/statements/<int:statement_id>/languages"): S(viewers(OK)),
+    ("POST", "/statements/<int:statement_id>/languages"): S(viewers(DENIED, coordinator=REFUSED),
+                                                            data={"language": ""}),
+    ("POST", "/statements/<int:statement_id>/languages/<language>/remove"): S(
+        viewers(DENIED, coordinator=REDIRECT), fresh=PHASES),
+    ("POST", "/statements/<int:statement_id>/languages/<language>/publish"): S(  # nothing to publish yet
+        viewers(DENIED, coordinator=BOUNCED)),
+    ("GET", "/statements/<int:statement_id>/translations/<language>"): S(viewers(OK)),
+    ("POST", "/statements/<int:statement_id>/translations/<language>"): S(  # a stale form: refused by the rule
+        viewers(DENIED, delegate=REFUSED, coordinator=REFUSED),
+        data={"save": "all", "title": "Titel", "title_source": "Not the title"}),
+    ("POST", "/o/<slug>/names"): E(only(admin=REFUSED), data={"language": ""}),
+    ("GET", "/api/v1/statements/<int:statement_id>/languages"): S(api_viewers(OK)),
+    ("POST", "/api/v1/statements/<int:statement_id>/languages"): S(api_viewers(DENIED, coordinator=REFUSED),
+                                                                   data={"language": ""}),
+    ("DELETE", "/api/v1/statements/<int:statement_id>/languages/<language>"): S(
+        api_viewers(DENIED, coordinator=OK), fresh=PHASES),
+    ("PUT", "/api/v1/statements/<int:statement_id>/source-language"): S(api_viewers(DENIED, coordinator=REFUSED),
+                                                                        data={"language": ""}),
+    ("GET", "/api/v1/statements/<int:statement_id>/translations/<language>"): S(api_viewers(OK)),
+    ("PUT", "/api/v1/statements/<int:statement_id>/translations/<language>"): S(
+        api_viewers(DENIED, delegate=REFUSED, coordinator=REFUSED),
+        data={"title": "Titel", "title_source": "Not the title"}),
+    ("POST", "/api/v1/statements/<int:statement_id>/translations/<language>/publish"): S(
+        api_viewers(DENIED, coordinator=REFUSED)),
+    ("GET", "/api/v1/organisations/<slug>/names"): E(everyone(OK, anonymous=UNAUTH)),
+    ("PUT", "/api/v1/organisations/<slug>/names/<language>"): E(api_only(admin=REFUSED),
+                                                                 data={"name_in_statements": "\u0001"}),
     # --- published statements: public -------------------------------------------------------------
     **{("GET", rule): S(lambda p: everyone(OK if p == "published" else DENIED)) for rule in (
         "/p/<slug>", "/p/<slug>/certificate", "/p/<slug>.txt", "/p/<slug>.md", "/p/<slug>.json",

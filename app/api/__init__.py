@@ -15,6 +15,6 @@ def json_error(status: int, code: str, message: str):
     return response
 
 
-from app.api import amendments, openapi, publishing, routes, signing  # noqa: E402,F401  (routes attach themselves to bp)
+from app.api import amendments, openapi, publishing, routes, signing, translations  # noqa: E402,F401  (routes attach themselves to bp)
 
 __all__ = ["bp", "g", "json_error", "request"]

@@ -47,6 +47,9 @@ GIVEN_AS = {"type": "string", "enum": ["proposer", "cosponsor"], "nullable": Tru
 DIFF = _list({"type": "array", "minItems": 2, "maxItems": 2,
               "items": {"oneOf": [{"type": "integer", "enum": [-1, 0, 1]}, STR]}})
 
+# {language: SHA-256 of its canonical text}: the authentic translations.
+HASHES = {"type": "object", "additionalProperties": STR}
+
 SCHEMAS: dict[str, Any] = {
     "Error": _obj({"error": _obj({"code": STR, "message": STR})}),
     "Organisation": _obj({"slug": STR, "name": STR, "short_name": STR, "country": STR,
@@ -117,11 +120,12 @@ SCHEMAS: dict[str, Any] = {
     "Signature": _obj({
         "id": INT, "organisation": STR, "organisation_name": STR, "signer_name": STR,
         "signer_title": STR, "signed_by": STR, "signed_at": DATETIME, "version": INT,
-        "version_sha256": STR, "status": STR, "ended_at": _nullable(DATETIME),
+        "version_sha256": STR, "translation_sha256": HASHES, "status": STR, "ended_at": _nullable(DATETIME),
         "end_reason": _nullable(STR),
     }),
     "Signing": _obj({
         "frozen_version": _nullable(_obj({"number": INT, "sha256": STR})),
+        "translation_sha256": HASHES,
         "signing_deadline": _nullable(DATETIME),
         "planned_publication_date": _nullable({"type": "string", "format": "date"}),
         "auto_publish": BOOL,
@@ -136,6 +140,31 @@ SCHEMAS: dict[str, Any] = {
         "formats": _obj({k: STR for k in ("txt", "md", "pdf", "docx", "json")}),
         "certificate": STR,
         "archived": BOOL,
+        "languages": _list(_obj({
+            "language": STR, "authentic": BOOL, "sha256": STR, "canonical_sha256": STR, "url": STR,
+            "formats": _obj({k: STR for k in ("txt", "md", "pdf", "docx")}),
+        })),
+    }),
+    "Languages": _obj({
+        "source_language": STR, "source_direction": {"type": "string", "enum": ["ltr", "rtl"]},
+        "languages": _list(_obj({
+            "language": STR, "name": STR, "direction": {"type": "string", "enum": ["ltr", "rtl"]},
+            "authentic": BOOL, "frozen_sha256": _nullable(STR), "paragraphs": INT, "translated": INT,
+            "title_translated": BOOL, "outdated": _list(INT), "title_outdated": BOOL, "complete": BOOL,
+            "current": BOOL,
+        })),
+    }),
+    "Translation": _obj({
+        "language": STR, "name": STR, "direction": {"type": "string", "enum": ["ltr", "rtl"]},
+        "source_language": STR,
+        "title": _obj({"source": STR, "text": _nullable(STR), "translated_from": _nullable(STR),
+                       "outdated": BOOL}),
+        "paragraphs": _list(_obj({
+            "id": INT, "number": INT, "source_revision_id": INT, "source_text": STR, "text": _nullable(STR),
+            "translated_revision_id": _nullable(INT), "missing": BOOL, "outdated": BOOL,
+            "source_diff": _nullable(DIFF),
+        })),
+        "complete": BOOL, "current": BOOL, "locked": _nullable(STR),
     }),
     "RecordedSignature": _obj({
         "id": INT, "organisation": STR, "organisation_name": STR, "signer_name": STR, "signer_title": STR,
@@ -211,6 +240,18 @@ A = [_path_param("amendment_id")]
 NULL_INT = _nullable(INT)
 
 PATHS: dict[str, dict[str, Any]] = {
+    "/organisations/{slug}/names": {
+        "get": _op("The organisation's names in statements per language.", 200,
+                   _obj({"names": {"type": "object", "additionalProperties": STR}}), 404,
+                   op_id="list_language_names", params=[_path_param("slug", STR)]),
+    },
+    "/organisations/{slug}/names/{language}": {
+        "put": _op("Set the organisation's name in statements in one language (its admins; empty: the name in "
+                   "statements).", 200, _obj({"names": {"type": "object", "additionalProperties": STR}}),
+                   403, 404, 422, op_id="set_language_name",
+                   params=[_path_param("slug", STR), _path_param("language", STR)],
+                   body=_body({"name_in_statements": STR}, ["name_in_statements"])),
+    },
     "/organisations": {
         "get": _op("List every organisation.", 200,
                    _obj({"organisations": _list(_ref("Organisation"))}), op_id="list_organisations"),
@@ -437,7 +478,8 @@ PATHS: dict[str, dict[str, Any]] = {
                     body=_body({"signing_deadline": _nullable(DATETIME),
                                 "planned_publication_date": _nullable({"type": "string",
                                                                        "format": "date"}),
-                                "auto_publish": BOOL, "without_amendment_round": BOOL}, [])),
+                                "auto_publish": BOOL, "without_amendment_round": BOOL,
+                                "authentic_languages": _list(STR)}, [])),
     },
     "/statements/{statement_id}/reopen": {
         "post": _op("Reopen a frozen statement for amendments (voids its signatures).", 200,
@@ -461,9 +503,44 @@ PATHS: dict[str, dict[str, Any]] = {
                         "statement_status": STR, "publication": _nullable(_ref("Publication"))})]},
                     403, 404, 409, 422, 429, op_id="sign", params=S,
                     body=_body({"organisation": STR, "signer_name": STR, "signer_title": STR,
-                                "authorised": BOOL, "password": STR, "version_sha256": STR},
+                                "authorised": BOOL, "password": STR, "version_sha256": STR,
+                                "translation_sha256": HASHES},
                                ["organisation", "signer_name", "signer_title", "password",
                                 "version_sha256"])),
+    },
+    "/statements/{statement_id}/languages": {
+        "get": _op("The statement's source language and its translations' state.", 200, _ref("Languages"), 404,
+                   op_id="list_languages", params=S),
+        "post": _op("Add a target language (coordinator): a BCP 47 tag Babel knows.", 201, _ref("Languages"),
+                    403, 404, 409, 422, op_id="add_language", params=S, body=_body({"language": STR}, ["language"])),
+    },
+    "/statements/{statement_id}/languages/{language}": {
+        "delete": _op("Remove a target language that is neither authentic in the text being signed nor published "
+                      "(coordinator); its texts are kept.", 200, _ref("Languages"), 403, 404, 409, 422,
+                      op_id="remove_language", params=[*S, _path_param("language", STR)]),
+    },
+    "/statements/{statement_id}/source-language": {
+        "put": _op("Set the source language (coordinator, before freezing).", 200, _ref("Languages"),
+                   403, 404, 409, 422, op_id="set_source_language", params=S,
+                   body=_body({"language": STR}, ["language"])),
+    },
+    "/statements/{statement_id}/translations/{language}": {
+        "get": _op("A translation next to its source, paragraph by paragraph, with the source's word diff "
+                   "since each outdated paragraph was translated.", 200, _ref("Translation"), 404,
+                   op_id="get_translation", params=[*S, _path_param("language", STR)]),
+        "put": _op("Save translated texts (delegates of participants, the coordinator): each paragraph names the "
+                   "source revision it translates; empty texts are left as they are.", 200,
+                   {"allOf": [_ref("Translation"), _obj({"written": INT})]}, 403, 404, 409, 422,
+                   op_id="save_translation", params=[*S, _path_param("language", STR)],
+                   body=_body({"title": STR, "title_source": STR,
+                               "paragraphs": _list(_body({"id": ID, "revision_id": ID, "text": STR},
+                                                         ["id", "revision_id", "text"]))}, [])),
+    },
+    "/statements/{statement_id}/translations/{language}/publish": {
+        "post": _op("Add a complete translation to a published statement, marked not authentic (coordinator).", 201,
+                    _obj({"language": STR, "authentic": BOOL, "sha256": STR, "canonical_sha256": STR, "url": STR,
+                          "formats": _obj({k: STR for k in ("txt", "md", "pdf", "docx")})}),
+                    403, 404, 409, 422, op_id="publish_translation", params=[*S, _path_param("language", STR)]),
     },
     "/statements/{statement_id}/signatures/{signature_id}": {
         "delete": _op("Revoke a signature before publication.", 200, _ref("Signature"),

@@ -168,6 +168,25 @@ def update_organisation(slug: str):
     return _commit(organisation_json(org))
 
 
+@bp.get("/organisations/<slug>/names")
+def list_language_names(slug: str):
+    """The organisation's names in statements per language (issue 14)."""
+    from app.translating import names
+
+    return jsonify({"names": names.language_names(orgs.get_organisation(slug))})
+
+
+@bp.put("/organisations/<slug>/names/<language>")
+def set_language_name(slug: str, language: str):
+    """Set (an empty name: clear) the organisation's name in statements in one language."""
+    from app.translating import names
+
+    org = orgs.get_organisation(slug)
+    data = _body()
+    names.set_language_name(org, g.api_user, language, _string(data, "name_in_statements"))
+    return _commit({"names": names.language_names(org)})
+
+
 @bp.post("/organisations/<slug>/members")
 def add_member(slug: str):
     org = orgs.get_organisation(slug)

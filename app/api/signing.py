@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date
 
@@ -10,14 +11,15 @@ from sqlalchemy import select
 
 from app.api import bp
 from app.api.amendments import _datetime
-from app.api.routes import _body, _commit, _now, _string, _visible_statement, statement_json
+from app.api.routes import _body, _commit, _now, _string, _string_list, _visible_statement, statement_json
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
-from app.models import Publication, Signature, Statement
+from app.models import Publication, PublicationLanguage, Signature, Statement
 from app.organisations import operations as orgs
 from app.participation import withdrawals
 from app.rate_limits import limited
 from app.signing import operations as signing
+from app.translating import operations as translating
 
 
 def _optional_body() -> dict:
@@ -61,6 +63,7 @@ def signature_json(signature: Signature) -> dict:
         "signed_at": _iso(signature.signed_at),
         "version": signature.version.number,
         "version_sha256": signature.version_sha256,
+        "translation_sha256": json.loads(signature.translation_sha256 or "{}"),
         "status": signature.status,
         "ended_at": _iso(signature.ended_at),
         "end_reason": signature.end_reason or None,
@@ -73,6 +76,7 @@ def signing_json(statement: Statement) -> dict:
     state = signing.progress(statement)
     return {
         "frozen_version": {"number": version.number, "sha256": version.sha256} if version else None,
+        "translation_sha256": translating.frozen_hashes(statement),
         "signing_deadline": _iso(statement.signing_deadline),
         "planned_publication_date": (statement.planned_publication_date.isoformat()
                                      if statement.planned_publication_date else None),
@@ -103,6 +107,24 @@ def publication_json(publication: Publication) -> dict:
         },
         "certificate": url_for("public.certificate", slug=slug, _external=True),
         "archived": publication.archived,
+        "languages": [_language_json(slug, row) for row in db.session.scalars(
+            select(PublicationLanguage).where(PublicationLanguage.publication_id == publication.id)
+            .order_by(PublicationLanguage.authentic.desc(), PublicationLanguage.language))],
+    }
+
+
+def _language_json(slug: str, row: PublicationLanguage) -> dict:
+    named = f"{slug}.{row.language}"
+    return {
+        "language": row.language, "authentic": row.authentic, "sha256": row.sha256,
+        "canonical_sha256": row.canonical_sha256,
+        "url": url_for("public.statement", slug=named, _external=True),
+        "formats": {
+            "txt": url_for("public.text", slug=named, _external=True),
+            "md": url_for("public.markdown", slug=named, _external=True),
+            "pdf": url_for("public.pdf", slug=named, _external=True),
+            "docx": url_for("public.docx", slug=named, _external=True),
+        },
     }
 
 
@@ -125,7 +147,8 @@ def freeze(statement_id: int):
     signing.freeze(statement, g.api_user, signing_deadline=_datetime(data, "signing_deadline"),
                    planned_publication_date=_date(data, "planned_publication_date"),
                    auto_publish=_bool(data, "auto_publish"),
-                   without_amendment_round=_bool(data, "without_amendment_round"), now=_now())
+                   without_amendment_round=_bool(data, "without_amendment_round"),
+                   authentic_languages=_string_list(data, "authentic_languages"), now=_now())
     return _commit(_statement_payload(statement))
 
 
@@ -149,6 +172,16 @@ def list_signatures(statement_id: int):
                     "signatures": [signature_json(s) for s in signatures]})
 
 
+def _hashes(data: dict) -> dict[str, str]:
+    value = data.get("translation_sha256", {})
+    if value is None:
+        value = {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise InvalidInput("“translation_sha256” must be an object {language: SHA-256} naming every authentic "
+                           "translation.", field="translation_sha256")
+    return value
+
+
 @bp.post("/statements/<int:statement_id>/signatures")
 @limited("sign")
 def sign(statement_id: int):
@@ -159,7 +192,8 @@ def sign(statement_id: int):
         statement, g.api_user, organisation, signer_name=_string(data, "signer_name"),
         signer_title=_string(data, "signer_title"), authorised=_bool(data, "authorised"),
         password=_string(data, "password"), version_sha256=_string(data, "version_sha256"),
-        ip_address=request.remote_addr or "", user_agent=request.user_agent.string, now=_now(),
+        translation_sha256=_hashes(data), ip_address=request.remote_addr or "",
+        user_agent=request.user_agent.string, now=_now(),
     )
     payload = signature_json(signature)
     db.session.refresh(statement)

@@ -44,6 +44,13 @@ from app.models.statement import (
     Version,
     VersionParagraph,
 )
+from app.models.translation import (
+    FrozenTranslation,
+    OrganisationName,
+    PublicationLanguage,
+    StatementLanguage,
+    TranslationText,
+)
 from app.models.user import ApiToken, Invitation, SiteSetting, User
 
 __all__ = [
@@ -90,4 +97,9 @@ __all__ = [
     "User",
     "Version",
     "VersionParagraph",
+    "FrozenTranslation",
+    "OrganisationName",
+    "PublicationLanguage",
+    "StatementLanguage",
+    "TranslationText",
 ]

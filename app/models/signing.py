@@ -43,6 +43,8 @@ class Signature(db.Model):
     statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
     version_sha256: Mapped[str] = mapped_column(String(64))
+    # The authentic translations it binds too: JSON {language: SHA-256 of its canonical text}.
+    translation_sha256: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     signer_name: Mapped[str] = mapped_column(String(200))
@@ -127,7 +129,8 @@ class PublicationArtefact(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(10))
+    # "pdf", ...; a translation's files are "<language>.<kind>" ("de.pdf", "es.txt").
+    kind: Mapped[str] = mapped_column(String(50))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -29,6 +29,8 @@ class Statement(db.Model):
     )
     # Number of the newest version; versions are 1..version_count.
     version_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The BCP 47 tag of the language the statement is drafted and amended in (app.translating).
+    source_language: Mapped[str] = mapped_column(String(35), default="en", server_default="en")
     decision_rule: Mapped[str | None] = mapped_column(String(20))
     amendment_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

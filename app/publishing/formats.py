@@ -46,14 +46,24 @@ class PublicationData:
     signatures: list[dict] = field(default_factory=list)
     url: str = ""
     archive: dict | None = None
+    language: str = "en"  # the BCP 47 tag of this text's language
+    authentic: bool = True  # False: a translation for information, not signed
+
+    @property
+    def direction(self) -> str:
+        from app.translating.languages import direction
+
+        return direction(self.language)
 
     @property
     def signatory_line(self) -> str:
         """'Joint Statement of A, B and C, 1 March 2026', exactly as in the plain text."""
+        from app.translating.languages import prefix
+
         blocks = self.text.split("\n\n")
-        if len(blocks) > 1 and blocks[1].startswith("Joint Statement of "):
+        if len(blocks) > 1 and blocks[1].startswith(prefix(self.language) + " "):
             return blocks[1]
-        return signatory_line(self.organisations, self.publication_date)
+        return signatory_line(self.organisations, self.publication_date, self.language)
 
     @property
     def archive_notice(self) -> str:
@@ -88,7 +98,11 @@ class PublicationData:
             signatures=[dict(s) for s in manifest["signatures"]],
             url=manifest.get("url", ""),
             archive=manifest.get("archive"),
+            language=manifest.get("language", "en"),
         )
+
+
+NOT_AUTHENTIC = "A translation for information: this text is not authentic and was not signed."
 
 
 def archive_notice(archive: dict, published: date) -> str:
@@ -161,6 +175,8 @@ def to_markdown(data: PublicationData) -> str:
         "# " + _md_inline(data.title).replace("#", "\\#"),
         "*" + _md_inline(data.signatory_line) + "*",
     ]
+    if not data.authentic:
+        out.append("*" + _md_inline(NOT_AUTHENTIC) + "*")
     out += [_md_paragraph(n, text) for n, text in enumerate(data.paragraphs, start=1)]
     if data.signatures:
         out.append("## Signatures recorded by the coordinator" if data.archive else "## Signed by")
@@ -223,6 +239,8 @@ def to_docx(data: PublicationData) -> bytes:
     props.comments = f"SHA-256 of the plain-text publication: {data.sha256}"
     props.identifier = _core(data.url or data.slug)
     props.keywords = ""
+    if data.language != "en":  # English files stay byte for byte as they were made before languages
+        props.language = data.language
     props.revision = 1
     moment = datetime.combine(data.publication_date, time(0, 0))
     props.created = moment
@@ -232,6 +250,8 @@ def to_docx(data: PublicationData) -> bytes:
     doc.add_heading(data.title, level=1)
     line = doc.add_paragraph()
     line.add_run(data.signatory_line).italic = True
+    if not data.authentic:
+        doc.add_paragraph().add_run(NOT_AUTHENTIC).italic = True
 
     for n, text in enumerate(data.paragraphs, start=1):
         doc.add_paragraph(f"{n}. {text}")  # python-docx turns "\n" into line breaks

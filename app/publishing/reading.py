@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import Date, DateTime, Integer, String, Text, bindparam, cast, literal, null, select, union_all
+from sqlalchemy import Date, DateTime, Integer, String, Text, bindparam, case, cast, literal, null, select, union_all
 
 from app.extensions import db
 from app.models import (
@@ -28,8 +28,10 @@ from app.models import (
     Participant,
     Publication,
     PublicationArtefact,
+    PublicationLanguage,
     RecordedSignature,
     Signature,
+    Statement,
     Version,
 )
 from app.publishing.filestore import FileStore
@@ -149,12 +151,21 @@ class PageView:
     statement_part: str | None  # the stored HTML; None if made before it was stored
     signatories: tuple[Signatory, ...]
     endorsements: tuple[LaterEndorsement, ...]
+    source_language: str = "en"
+    language: str = "en"  # the language shown
+    # Every other language published: (tag, authentic, SHA-256 of its plain text, of its canonical text).
+    languages: tuple[tuple[str, bool, str, str], ...] = ()
+
+    @property
+    def translation(self) -> tuple[str, bool, str, str] | None:
+        """The entry of the language shown, when it is not the source."""
+        return next((t for t in self.languages if t[0] == self.language), None)
 
     def etag(self, *parts: str) -> str:
         """A strong ETag of what the page shows: the publication and every row read per request."""
         digest = hashlib.sha256()
-        for value in (self.sha256, str(self.id), *parts, *map(repr, self.signatories),
-                      *map(repr, self.endorsements)):
+        for value in (self.sha256, str(self.id), self.language, *parts, *map(repr, self.signatories),
+                      *map(repr, self.endorsements), *map(repr, self.languages)):
             digest.update(value.encode("utf-8"))
             digest.update(b"\0")
         return digest.hexdigest()[:40]
@@ -163,10 +174,12 @@ class PageView:
 _PAGE = (
     select(Publication.id, Publication.slug, Publication.sha256, Publication.archived,
            Publication.publication_date, Publication.published_at, Publication.version_id,
-           Version.number, Version.sha256, Version.title, PublicationArtefact.id, PublicationArtefact.sha256)
+           Version.number, Version.sha256, Version.title, PublicationArtefact.id, PublicationArtefact.sha256,
+           Statement.source_language)
     .join(Version, Version.id == Publication.version_id)
+    .join(Statement, Statement.id == Publication.statement_id)
     .outerjoin(PublicationArtefact, (PublicationArtefact.publication_id == Publication.id)
-               & (PublicationArtefact.kind == "html"))
+               & (PublicationArtefact.kind == bindparam("part")))
     .where(Publication.slug == bindparam("slug"))
 )
 
@@ -199,29 +212,37 @@ def _names_query():
         .join(Organisation, Organisation.id == Endorsement.organisation_id)
         .where(Endorsement.publication_id == bindparam("publication_id"))
     )
-    return union_all(signed, recorded, endorsed)
+    languages = (
+        select(literal("l"), case((PublicationLanguage.authentic, 1), else_=0), PublicationLanguage.id,
+               PublicationLanguage.language, PublicationLanguage.title, PublicationLanguage.sha256,
+               PublicationLanguage.canonical_sha256, cast(null(), DateTime(timezone=True)), literal(""),
+               cast(null(), String), cast(null(), Text), cast(null(), Date))
+        .where(PublicationLanguage.publication_id == bindparam("publication_id"))
+    )
+    return union_all(signed, recorded, endorsed, languages)
 
 
 _NAMES = _names_query()
 
 
-def page_view(slug: str, files: FileStore | None = None) -> PageView | None:
-    """What a public page shows; its statement part from ``files`` (else read from the database)."""
+def page_view(slug: str, language: str | None = None, files: FileStore | None = None) -> PageView | None:
+    """The page of a publication in its source language, or in ``language`` (None if not published in
+    it); its statement part from ``files`` (else read from the database)."""
     with _reading() as connection:
-        return _page_view(connection, slug, files)
+        return _page_view(connection, slug, language, files)
 
 
-def _page_view(connection, slug: str, files: FileStore | None) -> PageView | None:
-    row = connection.execute(_PAGE, {"slug": slug}).first()
+def _page_view(connection, slug: str, language: str | None = None, files: FileStore | None = None) -> PageView | None:
+    row = connection.execute(_PAGE, {"slug": slug, "part": f"{language}.html" if language else "html"}).first()
     if row is None:
         return None
     (pub_id, pub_slug, sha256, archived, publication_date, published_at, _version_id, number, version_sha,
-     title, part_id, part_sha256) = row
+     title, part_id, part_sha256, source_language) = row
     part = None
     if part_id is not None:
         path, content = _on_disk(connection, files, part_id, part_sha256)
         part = path.read_bytes() if path is not None else content
-    signed, recorded, endorsements = [], [], []
+    signed, recorded, endorsements, languages = [], [], [], []
     for kind, pos, row_id, name, org_slug, signer, signer_title, at, version_sha256, status, reason, on_date in (
             connection.execute(_NAMES, {"publication_id": pub_id})):
         at = _utc(at)
@@ -231,12 +252,21 @@ def _page_view(connection, slug: str, files: FileStore | None) -> PageView | Non
         elif kind == "r":
             recorded.append((pos, row_id, Signatory(name, org_slug, signer, signer_title, None, version_sha,
                                                     status, reason or "", at)))
+        elif kind == "l":  # another language: (tag, authentic, SHA-256 of its text, of its canonical text, title)
+            languages.append((name, bool(pos), signer, signer_title, org_slug))
         else:
             endorsements.append((row_id, LaterEndorsement(name, org_slug, _date(on_date))))
+    languages.sort(key=lambda r: (not r[1], r[0]))
+    if language is not None:
+        shown = next((r for r in languages if r[0] == language), None)
+        if shown is None or part is None:
+            return None
+        title, sha256, version_sha = shown[4], shown[2], shown[3]
     signatories = [s for *_, s in sorted(signed, key=lambda t: t[:3])] + [s for *_, s in sorted(recorded)]
     return PageView(pub_id, pub_slug, title, sha256, bool(archived), _date(publication_date), _utc(published_at),
                     number, version_sha, part.decode("utf-8") if part is not None else None,
-                    tuple(signatories), tuple(e for _, e in sorted(endorsements)))
+                    tuple(signatories), tuple(e for _, e in sorted(endorsements)), source_language or "en",
+                    language or source_language or "en", tuple((r[0], bool(r[1]), r[2], r[3]) for r in languages))
 
 
 def seal_public_key(slug: str) -> str:

@@ -24,15 +24,21 @@ def join_names(names: Sequence[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def signatory_line(names: Sequence[str], published: date) -> str:
-    return f"Joint Statement of {join_names(names)}, {format_date(published)}"
+def signatory_line(names: Sequence[str], published: date, language: str = "en") -> str:
+    """English: 'Joint Statement of A, B and C, 1 March 2026'; other languages their own prefix, word for
+    'and' and long date (app.translating.languages; docs/publication-format.md)."""
+    if language == "en":
+        return f"Joint Statement of {join_names(names)}, {format_date(published)}"
+    from app.translating.languages import signatory_line as in_language
+
+    return in_language(names, published, language)
 
 
 def plain_text(title: str, organisation_names: Sequence[str], published: date,
-               paragraphs: Sequence[str]) -> str:
+               paragraphs: Sequence[str], language: str = "en") -> str:
     """The published text: UTF-8, NFC, LF, no trailing spaces, one blank line between blocks,
     a single final newline."""
-    blocks = [title, signatory_line(organisation_names, published)]
+    blocks = [title, signatory_line(organisation_names, published, language)]
     blocks += [f"{n}. {text}" for n, text in enumerate(paragraphs, start=1)]
     text = "\n\n".join(blocks)
     text = "\n".join(line.rstrip() for line in text.split("\n"))

@@ -32,6 +32,17 @@ The manifest (``/p/<slug>.json``)::
                "signature": "<base64 Ed25519 signature>"}
     }
 
+A statement published in several languages names its source's ``"language"`` and lists the others::
+
+      "language": "en",
+      "languages": [{"language": "de", "authentic": true, "title": "...",
+                     "canonical_text": "...", "canonical_sha256": "<hex>",
+                     "text": "<the plain-text publication in German>", "sha256": "<hex>",
+                     "files": {...}}]
+
+and each signature names every authentic translation's canonical SHA-256 in
+``"translation_sha256": {"de": "<hex>"}``.
+
 An archived statement (signed and published elsewhere, recorded on Concord later) adds
 ``"archive": {"recorded_on": "YYYY-MM-DD", "recorded_by": "...", "recorded_by_organisation": "..."}``
 and its signatures have ``"signed_at": null`` and ``"recorded": true``. ``files`` (the SHA-256 of
@@ -52,6 +63,9 @@ Checks made here:
   every signature is from a participant;
 * signatures marked ``recorded`` appear only in an archived statement's manifest, and all of an
   archived statement's signatures are marked so;
+* each language's plain text matches its SHA-256, its canonical text matches its
+  ``canonical_sha256``, the two carry the same title and paragraphs, and it has as many paragraphs
+  as the source; every signature names each authentic language's ``canonical_sha256`` and no other;
 * the seal verifies; and, if given, the seal's public key is the expected one.
 """
 
@@ -168,6 +182,62 @@ def _check_signatures(data: dict, version_sha: str | None, problems: list[str]) 
                             "which is not a participant.")
 
 
+def _check_languages(data: dict, problems: list[str]) -> None:
+    languages = data.get("languages")
+    if languages is None:
+        return
+    if not isinstance(languages, list):
+        problems.append('The manifest\'s "languages" is not a list.')
+        return
+    canonical = data.get("canonical_text")
+    source_blocks = len(canonical.rstrip("\n").split("\n\n")) if isinstance(canonical, str) else None
+    authentic: dict[str, str] = {}
+    for n, entry in enumerate(languages, start=1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("language"), str):
+            problems.append(f"Language {n} of the manifest is not a record with a language.")
+            continue
+        tag = entry["language"]
+        text, sha, tr_canonical, tr_sha = (entry.get("text"), entry.get("sha256"), entry.get("canonical_text"),
+                                           entry.get("canonical_sha256"))
+        if not all(isinstance(v, str) for v in (text, sha, tr_canonical, tr_sha)):
+            problems.append(f"The {tag} text lacks its plain text, canonical text or their SHA-256.")
+            continue
+        try:
+            text_actual, canonical_actual = _sha256(text), _sha256(tr_canonical)
+        except UnicodeEncodeError:
+            problems.append(f"The {tag} text is not valid Unicode.")
+            continue
+        if text_actual != sha.lower():
+            problems.append(f"The {tag} plain text does not match its SHA-256, so the text has been changed: "
+                            f"the manifest says {sha}, the text hashes to {text_actual}.")
+        if canonical_actual != tr_sha.lower():
+            problems.append(f"The {tag} canonical text does not match its SHA-256, so the text has been "
+                            f"changed: the manifest says {tr_sha}, the text hashes to {canonical_actual}.")
+        blocks = text.rstrip("\n").split("\n\n")
+        if "\n\n".join(blocks[:1] + blocks[2:]) + "\n" != tr_canonical:
+            problems.append(f"The {tag} plain text and its canonical text do not carry the same title and "
+                            "paragraphs.")
+        if source_blocks is not None and len(tr_canonical.rstrip("\n").split("\n\n")) != source_blocks:
+            problems.append(f"The {tag} text does not have as many paragraphs as the source.")
+        if entry.get("authentic") is True:
+            authentic[tag] = tr_sha.lower()
+    for n, sig in enumerate(data.get("signatures") or [], start=1):
+        if not isinstance(sig, dict):
+            continue
+        who = sig.get("organisation") or sig.get("organisation_slug") or f"signature {n}"
+        named = sig.get("translation_sha256") or {}
+        if not isinstance(named, dict):
+            problems.append(f"The signature of {who} names its translations in an unreadable form.")
+            continue
+        for tag, sha in authentic.items():
+            if str(named.get(tag, "")).lower() != sha:
+                problems.append(f"The signature of {who} does not name the authentic {tag} text's SHA-256 ({sha}).")
+        for tag in named:
+            if tag not in authentic:
+                problems.append(f"The signature of {who} names a {tag} text that the manifest does not list as "
+                                "authentic.")
+
+
 def _check_seal(data: dict, expected_public_key: str | None, problems: list[str]) -> None:
     seal = data.get("seal")
     if not isinstance(seal, dict):
@@ -215,6 +285,7 @@ def verify_manifest(data: dict, expected_public_key: str | None = None) -> list[
         problems.append(f"Unknown manifest format {data.get('format')!r}; expected {FORMAT!r}.")
     version_sha = _check_hashes(data, problems)
     _check_signatures(data, version_sha, problems)
+    _check_languages(data, problems)
     _check_seal(data, expected_public_key, problems)
     return problems
 

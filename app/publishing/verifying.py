@@ -21,7 +21,7 @@ import io
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from markupsafe import Markup
 from sqlalchemy import func, select
@@ -69,6 +69,16 @@ class Result:
         return bool(self.changes)
 
 
+def _file_name(kind: str) -> str:
+    """'plain text', or for a translation's file 'plain text in German (de)'."""
+    if "." in kind:
+        from app.translating.languages import label
+
+        language, ext = kind.split(".", 1)
+        return f"{FILE_NAMES.get(ext, ext)} in {label(language)}"
+    return FILE_NAMES.get(kind, kind)
+
+
 def _by_sha256(sha256: str, within: Publication | None) -> tuple[Publication | None, str]:
     """The publication whose plain text or stored file has this SHA-256, and which file it is."""
     query = select(Publication).where(Publication.sha256 == sha256)
@@ -108,7 +118,7 @@ def check_upload(data: bytes, filename: str, *, within: Publication | None = Non
         result = Result(_text_kind(name, data))
     if publication is not None:
         result.identical = True
-        result.matched_file = FILE_NAMES.get(kind, kind)
+        result.matched_file = _file_name(kind)
         _with_view(result, publication)
         if result.kind == "json":
             _check_manifest(result, data)
@@ -144,10 +154,10 @@ def check_pasted(text: str, *, within: Publication | None = None) -> Result:
     """
     result = Result("pasted")
     text = text.replace("\r\n", "\n")
-    publication, _ = _by_sha256(hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), within)
+    publication, kind = _by_sha256(hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), within)
     if publication is not None:
         result.identical = True
-        result.matched_file = FILE_NAMES["txt"]
+        result.matched_file = _file_name(kind if "." in kind else "txt")
         return _with_view(result, publication)
     if text.lstrip().startswith("{"):
         return _check_manifest(result, text.encode("utf-8", "replace"), within=within)
@@ -297,10 +307,34 @@ def _only_spacing(ops) -> bool:
     return all(op == EQUAL or not text.strip() for op, text in ops)
 
 
+def _published_texts(publication: Publication) -> list[PublicationData]:
+    """The publication's text in its source language and in each language its manifest lists."""
+    manifest = json.loads(publication.manifest)
+    source = PublicationData.from_manifest(manifest)
+    found = [source]
+    for entry in manifest.get("languages") or []:
+        try:
+            blocks = entry["canonical_text"].rstrip("\n").split("\n\n")
+            found.append(replace(source, title=entry["title"], text=entry["text"], language=entry["language"],
+                                 paragraphs=[b.split(". ", 1)[1] for b in blocks[1:]],
+                                 authentic=entry.get("authentic") is True))
+        except (KeyError, TypeError, IndexError, AttributeError):
+            continue
+    return found
+
+
 def _diff_against(result: Result, text: str, publication: Publication) -> None:
-    """The word diff of ``text`` against the publication, block by block, whitespace set aside."""
-    data = PublicationData.from_manifest(json.loads(publication.manifest))
+    """The word diff of ``text`` against the publication, block by block, whitespace set aside: against its
+    text in the language the copy is in (the one with the same title, else the one sharing most words)."""
     title, line, paragraphs = _blocks_of(text)
+    candidates = _published_texts(publication)
+    data = next((d for d in candidates if d.title == title), None) or max(
+        candidates, key=lambda d: len(_words(d.text) & _words(text)))
+    if data.language != "en" and line is None and len(paragraphs) == len(data.paragraphs) + 1:
+        from app.translating.languages import prefix
+
+        if paragraphs[0].startswith(prefix(data.language) + " "):  # the importer knows the English line only
+            line, paragraphs = paragraphs[0], paragraphs[1:]
     changes: list[Change] = []
 
     def compare(label: str, published: str, copy: str) -> None:

@@ -9,6 +9,8 @@ Plain functions: they take the acting user, flush, never commit.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -30,6 +32,7 @@ from app.models import (
     User,
 )
 from app.notifications import events
+from app.translating import operations as translations
 
 MAX_NAME = 200
 
@@ -44,7 +47,7 @@ class AlreadySigned(Conflict):
 def freeze(
     statement: Statement, user: User, *, signing_deadline: datetime | None = None,
     planned_publication_date: date | None = None, auto_publish: bool = False,
-    without_amendment_round: bool = False, now: datetime,
+    without_amendment_round: bool = False, authentic_languages: Sequence[str] = (), now: datetime,
 ) -> Statement:
     """Close amendments and freeze the current version for signing.
 
@@ -72,6 +75,8 @@ def freeze(
         amendment.decided_by_id = user.id
         amendment.decision_reason = "Amendments were closed when the text was frozen for signing."
     version = current_version(statement)
+    # Refused (nothing written) unless every authentic translation is complete and current.
+    frozen = translations.freeze_languages(statement, user, authentic_languages, version_id=version.id, now=now)
     statement.status = "signing"
     statement.frozen_version_id = version.id
     statement.signing_deadline = signing_deadline
@@ -79,6 +84,8 @@ def freeze(
     statement.auto_publish = auto_publish
     statement.updated_at = now
     details = {"without_amendment_round": True} if skipped_amendments else {}
+    if frozen:
+        details["translations"] = {f.language: f.sha256 for f in frozen}
     audit.record(statement.id, "frozen", user, now=now, version=version.number, sha256=version.sha256,
                  not_decided=[a.id for a in undecided], auto_publish=auto_publish, **details)
     deadline = f" Please sign by {format_datetime(signing_deadline)}." if signing_deadline else ""
@@ -101,6 +108,7 @@ def reopen(statement: Statement, user: User, *, now: datetime) -> list[Signature
     voided = valid_signatures(statement)
     for signature in voided:
         _end(signature, "void", user, now, "The statement was reopened for amendments.")
+    translations.void_frozen(statement)
     statement.status = "amending"
     statement.frozen_version_id = None
     statement.auto_publish = False
@@ -175,9 +183,12 @@ def can_sign_for(statement: Statement, user: User | None) -> list[Organisation]:
 def sign(
     statement: Statement, user: User, organisation: Organisation, *, signer_name: str, signer_title: str,
     authorised: bool, password: str, version_sha256: str, ip_address: str = "", user_agent: str = "",
-    now: datetime,
+    translation_sha256: Mapping[str, str] | None = None, now: datetime,
 ) -> Signature:
-    """Sign the frozen version for ``organisation``. Publishes too if that is set and this was the last."""
+    """Sign the frozen version for ``organisation``. Publishes too if that is set and this was the last.
+
+    The signature binds the source's version hash and the hash of every authentic translation frozen
+    with it: ``translation_sha256`` must name exactly those (the texts the signatory was shown)."""
     now = now.astimezone(UTC)  # signed_at goes into the manifest as it is: always UTC
     statement = lock_statement(statement.id)
     if statement.status != "signing":
@@ -191,6 +202,12 @@ def sign(
     if version_sha256 != version.sha256:
         raise Conflict("The text changed since you opened it: you were shown a different version. "
                        "Read the current frozen text before signing.", field="version_sha256")
+    bound = translations.frozen_hashes(statement)
+    shown = {str(k): str(v).lower() for k, v in (translation_sha256 or {}).items()}
+    if shown != bound:
+        raise Conflict("The authentic texts changed since you opened them: you were shown other translations "
+                       "than those frozen for signing. Read the current texts before signing.",
+                       field="translation_sha256")
     signer_name = _clean(signer_name, "name", "signer_name")
     signer_title = _clean(signer_title, "title", "signer_title")
     if not authorised:
@@ -202,7 +219,8 @@ def sign(
         raise AlreadySigned(f"{organisation.name} has already signed this version.")
     signature = Signature(
         statement_id=statement.id, version_id=version.id, version_sha256=version.sha256,
-        organisation_id=organisation.id, user_id=user.id, signer_name=signer_name,
+        translation_sha256=json.dumps(bound, sort_keys=True), organisation_id=organisation.id, user_id=user.id,
+        signer_name=signer_name,
         signer_title=signer_title, signed_at=now, ip_address=(ip_address or "")[:64],
         user_agent=(user_agent or "")[:500],
     )
@@ -210,7 +228,8 @@ def sign(
     db.session.flush()
     audit.record(statement.id, "signed", user, now=now, organisation=organisation, signature=signature.id,
                  version=version.number, sha256=version.sha256, signer_name=signer_name,
-                 signer_title=signer_title, ip=signature.ip_address, user_agent=signature.user_agent)
+                 signer_title=signer_title, ip=signature.ip_address, user_agent=signature.user_agent,
+                 **({"translations": bound} if bound else {}))
     if statement.auto_publish and progress(statement).complete:
         from app.publishing.publication import publish  # publishing builds on signing, not the reverse
 

@@ -344,6 +344,73 @@
     });
   }
 
+  function isRecord(value) { return !!value && typeof value === "object" && !Array.isArray(value); }
+
+  function checkLanguages(data, problems) {
+    var languages = data.languages;
+    if (languages === undefined || languages === null) return Promise.resolve();
+    if (!Array.isArray(languages)) { problems.push('The manifest\'s "languages" is not a list.'); return Promise.resolve(); }
+    var canonical = data.canonical_text;
+    var sourceBlocks = typeof canonical === "string" ? canonical.replace(/\n+$/, "").split("\n\n").length : null;
+    var digests = languages.map(function (e) {
+      if (!isRecord(e) || typeof e.text !== "string" || typeof e.canonical_text !== "string" ||
+          !isWellFormed(e.text) || !isWellFormed(e.canonical_text)) return Promise.resolve(null);
+      return Promise.all([sha256(utf8(e.text)), sha256(utf8(e.canonical_text))]);
+    });
+    return Promise.all(digests).then(function (d) {
+      var authentic = {}, authenticOrder = [];
+      languages.forEach(function (entry, i) {
+        var n = i + 1;
+        if (!isRecord(entry) || typeof entry.language !== "string") {
+          problems.push("Language " + n + " of the manifest is not a record with a language.");
+          return;
+        }
+        var tag = entry.language;
+        if ([entry.text, entry.sha256, entry.canonical_text, entry.canonical_sha256].some(function (v) { return typeof v !== "string"; })) {
+          problems.push("The " + tag + " text lacks its plain text, canonical text or their SHA-256.");
+          return;
+        }
+        if (d[i] === null) { problems.push("The " + tag + " text is not valid Unicode."); return; }
+        var textActual = hex(d[i][0]), canonicalActual = hex(d[i][1]);
+        if (textActual !== entry.sha256.toLowerCase()) {
+          problems.push("The " + tag + " plain text does not match its SHA-256, so the text has been changed: the manifest says " +
+            entry.sha256 + ", the text hashes to " + textActual + ".");
+        }
+        if (canonicalActual !== entry.canonical_sha256.toLowerCase()) {
+          problems.push("The " + tag + " canonical text does not match its SHA-256, so the text has been changed: the manifest says " +
+            entry.canonical_sha256 + ", the text hashes to " + canonicalActual + ".");
+        }
+        var blocks = entry.text.replace(/\n+$/, "").split("\n\n");
+        if ([blocks[0]].concat(blocks.slice(2)).join("\n\n") + "\n" !== entry.canonical_text) {
+          problems.push("The " + tag + " plain text and its canonical text do not carry the same title and paragraphs.");
+        }
+        if (sourceBlocks !== null && entry.canonical_text.replace(/\n+$/, "").split("\n\n").length !== sourceBlocks) {
+          problems.push("The " + tag + " text does not have as many paragraphs as the source.");
+        }
+        if (entry.authentic === true) {
+          if (!(tag in authentic)) authenticOrder.push(tag);
+          authentic[tag] = entry.canonical_sha256.toLowerCase();
+        }
+      });
+      (Array.isArray(data.signatures) ? data.signatures : []).forEach(function (sig, i) {
+        if (!isRecord(sig)) return;
+        var who = sig.organisation || sig.organisation_slug || "signature " + (i + 1);
+        var named = sig.translation_sha256 || {};
+        if (!isRecord(named)) { problems.push("The signature of " + who + " names its translations in an unreadable form."); return; }
+        authenticOrder.forEach(function (tag) {
+          if (str(named[tag]).toLowerCase() !== authentic[tag]) {
+            problems.push("The signature of " + who + " does not name the authentic " + tag + " text's SHA-256 (" + authentic[tag] + ").");
+          }
+        });
+        Object.keys(named).forEach(function (tag) {
+          if (!(tag in authentic)) {
+            problems.push("The signature of " + who + " names a " + tag + " text that the manifest does not list as authentic.");
+          }
+        });
+      });
+    });
+  }
+
   function checkSeal(data, expectedKey, problems) {
     var seal = data.seal;
     if (!seal || typeof seal !== "object" || Array.isArray(seal)) { problems.push("The manifest has no seal."); return Promise.resolve(null); }
@@ -389,6 +456,8 @@
     if (data.format !== FORMAT) problems.push("Unknown manifest format " + pyRepr(data.format) + "; expected '" + FORMAT + "'.");
     return checkHashes(data, problems).then(function (versionSha) {
       checkSignatures(data, versionSha, problems);
+      return checkLanguages(data, problems);
+    }).then(function () {
       return checkSeal(data, expectedKey, problems);
     }).then(function (engine) { return {problems: problems, engine: engine}; });
   }

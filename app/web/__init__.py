@@ -155,10 +155,11 @@ def register(app: Flask) -> None:
         public,
         signing,
         statements,
+        translations,
     )
 
     for module in (auth, main, account, admin, organisations, statements, amendments, merged, signing, public,
-                   archive, notifications, participation):
+                   archive, notifications, participation, translations):
         app.register_blueprint(module.bp)
 
     @app.before_request

@@ -27,6 +27,9 @@ def slug_link_builder(endpoint: str, slot: str, **values):
 def register(app: Flask) -> None:
     app.jinja_env.globals["slug_link_builder"] = slug_link_builder
     app.jinja_env.filters["short_hash"] = lambda h: (h or "")[:12]
+    from app.translating.languages import direction
+
+    app.jinja_env.filters["text_direction"] = direction  # "rtl" for right-to-left languages (issue 14)
     # For POST buttons in templates: carries the CSRF token and never reads the request body
     # (the 413 page renders the layout while the body is the problem).
     app.jinja_env.globals["empty_form"] = lambda: EmptyForm(formdata=None)

@@ -2,13 +2,17 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import StringField
+from wtforms.validators import Length
 
 from app.accounts import operations as accounts
 from app.extensions import db
 from app.models import Invitation, Organisation, User
 from app.organisations import operations as orgs
 from app.publishing.reading import signed_publications
+from app.translating import names
 from app.web import now, run_rule
 from app.web.auth import invitation_path, invitation_url
 from app.web.forms import (
@@ -71,7 +75,30 @@ def edit(slug: str):
         if ok:
             flash("Saved.", "success")
             return redirect(url_for("organisations.show", slug=org.slug))
-    return render_template("organisations/edit.html", org=org, form=form)
+    return render_template("organisations/edit.html", org=org, form=form, names_form=LanguageNameForm(formdata=None),
+                           language_names=names.language_names(org))
+
+
+class LanguageNameForm(FlaskForm):
+    language = StringField("Language (a tag such as de, es, fr)", validators=[Length(max=100)])
+    name_in_statements = StringField("Name in statements in that language", validators=[Length(max=400)],
+                                     description="Empty: the name in statements above.")
+
+
+@bp.route("/<slug>/names", methods=["POST"])
+@login_required
+def language_name(slug: str):
+    """The organisation's name in statements in one language (issue 14)."""
+    org = _managed(slug)
+    names_form = LanguageNameForm()
+    if names_form.validate_on_submit():
+        ok, language = run_rule(names_form, names.set_language_name, org, current_user._get_current_object(),
+                                names_form.language.data, names_form.name_in_statements.data or "")
+        if ok:
+            flash(f"Saved the name in statements in {language}.", "success")
+            return redirect(url_for("organisations.edit", slug=org.slug))
+    return render_template("organisations/edit.html", org=org, form=EditOrganisationForm(obj=org),
+                           names_form=names_form, language_names=names.language_names(org)), 422
 
 
 def _members_page(org, *, add_form=None, invite_form=None, status=200):

@@ -20,6 +20,7 @@ from app.publishing import artefacts, pdf_signing, reading, sealing, verifying
 from app.publishing.filestore import FileStore
 from app.publishing.publication import data_of, get_publication
 from app.publishing.text import format_date
+from app.translating.languages import own_name
 from app.web.public_forms import VerifyForm
 
 bp = Blueprint("public", __name__)
@@ -43,11 +44,22 @@ def _files() -> FileStore:
 
 
 def _file(slug: str, kind: str):
-    """A stored file: strong ETag, a year of caching; 304 when the client has it."""
+    """A stored file: strong ETag, a year of caching; 304 when the client has it.
+
+    ``/p/<slug>.<language>.<kind>`` (the slug part then holds "<slug>.<language>"; slugs have no dots) is
+    the file in that language."""
+    ext = kind
+    if "." in slug:
+        slug, language = slug.split(".", 1)
+        if not language:
+            abort(404)
+        kind = f"{language}.{kind}"
     try:
         stored = reading.stored_file(slug, kind, _files())
     except reading.Missing:
         db.session.rollback()
+        if "." in kind:  # not published in that language (its files are made with it)
+            abort(404)
         response = Response(render_template(
             "error.html", status=503, title="Not ready yet",
             message="This format of the statement has not been made yet. Please try again later; "
@@ -59,14 +71,14 @@ def _file(slug: str, kind: str):
     if request.if_none_match.contains(stored.etag):
         response = Response(status=304)
     elif stored.path is not None:  # sendfile under gunicorn
-        response = send_file(stored.path, mimetype=MIMETYPES[kind], conditional=False, etag=False,
+        response = send_file(stored.path, mimetype=MIMETYPES[ext], conditional=False, etag=False,
                              last_modified=None, max_age=None)
-        response.headers["Content-Type"] = MIMETYPES[kind]  # as given, no charset added twice
+        response.headers["Content-Type"] = MIMETYPES[ext]  # as given, no charset added twice
         response.headers.pop("Last-Modified", None)
     else:
-        response = Response(stored.content, headers={"Content-Type": MIMETYPES[kind]})
+        response = Response(stored.content, headers={"Content-Type": MIMETYPES[ext]})
     if response.status_code == 200:
-        disposition = "attachment" if kind == "docx" else "inline"
+        disposition = "attachment" if ext == "docx" else "inline"
         response.headers["Content-Disposition"] = f'{disposition}; filename="{slug}.{kind}"'
     response.set_etag(stored.etag)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
@@ -103,8 +115,12 @@ def _page(slug: str, template: str, **context):
 
     Anonymous readers get an ETag built from everything the page shows (the organisations' current
     names included) and a 304 when they have it; logged-in readers see their own frame, not cached.
+    ``/p/<slug>.<language>`` is the page in one of its other languages.
     """
-    view = reading.page_view(slug, _files())
+    language = None
+    if "." in slug:
+        slug, language = slug.split(".", 1)
+    view = reading.page_view(slug, language, _files())
     if view is None:
         abort(404)
     anonymous = not current_user.is_authenticated
@@ -115,8 +131,8 @@ def _page(slug: str, template: str, **context):
         part = view.statement_part
         if part is None:  # published before the part was stored: made from the manifest
             part = artefacts.page_part(data_of(get_publication(slug)))
-        response = Response(render_template(template, view=view, statement_part=Markup(part), **context),
-                            mimetype="text/html")
+        response = Response(render_template(template, view=view, statement_part=Markup(part),
+                                            language_label=own_name, **context), mimetype="text/html")
     if anonymous:
         response.set_etag(etag)
         response.headers["Cache-Control"] = "public, no-cache"

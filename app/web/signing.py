@@ -14,6 +14,8 @@ from app.publishing.endorsement import add_endorsement, present_organisation_ids
 from app.publishing.publication import publish as publish_statement
 from app.rate_limits import limited
 from app.signing import operations as signing
+from app.translating import operations as translating
+from app.translating.languages import direction, label
 from app.web import now, run_rule
 from app.web.forms import EmptyForm
 from app.web.signing_forms import (
@@ -48,11 +50,17 @@ def _show(statement):
 def freeze(statement_id: int):
     statement = _coordinated(statement_id)
     form = FreezeForm()
+    form.authentic_languages.choices = [(row.language, label(row.language))
+                                        for row in translating.target_languages(statement)]
+    if request.method == "GET":
+        form.authentic_languages.data = [row.language for row in translating.target_languages(statement)
+                                         if row.authentic]
     if form.validate_on_submit():
         ok, _ = run_rule(form, signing.freeze, statement, _user(), signing_deadline=form.signing_deadline.data,
                          planned_publication_date=form.planned_publication_date.data,
                          auto_publish=form.auto_publish.data,
-                         without_amendment_round=form.without_amendment_round.data, now=now())
+                         without_amendment_round=form.without_amendment_round.data,
+                         authentic_languages=form.authentic_languages.data or [], now=now())
         if ok:
             flash("The text is frozen. Signatories can now sign exactly this version.", "success")
             return redirect(url_for("signing.sign", statement_id=statement.id))
@@ -79,6 +87,8 @@ def _sign_page(statement, form=None, status=200):
         only = next(o for o in organisations if o.id not in signed_ids)
         form.authorised.label.text = f"I am authorised to sign on behalf of {only.name}"
     form.version_sha256.data = version.sha256 if version else ""
+    authentic = [f for f in translating.frozen_translations(statement) if f.authentic] if version else []
+    form.translation_sha256.data = " ".join(f"{f.language}={f.sha256}" for f in authentic)
     progress = signing.progress(statement)
     return render_template(
         "signing/sign.html", statement=statement, version=version, form=form,
@@ -86,7 +96,19 @@ def _sign_page(statement, form=None, status=200):
         can_publish=statement.status == "signing" and progress.complete and statement.is_coordinator(current_user),
         can_sign=statement.status == "signing" and bool(form.organisation.choices),
         my_orgs={o.id for o in organisations}, earlier=_earlier_signatures(statement),
+        authentic=authentic, label=label, direction=direction,
     ), status
+
+
+def _hashes(value: str | None) -> dict[str, str]:
+    """'de=<sha256> es=<sha256>' as {language: sha256}; what does not parse is dropped (and then refused
+    by the rule as not the frozen hashes)."""
+    found = {}
+    for item in (value or "").split():
+        language, _, sha = item.partition("=")
+        if language and sha:
+            found[language] = sha
+    return found
 
 
 @bp.route("/<int:statement_id>/sign", methods=["GET", "POST"])
@@ -113,11 +135,13 @@ def sign(statement_id: int):
             form, signing.sign, statement, _user(), organisation, signer_name=form.signer_name.data,
             signer_title=form.signer_title.data, authorised=form.authorised.data,
             password=form.password.data, version_sha256=form.version_sha256.data,
+            translation_sha256=_hashes(form.translation_sha256.data),
             ip_address=request.remote_addr or "", user_agent=request.user_agent.string, now=now(),
         )
         # The hash travels in a hidden field: show its error ("the text changed") above the form.
-        form.form_errors.extend(form.version_sha256.errors or [])
+        form.form_errors.extend([*(form.version_sha256.errors or []), *(form.translation_sha256.errors or [])])
         form.version_sha256.errors = []
+        form.translation_sha256.errors = []
         if ok:
             db.session.refresh(statement)
             if statement.status == "published":

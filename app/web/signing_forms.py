@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.web.forms import LocalDateTimeField
+from app.web.forms import LocalDateTimeField, MultiCheckboxField
 
 
 class FreezeForm(FlaskForm):
@@ -24,6 +24,10 @@ class FreezeForm(FlaskForm):
     without_amendment_round = BooleanField(
         "The organisations agreed on this text as it stands: no amendment round took place",
         description="Recorded in the audit trail. Open the draft for amendments instead if they may want changes.")
+    authentic_languages = MultiCheckboxField(
+        "Authentic translations", choices=[], validate_choice=False,
+        description="Signed together with the source text, which is always authentic. Each must be complete and "
+                    "current.")
 
 
 class SignForm(FlaskForm):
@@ -36,6 +40,8 @@ class SignForm(FlaskForm):
     password = PasswordField("Your password", validators=[DataRequired(), Length(max=1000)],
                              description="Re-enter your password to confirm that it is you signing.")
     version_sha256 = HiddenField(validators=[DataRequired()])
+    # The authentic translations shown, as "de=<sha256> es=<sha256>" (empty for a single language).
+    translation_sha256 = HiddenField(validators=[Length(max=5000)])
 
 
 class WithdrawOrganisationForm(FlaskForm):
