@@ -161,8 +161,10 @@ def downgrade():
         batch_op.alter_column('kind', existing_type=sa.String(length=50), type_=sa.String(length=10),
                               existing_nullable=False)
 
-    with op.batch_alter_table('signatures', schema=None) as batch_op:
+    # ALTER TABLE … DROP COLUMN in place (SQLite 3.35+): recreating these tables would drop tables that
+    # other rows point at, which SQLite's foreign keys refuse once there is data.
+    with op.batch_alter_table('signatures', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('translation_sha256')
 
-    with op.batch_alter_table('statements', schema=None) as batch_op:
+    with op.batch_alter_table('statements', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('source_language')
