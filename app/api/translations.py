@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 from flask import g, jsonify
-from sqlalchemy import select
 
 from app.api import bp
 from app.api.routes import MAX_ID, _body, _commit, _now, _string, _visible_statement
-from app.diffing import word_diff
 from app.errors import ConcordError, InvalidInput, NotFound
-from app.extensions import db
-from app.limits import PAGE_DIFF_SECONDS
-from app.models import Revision
 from app.translating import operations as translating
 from app.translating.languages import direction, display_name, normalise_tag
 
@@ -45,7 +38,8 @@ def languages_json(statement) -> dict:
 
 def translation_json(statement, tag: str) -> dict:
     state = translating.translation_state(statement, tag)
-    diffs = _source_diffs(state)
+    diffs = {paragraph_id: [[op, text] for op, text in ops]
+             for paragraph_id, ops in translating.source_diff_ops(state).items()}
     return {
         "language": tag, "name": display_name(tag), "direction": direction(tag),
         "source_language": statement.source_language,
@@ -58,19 +52,6 @@ def translation_json(statement, tag: str) -> dict:
                        for p in state.paragraphs],
         "complete": state.complete, "current": state.current, "locked": translating.is_locked(statement, tag) or None,
     }
-
-
-def _source_diffs(state) -> dict[int, list]:
-    """The source's word diff since each outdated paragraph's translated revision, as [op, text] pairs."""
-    outdated = [p for p in state.paragraphs if p.outdated]
-    if not outdated:
-        return {}
-    old = dict(db.session.execute(select(Revision.id, Revision.text).where(
-        Revision.id.in_([p.translated_revision_id for p in outdated]))).all())
-    deadline = time.monotonic() + PAGE_DIFF_SECONDS
-    return {p.paragraph_id: [[op, text] for op, text in word_diff(old.get(p.translated_revision_id, ""),
-                                                                   p.source_text, deadline=deadline)]
-            for p in outdated}
 
 
 @bp.get("/statements/<int:statement_id>/languages")

@@ -171,18 +171,23 @@ def translation_state(statement: Statement, language: str) -> TranslationState:
     return state
 
 
-def source_diffs(state: TranslationState) -> dict[int, object]:
-    """For each outdated paragraph, the source's word diff from the revision translated to the current
-    one (escaped HTML). Computed when asked, within the page's budget; past it, shown whole."""
+def source_diff_ops(state: TranslationState) -> dict[int, list]:
+    """For each outdated paragraph, the source's word diff (ops) from the revision translated to the
+    current one. Computed when asked, within the page's budget; past it, shown whole."""
     outdated = [p for p in state.paragraphs if p.outdated]
     if not outdated:
         return {}
     old = dict(db.session.execute(select(Revision.id, Revision.text).where(
         Revision.id.in_([p.translated_revision_id for p in outdated]))).all())
     deadline = time.monotonic() + PAGE_DIFF_SECONDS
-    return {p.paragraph_id: render_diff(word_diff(old.get(p.translated_revision_id, ""), p.source_text,
-                                                  timeout=WORD_DIFF_SECONDS, deadline=deadline))
+    return {p.paragraph_id: word_diff(old.get(p.translated_revision_id, ""), p.source_text,
+                                      timeout=WORD_DIFF_SECONDS, deadline=deadline)
             for p in outdated}
+
+
+def source_diffs(state: TranslationState) -> dict[int, object]:
+    """The same diffs as escaped HTML, for the translation page."""
+    return {paragraph_id: render_diff(ops) for paragraph_id, ops in source_diff_ops(state).items()}
 
 
 def frozen_translations(statement: Statement) -> list[FrozenTranslation]:

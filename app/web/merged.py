@@ -15,18 +15,16 @@ from html import escape  # plain str in, plain str out: cheaper per piece than m
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy import select
-from sqlalchemy.orm import defer, joinedload
 
 from app.amending import operations as amending
 from app.amending.merged_view import MergedAmendment, MergedPlace, MergedView, merged_view
 from app.diffing import EQUAL, INSERT
 from app.errors import InvalidInput
 from app.extensions import db
-from app.models import KINDS, Statement, Version
+from app.models import KINDS, Statement
 from app.web import ID_MAX, conditional, not_modified, now, page_etag, run_rule
 from app.web.forms import EmptyForm
-from app.web.statements import _facts_query, _statement_etag, _with_people
+from app.web.statements import _facts_query, _statement_etag, _with_people, visible_with_version
 
 bp = Blueprint("merged", __name__)
 
@@ -160,17 +158,7 @@ def show(statement_id: int):
     etag = _etag(facts, shown_filters)
     if not errors and (response := not_modified(etag)) is not None:
         return response
-    row = db.session.execute(
-        select(Statement, Version)
-        .outerjoin(Version, (Version.statement_id == Statement.id) & (Version.number == Statement.version_count))
-        .where(Statement.id == statement_id)
-        .options(*_with_people(), joinedload(Statement.frozen_version).defer(Version.canonical_text),
-                 defer(Version.canonical_text))
-    ).unique().first()
-    statement, version = row if row else (None, None)
-    rights = statement.rights(current_user, now=now()) if statement else None
-    if not rights or not rights.can_view:
-        abort(404)
+    statement, version, rights = visible_with_version(statement_id)
     view, shown_filters, errors = _view(statement, request.args)
     pick = rights.is_coordinator and statement.status == "amending"
     response = make_response(render_template(

@@ -203,18 +203,9 @@ def _statement_etag(facts) -> str:
                      sorted((invited or "").split("|")), open_now)
 
 
-@bp.route("/<int:statement_id>")
-@login_required
-def show(statement_id: int):
-    facts = db.session.execute(_facts_query(), {"statement_id": statement_id}).first()
-    if facts is None:
-        abort(404)
-    # A browser that has this page already is told so before anything else is read. (Someone who may not
-    # see the statement never had its page: their ETag, which names them, cannot match.)
-    etag = _statement_etag(facts)
-    if (response := not_modified(etag)) is not None:
-        return response
-    # The statement, its people and its current version (without its text) in one query.
+def visible_with_version(statement_id: int):
+    """The statement, its people and its current version (without its text) in one query, with the
+    viewer's rights; a 404 for whoever may not see it."""
     row = db.session.execute(
         select(Statement, Version)
         .outerjoin(Version, (Version.statement_id == Statement.id) & (Version.number == Statement.version_count))
@@ -226,6 +217,21 @@ def show(statement_id: int):
     rights = statement.rights(current_user, now=now()) if statement else None
     if not rights or not rights.can_view:
         abort(404)
+    return statement, version, rights
+
+
+@bp.route("/<int:statement_id>")
+@login_required
+def show(statement_id: int):
+    facts = db.session.execute(_facts_query(), {"statement_id": statement_id}).first()
+    if facts is None:
+        abort(404)
+    # A browser that has this page already is told so before anything else is read. (Someone who may not
+    # see the statement never had its page: their ETag, which names them, cannot match.)
+    etag = _statement_etag(facts)
+    if (response := not_modified(etag)) is not None:
+        return response
+    statement, version, rights = visible_with_version(statement_id)
     open_counts = amending.open_counts(statement) if statement.status != "draft" else {}
     progress = signing.progress(statement) if statement.status == "signing" else None
     invited = participation.pending_invitations(statement) \
