@@ -406,7 +406,7 @@ def test_every_limited_view_is_wrapped_once_per_app(app, make_app):
     assert limiter_for(other) is not limiter_for(app)
     marked = {endpoint for endpoint, view in app.view_functions.items() if getattr(view, "concord_limits", None)}
     assert marked == {"auth.login", "auth.forgot_password", "signing.sign", "api.sign", "amendments.propose",
-                      "amendments.edit", "api.propose", "api.edit_amendment"}
+                      "amendments.edit", "api.propose", "api.edit_amendment", "amendments.suggest", "api.suggest"}
 
 
 def test_pages_with_limited_forms_are_not_counted(limits, monkeypatch):
