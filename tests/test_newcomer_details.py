@@ -112,10 +112,25 @@ def test_waiting_labels_are_words_without_a_question_mark():
     assert "content" not in rule
 
 
+def _media_blocks(css: str, query: str) -> list[str]:
+    """The bodies of every ``query`` block of a style sheet (braces matched)."""
+    blocks, start = [], css.find(query)
+    while start != -1:
+        opening = css.index("{", start)
+        depth, end = 0, opening
+        for end in range(opening, len(css)):
+            depth += {"{": 1, "}": -1}.get(css[end], 0)
+            if depth == 0:
+                break
+        blocks.append(css[opening + 1:end])
+        start = css.find(query, end)
+    return blocks
+
+
 def test_phone_rules_fold_the_menu_and_unbox_the_text_to_sign():
     """On narrow screens the menu folds behind a button and the canonical text is not a small scroll box."""
     css = (STATIC / "concord.css").read_text()
-    phone = css[css.rindex("@media (max-width: 40rem)"):]
+    phone = "\n".join(_media_blocks(css, "@media (max-width: 40rem)"))
     assert "nav.collapsible ul { display: none; }" in phone
     assert ".canonical-text { max-height: none; overflow-y: visible; }" in phone
     js = (STATIC / "concord.js").read_text()
