@@ -234,7 +234,9 @@ def test_many_positions_and_comments_at_once_none_lost(race):
         assert all(s == 201 for s, _ in answers), f"round {n}: {answers}"
         total += len(answers)
         with race.app.app_context():
-            assert _count(Position, Position.amendment_id == amendment_id) == ORGS
+            # one each, plus the proposing organisation's support given with the proposal
+            assert _count(Position, Position.amendment_id == amendment_id) == ORGS + 1
+            assert _count(Position, (Position.amendment_id == amendment_id) & Position.given_as.is_(None)) == ORGS
             comments = db.session.scalars(select(Comment.body).where(Comment.amendment_id == amendment_id)).all()
             assert sorted(comments) == sorted(j[3]["body"] for j in jobs if j[1].endswith("/comments"))
             assert sorted(a["id"] for s, a in answers if "body" in a) == sorted(
