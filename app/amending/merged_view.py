@@ -31,7 +31,8 @@ from sqlalchemy import select
 
 from app.amending import rules
 from app.amending.rules import Decision
-from app.diffing import DELETE, EQUAL, INSERT, load_ops
+from app.diffing import DELETE, INSERT, load_ops
+from app.diffing.merge import hunks
 from app.drafting.operations import live_texts
 from app.errors import InvalidInput
 from app.extensions import db
@@ -87,30 +88,6 @@ class MergedView:
 
     def amendments(self) -> list[MergedAmendment]:
         return [a for place in self.places() for a in (*place.amendments, *place.inserts)]
-
-
-def _hunks(ops) -> list[tuple[int, int, str]]:
-    """(start, end, inserted) of each run of changes, in characters of the text the ops start from."""
-    hunks: list[tuple[int, int, str]] = []
-    pos = 0
-    start: int | None = None
-    inserted: list[str] = []
-    for op, text in ops:
-        if op == EQUAL:
-            if start is not None:
-                hunks.append((start, pos, "".join(inserted)))
-                start, inserted = None, []
-            pos += len(text)
-            continue
-        if start is None:
-            start = pos
-        if op == DELETE:
-            pos += len(text)
-        else:
-            inserted.append(text)
-    if start is not None:
-        hunks.append((start, pos, "".join(inserted)))
-    return hunks
 
 
 def _touch(text: str, first: list[tuple[int, int, str]], second: list[tuple[int, int, str]]) -> bool:
@@ -250,7 +227,7 @@ def _collisions(texts: dict[str | int, str], changes: dict[str | int, list[Merge
             if _texts(amendment.ops)[0] != text:  # not a diff of the text now (none should be): collides
                 spans.append((-1, len(text) + 1, amendment))
                 continue
-            spans += [(start, end, amendment) for start, end, _inserted in _hunks(amendment.ops)]
+            spans += [(start, end, amendment) for start, end, _inserted in hunks(amendment.ops)]
         if len(spans) < 2:
             continue
         alnum = _alnum_before(text, {x for start, end, _a in spans for x in (start, end)})

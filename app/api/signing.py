@@ -98,13 +98,7 @@ def publication_json(publication: Publication) -> dict:
         "version": publication.version.number,
         "sha256": publication.sha256,
         "url": url_for("public.statement", slug=slug, _external=True),
-        "formats": {
-            "txt": url_for("public.text", slug=slug, _external=True),
-            "md": url_for("public.markdown", slug=slug, _external=True),
-            "pdf": url_for("public.pdf", slug=slug, _external=True),
-            "docx": url_for("public.docx", slug=slug, _external=True),
-            "json": url_for("public.manifest", slug=slug, _external=True),
-        },
+        "formats": _formats(slug, json=True),
         "certificate": url_for("public.certificate", slug=slug, _external=True),
         "archived": publication.archived,
         "languages": [_language_json(slug, row) for row in db.session.scalars(
@@ -119,13 +113,16 @@ def _language_json(slug: str, row: PublicationLanguage) -> dict:
         "language": row.language, "authentic": row.authentic, "sha256": row.sha256,
         "canonical_sha256": row.canonical_sha256,
         "url": url_for("public.statement", slug=named, _external=True),
-        "formats": {
-            "txt": url_for("public.text", slug=named, _external=True),
-            "md": url_for("public.markdown", slug=named, _external=True),
-            "pdf": url_for("public.pdf", slug=named, _external=True),
-            "docx": url_for("public.docx", slug=named, _external=True),
-        },
+        "formats": _formats(named),
     }
+
+
+def _formats(slug: str, *, json: bool = False) -> dict:
+    """A publication's download addresses (``slug`` may be "<slug>.<language>"), the manifest's with ``json``."""
+    endpoints = {"txt": "public.text", "md": "public.markdown", "pdf": "public.pdf", "docx": "public.docx"}
+    if json:
+        endpoints["json"] = "public.manifest"
+    return {kind: url_for(endpoint, slug=slug, _external=True) for kind, endpoint in endpoints.items()}
 
 
 def _publication(statement: Statement) -> Publication | None:

@@ -132,15 +132,17 @@ def _span(dmp: TokenDMP, base: str, other: str) -> tuple[int, int, str]:
     return prefix, len(base) - suffix, other[prefix:len(other) - suffix]
 
 
-def _hunks(diffs) -> list[_Hunk]:
-    hunks: list[_Hunk] = []
+def hunks(diffs) -> list[_Hunk]:
+    """(start, end, inserted) of each run of changes in a diff, counted in the units of its texts
+    (characters of the text the diff starts from; here, one character per token)."""
+    found: list[_Hunk] = []
     i = 0
     start: int | None = None
     inserted: list[str] = []
     for op, text in diffs:
         if op == EQUAL:
             if start is not None:
-                hunks.append(_Hunk(start, i, "".join(inserted)))
+                found.append(_Hunk(start, i, "".join(inserted)))
                 start, inserted = None, []
             i += len(text)
             continue
@@ -151,8 +153,8 @@ def _hunks(diffs) -> list[_Hunk]:
         else:
             inserted.append(text)
     if start is not None:
-        hunks.append(_Hunk(start, i, "".join(inserted)))
-    return hunks
+        found.append(_Hunk(start, i, "".join(inserted)))
+    return found
 
 
 def _diff_hunks(dmp: TokenDMP, old: str, new: str, deadline: float) -> list[_Hunk]:
@@ -165,7 +167,7 @@ def _diff_hunks(dmp: TokenDMP, old: str, new: str, deadline: float) -> list[_Hun
     if time.time() > deadline or len(diffs) > MAX_DIFF_OPS:
         raise _OutOfTime
     dmp.diff_cleanupSemantic(diffs)
-    return _hunks(diffs)
+    return hunks(diffs)
 
 
 def _apply(base: str, start: int, end: int, hunks: list[_Hunk]) -> tuple[str, list[_Place]]:
