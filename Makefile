@@ -7,7 +7,7 @@ PORT ?= 5000
 THREADS ?= 8
 export FLASK_APP := wsgi
 
-.PHONY: run test test-slow test-browser screenshots demo lint audit-deps install install-dev
+.PHONY: run test test-slow test-browser screenshots demo lint audit-deps install install-dev translations
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -30,6 +30,22 @@ install-dev: $(VENV)/.dev
 # it, writing to instance/outbox/ (app/devserver.py). Production: see README.md.
 run: $(VENV)/.runtime
 	$(BIN)/python -m app.devserver --host $(HOST) --port $(PORT) --threads $(THREADS)
+
+# The interface's catalogues (app/translations/<lang>/LC_MESSAGES): extract the marked messages from the
+# code and templates into messages.pot, merge them into each language's messages.po (new ones empty, changed
+# ones fuzzy: tests/test_catalogues.py fails until they are translated), compile the .mo files Concord reads.
+# The compiled files are committed, so a fresh clone serves every language without this step.
+TRANSLATIONS := app/translations
+translations: $(VENV)/.runtime
+	$(BIN)/pybabel -q extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 -k lazy_gettext \
+		--no-location --no-wrap --sort-output --omit-header --project Concord -o $(TRANSLATIONS)/messages.pot .
+	@for lang in de es fr; do \
+		if [ -f $(TRANSLATIONS)/$$lang/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel -q update --no-wrap --ignore-obsolete -i $(TRANSLATIONS)/messages.pot \
+				-d $(TRANSLATIONS) -l $$lang; \
+		else $(BIN)/pybabel -q init --no-wrap -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $$lang; fi; \
+	done
+	$(BIN)/pybabel -q compile --statistics -d $(TRANSLATIONS)
 
 demo: $(VENV)/.runtime
 	$(BIN)/flask db upgrade

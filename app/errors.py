@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app.i18n import Message
+
 
 class ConcordError(Exception):
     """Base of every error a rule can raise; ``message`` is shown to the user."""
@@ -9,10 +11,15 @@ class ConcordError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, message: str, *, field: str | None = None):
+    def __init__(self, message: str | Message, *, field: str | None = None):
         super().__init__(message)
-        self.message = message
+        self.raw_message = message
         self.field = field
+
+    @property
+    def message(self) -> str:
+        """The message in the language of whoever is shown it now (app.i18n)."""
+        return str(self.raw_message)
 
 
 class InvalidInput(ConcordError):
@@ -50,6 +57,6 @@ class BatchRefused(Conflict):
 
     code = "batch_refused"
 
-    def __init__(self, message: str, problems: dict[int, str]):
+    def __init__(self, message: str | Message, problems: dict[int, str | Message]):
         super().__init__(message)
         self.problems = problems

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.passwords import hash_password, needs_rehash, verify_password
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from app.extensions import db
+from app.i18n import LANGUAGES, _
 from app.models import (
     UNREAD_SHOWN,
     ApiToken,
@@ -160,6 +161,15 @@ def set_timezone(user: User, name: str | None) -> None:
     if name and dates.valid_zone(name) is None:
         raise InvalidInput("Choose a time zone from the list.", field="timezone")
     user.timezone = name or None
+    db.session.flush()
+
+
+def set_language(user: User, tag: str | None) -> None:
+    """The language ``user`` reads Concord and its mail in; empty: their browser's."""
+    tag = (tag or "").strip()
+    if tag and tag not in LANGUAGES:
+        raise InvalidInput(_("Choose a language from the list."), field="language")
+    user.language = tag or None
     db.session.flush()
 
 

@@ -797,7 +797,7 @@ def accept_many(
             _require_decider(statement, amendment, user)
             _check_acceptable(statement, amendment, text_versions.get(amendment.id))
         except ConcordError as exc:
-            problems[amendment.id] = exc.message
+            problems[amendment.id] = exc.raw_message
     if problems:
         raise _refused(problems)
     share = 1 / len(batch)  # of one accept's time budgets: the whole batch stays within one accept's
@@ -812,7 +812,7 @@ def accept_many(
             note, touched = _apply(statement, amendment, number, user, now, budget=share,
                                    after_id=placed.get(amendment.paragraph_id) if amendment.kind == "insert" else None)
         except Conflict as exc:
-            problems[amendment.id] = exc.message
+            problems[amendment.id] = exc.raw_message
             raise _refused(problems) from exc
         if amendment.kind == "insert":
             placed[amendment.paragraph_id] = amendment.result_paragraph_id  # the next one goes below it

@@ -46,7 +46,7 @@ def domain_error(exc: ConcordError):
     problems = getattr(exc, "problems", None)
     if problems:  # a batch refused: every item that stood in the way, and why
         payload = response.get_json()
-        payload["error"]["items"] = [{"id": key, "reason": why} for key, why in problems.items()]
+        payload["error"]["items"] = [{"id": key, "reason": str(why)} for key, why in problems.items()]
         response.set_data(jsonify(payload).get_data())
     return response
 

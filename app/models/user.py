@@ -33,6 +33,8 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The IANA zone times are shown in; None: the browser's.
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # The interface language (a key of app.i18n.LANGUAGES); None: the browser's. Mail is sent in it.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

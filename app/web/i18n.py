@@ -1,8 +1,9 @@
 """The viewer's language and time zone (Flask-Babel's selectors) and the date filters of the pages.
 
-The language is English for now (the languages issue adds others). The time zone is the one
-chosen on the account page, else the browser's (concord.js keeps it in the ``concord_tz``
-cookie), else UTC.
+The language is the one chosen on the account page, else the one a visitor chose in the page
+footer (kept in the ``concord_lang`` cookie), else the best of the browser's ``Accept-Language``
+that Concord speaks (app.i18n.LANGUAGES), else English. The time zone is the one chosen on the
+account page, else the browser's (concord.js keeps it in the ``concord_tz`` cookie), else UTC.
 """
 
 from __future__ import annotations
@@ -11,16 +12,29 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, has_request_context, request
-from flask_babel import get_locale, get_timezone
+from flask_babel import get_locale, get_timezone, gettext, ngettext
 from flask_login import current_user
 
-from app import dates
+from app import dates, i18n
 
 ZONE_COOKIE = "concord_tz"
+LANGUAGE_COOKIE = "concord_lang"
+
+
+def chosen_language() -> str | None:
+    """The language the viewer chose: on their account, else in the footer (cookie)."""
+    if not has_request_context():
+        return None
+    if current_user and current_user.is_authenticated and getattr(current_user, "language", None) in i18n.LANGUAGES:
+        return current_user.language
+    cookie = request.cookies.get(LANGUAGE_COOKIE)
+    return cookie if cookie in i18n.LANGUAGES else None
 
 
 def select_locale() -> str:
-    return dates.DEFAULT_LOCALE
+    if not has_request_context():
+        return i18n.DEFAULT
+    return chosen_language() or request.accept_languages.best_match(list(i18n.LANGUAGES)) or i18n.DEFAULT
 
 
 def browser_zone() -> str | None:
@@ -61,7 +75,13 @@ def format_date(value: date | datetime | None) -> str:
 def init_app(app: Flask) -> None:
     from app.extensions import babel
 
-    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
+                   default_translation_directories=str(i18n.CATALOGUES))
+    # Messages from the rules (app.i18n.Message) read in the language of the request, or, outside one
+    # (the mail sender), of the locale forced around them.
+    i18n.set_translator(gettext, ngettext)
+    app.jinja_env.globals["interface_languages"] = i18n.LANGUAGES
+    app.jinja_env.globals["current_language"] = lambda: str(get_locale())
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.globals["viewer_zone_name"] = lambda: dates.zone_label(viewer_zone())

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, current_app, render_template, send_from_directory
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, send_from_directory
 from flask_login import current_user
 
+from app import i18n
+from app.accounts import operations as accounts
 from app.drafting.operations import statements_for
+from app.extensions import db
 from app.notifications.waiting import waiting_for
 from app.web import now
 
@@ -23,6 +26,25 @@ def home():
         organisations=current_user.organisations(),
         waiting=waiting_for(current_user, now=now()),
     )
+
+
+@bp.route("/language", methods=["POST"])
+def choose_language():
+    """The footer's language chooser: kept in a cookie, and on the account of whoever is logged in (so
+    their mail follows). An unknown language changes nothing."""
+    from app.web.auth import safe_next
+    from app.web.i18n import LANGUAGE_COOKIE
+
+    tag = request.form.get("language", "")
+    response = redirect(safe_next(request.form.get("next")), code=303)
+    if tag not in i18n.LANGUAGES:
+        return response
+    if current_user.is_authenticated:
+        accounts.set_language(current_user._get_current_object(), tag)
+        db.session.commit()
+    response.set_cookie(LANGUAGE_COOKIE, tag, max_age=int(timedelta(days=365).total_seconds()),
+                        samesite="Lax", secure=request.is_secure, httponly=True)
+    return response
 
 
 @bp.route("/favicon.ico")

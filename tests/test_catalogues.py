@@ -1,0 +1,107 @@
+"""The interface's catalogues: every shipped language has every message of the code, none fuzzy, each
+with the placeholders of its source, and the compiled files Concord reads match them."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from app import i18n
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = [tag for tag in i18n.LANGUAGES if tag != i18n.DEFAULT]
+PLACEHOLDER = re.compile(r"%(?:\([A-Za-z_][A-Za-z0-9_]*\))?[-#0 +]*\d*(?:\.\d+)?[sdifr%]")
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory) -> dict:
+    """The messages the code marks now (what `make translations` extracts), by id."""
+    out = tmp_path_factory.mktemp("pot") / "messages.pot"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "-F", "babel.cfg",
+                    "-k", "_", "-k", "N_", "-k", "ngettext:1,2", "-k", "lazy_gettext", "--no-location",
+                    "-o", str(out), "."], cwd=ROOT, check=True)
+    with out.open("rb") as f:
+        return {m.id: m for m in read_po(f) if m.id}
+
+
+def catalogue(tag: str):
+    with (i18n.CATALOGUES / tag / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        return read_po(f, locale=tag)
+
+
+def placeholders(text: str) -> list[str]:
+    return sorted(p for p in PLACEHOLDER.findall(text) if p != "%%")
+
+
+def test_the_code_marks_messages_and_the_template_lists_them(extracted):
+    assert len(extracted) > 3
+    with (i18n.CATALOGUES / "messages.pot").open("rb") as f:
+        listed = {m.id for m in read_po(f) if m.id}
+    missing = sorted(str(k) for k in set(extracted) - listed)
+    assert not missing, f"run `make translations`: messages.pot lacks {missing[:10]}"
+
+
+@pytest.mark.parametrize("tag", SHIPPED)
+def test_every_message_is_translated_and_none_is_fuzzy(extracted, tag):
+    po = catalogue(tag)
+    problems = []
+    for msgid, source in extracted.items():
+        message = po.get(msgid)
+        if message is None:
+            problems.append(f"missing: {msgid!r}")
+        elif message.fuzzy:
+            problems.append(f"fuzzy: {msgid!r}")
+        elif isinstance(message.string, tuple):
+            if len(message.string) != po.num_plurals or not all(message.string):
+                problems.append(f"plural forms incomplete ({po.num_plurals} needed): {msgid!r}")
+        elif not message.string:
+            problems.append(f"untranslated: {msgid!r}")
+    assert not problems, f"{tag}: {len(problems)} problems, e.g. {problems[:15]}"
+
+
+@pytest.mark.parametrize("tag", SHIPPED)
+def test_each_translation_has_the_placeholders_of_its_source(tag):
+    po = catalogue(tag)
+    wrong = []
+    for message in po:
+        if not message.id or not message.string:
+            continue
+        if isinstance(message.id, tuple):
+            expected = placeholders(message.id[1])
+            for form in message.string:
+                # A plural form for exactly one may say "one" in words instead of %(num)d.
+                if placeholders(form) != expected and placeholders(form) != [p for p in expected if "num" not in p]:
+                    wrong.append((message.id[0], form))
+        elif placeholders(message.string) != placeholders(message.id):
+            wrong.append((message.id, message.string))
+    assert not wrong, f"{tag}: placeholders differ in {wrong[:10]}"
+
+
+@pytest.mark.parametrize("tag", SHIPPED)
+def test_the_compiled_catalogue_is_the_source_catalogue(tag):
+    """Concord reads the .mo files; `make translations` compiles them and they are committed."""
+    with (i18n.CATALOGUES / tag / "LC_MESSAGES" / "messages.mo").open("rb") as f:
+        compiled = {m.id: m.string for m in read_mo(f) if m.id}
+    source = {m.id: m.string for m in catalogue(tag) if m.id and m.string and not m.fuzzy}
+    assert compiled == source, "run `make translations` to compile the catalogues"
+
+
+def test_a_placeholder_count_problem_is_found():
+    """The check above would see a translation that drops a placeholder."""
+    assert placeholders("Signed by %(name)s on %(date)s") != placeholders("Unterzeichnet von %(name)s")
+    assert placeholders("%(num)d amendments") == ["%(num)d"]
+    assert placeholders("100%% sure") == []
+
+
+def test_messages_from_the_rules_read_in_the_language_they_are_shown_in():
+    message = i18n._("Choose a language from the list.")
+    assert str(message) == "Choose a language from the list."  # no translator: English
+    assert i18n.in_language(message, "de") == "Wählen Sie eine Sprache aus der Liste."
+    assert i18n.in_language(message, "fr-CA") == "Choisissez une langue dans la liste."
+    assert i18n.in_language(message, "sw") == "Choose a language from the list."
