@@ -51,7 +51,7 @@ def test_the_code_marks_messages_and_the_template_lists_them(extracted):
 def test_every_message_is_translated_and_none_is_fuzzy(extracted, tag):
     po = catalogue(tag)
     problems = []
-    for msgid, source in extracted.items():
+    for msgid in extracted:
         message = po.get(msgid)
         if message is None:
             problems.append(f"missing: {msgid!r}")
