@@ -37,7 +37,7 @@ run: $(VENV)/.runtime
 # The compiled files are committed, so a fresh clone serves every language without this step.
 TRANSLATIONS := app/translations
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel -q extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 -k lazy_gettext \
+	$(BIN)/pybabel -q extract -F babel.cfg -k _ -k N_ -k _l -k ngettext:1,2 -k lazy_gettext \
 		--no-location --no-wrap --sort-output --omit-header --project Concord -o $(TRANSLATIONS)/messages.pot .
 	@for lang in de es fr; do \
 		if [ -f $(TRANSLATIONS)/$$lang/LC_MESSAGES/messages.po ]; then \
