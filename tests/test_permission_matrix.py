@@ -106,6 +106,8 @@ SIGN_BODY = {"organisation": "gva", "signer_name": "Gus Green", "signer_title": 
 TABLE: dict[tuple[str, str], Entry] = {
     # --- public and personal pages ------------------------------------------------------------------
     ("GET", "/"): E(everyone(OK)),
+    # The footer's language chooser: anyone may choose (English here, so the other rows read as before).
+    ("POST", "/language"): E(everyone(REDIRECT), data={"language": "en", "next": "/"}),
     ("GET", "/about/seal"): E(everyone(OK)),
     ("GET", "/.well-known/security.txt"): E(everyone(OK)),
     ("GET", "/favicon.ico"): E(everyone(OK)),
