@@ -97,6 +97,21 @@ def update_org(slug: str, name: str | None, short_name: str | None, country: str
     click.echo(f"Name in statements: {org.statement_name}")
 
 
+@orgs_cli.command("name-in")
+@click.argument("slug")
+@click.argument("language")
+@click.argument("name")
+def name_in_language(slug: str, language: str, name: str) -> None:
+    """Set how a signatory line in LANGUAGE (a tag such as de or pt-BR) names the organisation; an
+    empty NAME goes back to its name in statements. Published files keep the names they were made with."""
+    from app.translating import names
+
+    org = _apply(orgs.get_organisation, slug)
+    tag = _apply(names.set_language_name, org, None, language, name)
+    shown = names.names_in([org], tag)[0]
+    click.echo(f"Name in statements in {tag}: {shown}")
+
+
 @orgs_cli.command("add-member")
 @click.argument("slug")
 @click.argument("email")

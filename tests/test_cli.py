@@ -115,6 +115,34 @@ def test_orgs_create_refuses_taken_or_bad_slug(runner, slug, message):
     assert everything() == before
 
 
+def test_orgs_name_in_a_language_is_set_shown_and_cleared(runner):
+    """`flask orgs name-in` sets the name a signatory line in one language uses; empty goes back."""
+    from app.translating.names import names_in
+
+    org = factories.organisation("Green Valleys Alliance", slug="gva")
+    result = runner.invoke(args=["orgs", "name-in", "gva", "es", "la Alianza de los Valles Verdes"])
+    assert result.exit_code == 0, result.output
+    assert "Name in statements in es: la Alianza de los Valles Verdes" in result.output
+    assert names_in([org], "es-MX") == ["la Alianza de los Valles Verdes"]
+    assert names_in([org], "de") == ["Green Valleys Alliance"]
+    result = runner.invoke(args=["orgs", "name-in", "gva", "es", ""])
+    assert result.exit_code == 0 and "in es: Green Valleys Alliance" in result.output
+    assert names_in([org], "es") == ["Green Valleys Alliance"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["gva", "xx-notalanguage-atall", "Name"], "not a language"),
+    (["atlantis", "de", "Name"], "atlantis"),
+    (["gva", "de", "A\x07bell"], "control character"),
+])
+def test_orgs_name_in_refuses_bad_input_and_changes_nothing(runner, args, message):
+    factories.organisation("Green Valleys Alliance", slug="gva")
+    before = everything()
+    result = runner.invoke(args=["orgs", "name-in", *args])
+    assert result.exit_code != 0 and message in result.output, result.output
+    assert everything() == before
+
+
 def test_orgs_add_member_with_several_roles(runner):
     """Repeating --role gives all the roles; adding more later keeps the earlier ones."""
     org = factories.organisation("Harbour Workers' Union", slug="hwu")
