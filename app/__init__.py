@@ -24,6 +24,10 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     Config.finalise(app.config)
     app.config.setdefault("CONCORD_RELEASE", _release())
     os.makedirs(app.instance_path, exist_ok=True)
+    # Published files are answered before Flask (app/web/published_files.py), behind ProxyFix if any.
+    from app.web.published_files import PublishedFiles
+
+    app.wsgi_app = PublishedFiles(app, app.wsgi_app)
     if app.config.get("TRUSTED_PROXIES", 0) > 0:
         # Behind TRUSTED_PROXIES reverse proxies: take the client address and https from their headers.
         from werkzeug.middleware.proxy_fix import ProxyFix

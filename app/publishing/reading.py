@@ -63,14 +63,14 @@ _CONTENT = select(_ARTEFACTS.content).where(_ARTEFACTS.id == bindparam("id"))
 
 
 @contextmanager
-def _reading() -> Iterator:
+def _reading(engine=None) -> Iterator:
     """A connection of its own, outside any transaction, for the few reads of a public address.
 
     What they read is a publication, which never changes, and the current names, read once: a
     transaction would buy nothing and costs two more round trips on PostgreSQL (BEGIN, ROLLBACK).
-    Nothing here ever writes.
+    Nothing here ever writes. ``engine``: the app's, when called outside an app context.
     """
-    with db.engine.connect() as connection:
+    with (engine or db.engine).connect() as connection:
         yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
@@ -78,13 +78,13 @@ class Missing(Exception):
     """The publication exists but this artefact was never made (published before artefacts were stored)."""
 
 
-def stored_file(slug: str, kind: str, files: FileStore) -> StoredFile | None:
+def stored_file(slug: str, kind: str, files: FileStore, engine=None) -> StoredFile | None:
     """One format of a publication, with a strong ETag; None if no such publication.
 
     One query once this server has the file on disk (two the first time). Raises :class:`Missing`
     when the publication exists without that artefact.
     """
-    with _reading() as connection:
+    with _reading(engine) as connection:
         return _stored_file(connection, slug, kind, files)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.errors import ConcordError, InvalidInput
 from app.extensions import commit_keeping_state, db
+from app.web.headers import security_headers
 
 
 def now() -> datetime:
@@ -197,23 +198,10 @@ def register(app: Flask) -> None:
                                "which Concord cannot store. Remove it and send it again.")
 
     @app.after_request
-    def security_headers(response):
-        """Strict headers on every response, pages, files, errors and the API alike.
-
-        HSTS goes out only over https. Behind a reverse proxy that terminates TLS,
-        ``request.is_secure`` is true only if the proxy sets ``X-Forwarded-Proto`` and
-        the app trusts it through werkzeug's ProxyFix (see docs/security.md).
-        """
-        if request.is_secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        )
+    def add_security_headers(response):
+        """Strict headers on every response (app/web/headers.py)."""
+        for name, value in security_headers(request.is_secure):
+            response.headers.setdefault(name, value)
         return response
 
     def error_page(status: int, title: str, message: str):
