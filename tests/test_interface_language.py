@@ -36,6 +36,25 @@ def test_the_footer_chooser_keeps_the_visitors_choice_over_the_browsers(browser,
     assert spoken(browser.get("/login", headers={"Accept-Language": "de"})) == "fr"
 
 
+def test_a_visitors_choice_is_a_get_that_sets_only_a_cookie_and_reading_makes_no_session(client, admin):
+    page = client.get("/about/seal")
+    assert "Set-Cookie" not in page.headers  # the footer's form needs no session for a visitor
+    assert 'method="get" action="/language"' in page.get_data(as_text=True)
+    response = client.get("/language?language=de&next=/about/seal")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/about/seal")
+    assert [c.split("=")[0] for c in response.headers.getlist("Set-Cookie")] == ["concord_lang"]
+    assert spoken(client.get("/about/seal")) == "de"
+
+
+def test_a_logged_in_persons_get_changes_only_the_cookie(app, browser, admin):
+    """A link cannot change an account: only the POST form (with its token) does."""
+    person = factories.member(factories.organisation("Harbour Workers"), "delegate", email="bo@example.org")
+    browser.login(person.email)
+    browser.get("/language?language=fr&next=/")
+    db.session.expire_all()
+    assert db.session.get(User, person.id).language is None
+
+
 def test_an_unknown_language_or_a_missing_token_changes_nothing(browser, client, admin):
     browser.post("/language", {"language": "xx", "next": "/login"}, form_page="/login")
     assert spoken(client.get("/login")) == "en"

@@ -108,6 +108,7 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("GET", "/"): E(everyone(OK)),
     # The footer's language chooser: anyone may choose (English here, so the other rows read as before).
     ("POST", "/language"): E(everyone(REDIRECT), data={"language": "en", "next": "/"}),
+    ("GET", "/language"): E(everyone(REDIRECT), query="language=en&next=/"),
     ("GET", "/about/seal"): E(everyone(OK)),
     ("GET", "/.well-known/security.txt"): E(everyone(OK)),
     ("GET", "/favicon.ico"): E(everyone(OK)),

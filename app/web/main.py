@@ -28,18 +28,21 @@ def home():
     )
 
 
-@bp.route("/language", methods=["POST"])
+@bp.route("/language", methods=["GET", "POST"])
 def choose_language():
-    """The footer's language chooser: kept in a cookie, and on the account of whoever is logged in (so
-    their mail follows). An unknown language changes nothing."""
+    """The footer's language chooser, kept in a cookie. A visitor's form is a GET (it only sets the
+    cookie: a page read anonymously makes no session); a logged-in person's is a POST with its CSRF
+    token and sets the account's language too, so that their mail follows. An unknown language
+    changes nothing."""
     from app.web.auth import safe_next
     from app.web.i18n import LANGUAGE_COOKIE
 
-    tag = request.form.get("language", "")
-    response = redirect(safe_next(request.form.get("next")), code=303)
+    values = request.form if request.method == "POST" else request.args
+    tag = values.get("language", "")
+    response = redirect(safe_next(values.get("next")), code=303)
     if tag not in i18n.LANGUAGES:
         return response
-    if current_user.is_authenticated:
+    if request.method == "POST" and current_user.is_authenticated:
         accounts.set_language(current_user._get_current_object(), tag)
         db.session.commit()
     response.set_cookie(LANGUAGE_COOKIE, tag, max_age=int(timedelta(days=365).total_seconds()),
