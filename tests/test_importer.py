@@ -212,6 +212,46 @@ def test_signatory_like_line_with_bad_date_stays_text():
     assert parsed.paragraphs == ["Joint Statement of A and B, 31 Smarch 2026", "Body."]
 
 
+@pytest.mark.parametrize("line,language,orgs,day", [
+    ("Joint Statement of A and B, 3 March 2026", "en", "A and B", date(2026, 3, 3)),
+    ("Gemeinsame Erklärung von Küstenbund und Talverein, 21. Februar 2022", "de",
+     "Küstenbund und Talverein", date(2022, 2, 21)),
+    ("Gemeinsame Erklärung der A, B und C, 3. Mär. 2026", "de", "A, B und C", date(2026, 3, 3)),
+    ("Declaración conjunta de la Liga y el Frente, 21 de febrero de 2022", "es", "la Liga y el Frente",
+     date(2022, 2, 21)),
+    ("Déclaration commune de A, B et C, 1er mars 2026", "fr", "A, B et C", date(2026, 3, 1)),
+    ("Déclaration commune des Amis et de la Ligue, 14 juillet 2025.", "fr", "Amis et de la Ligue",
+     date(2025, 7, 14)),
+])
+def test_signatory_lines_in_four_languages_are_read_with_their_language(line, language, orgs, day):
+    """The line Concord writes in each language (docs/publication-format.md), and its usual variants, is
+    recognised, tells the text's language, and is left out of the paragraphs."""
+    parsed = parse_statement(f"Titel\n\n{line}\n\n1. Eins.\n\n2. Zwei.")
+    assert (parsed.language, parsed.organisations_text, parsed.date) == (language, orgs, day)
+    assert parsed.paragraphs == ["Eins.", "Zwei."] and parsed.notes == []
+
+
+def test_what_concord_publishes_in_each_language_is_read_back():
+    """The signatory line as app.translating writes it, for every language with a form of its own."""
+    from app.translating.languages import PREFIXES, signatory_line
+
+    for tag in PREFIXES:
+        line = signatory_line(["Harbour Union", "Valley Alliance", "Tenants"], date(2022, 2, 21), tag)
+        parsed = parse_statement(f"Title\n\n{line}\n\n1. One.")
+        assert (parsed.language, parsed.date, parsed.signatories_line) == (tag, date(2022, 2, 21), line), tag
+
+
+@pytest.mark.parametrize("line", [
+    "Gemeinsame Erklärung von A und B, 31. Februar 2022",  # no such day
+    "Declaración conjunta de A y B, 21 de brumario de 2022",  # no such month
+    "Déclaration commune de A et B, le printemps 2022",
+])
+def test_a_foreign_signatory_like_line_with_a_bad_date_stays_text(line):
+    parsed = parse_statement(f"Title\n\n{line}\n\nBody.")
+    assert parsed.language is None and parsed.date is None
+    assert parsed.paragraphs == [line, "Body."]
+
+
 # --- refusals ---------------------------------------------------------------------------
 
 

@@ -1,7 +1,10 @@
 """Parse a pasted or uploaded joint statement into title and paragraphs.
 
-Recognises: a title (the first block), an optional "Joint Statement of
-<organisations>, <date>" line, numbered paragraphs ("1." or "1)" followed by
+Recognises: a title (the first block), an optional signatory line ("Joint
+Statement of <organisations>, <date>", or its German, Spanish or French form:
+"Gemeinsame Erklärung von …, 21. Februar 2022", "Declaración conjunta de …,
+21 de febrero de 2022", "Déclaration commune de …, 21 février 2022", which also
+tells the text's language), numbered paragraphs ("1." or "1)" followed by
 any run of spaces, tabs or non-breaking spaces), any number of blank lines;
 without numbers, blank-line separated blocks are the paragraphs. Nothing is
 dropped silently: whatever is not used is reported in ``notes``.
@@ -9,10 +12,13 @@ dropped silently: whatever is not used is reported in ``notes``.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
+
+from babel.dates import get_month_names
 
 from app.drafting.text import check_paragraph_count, check_statement_size, normalise_paragraph, normalise_title
 from app.errors import InvalidInput
@@ -24,11 +30,19 @@ __all__ = ["MAX_IMPORT_BYTES", "ParsedStatement", "decode_upload", "parse_statem
 _GAP = r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000]"
 _NUMBERED = re.compile(rf"^{_GAP}*(\d{{1,4}})[.)]{_GAP}+(\S.*)$")
 _NUMBERED_EMPTY = re.compile(rf"^{_GAP}*(\d{{1,4}})[.)]{_GAP}*$")
-_JOINT = re.compile(
-    r"^joint\s+statement\s+(?:of|by|from)\s+(?P<orgs>.+?),\s*"
-    r"(?P<date>\d{1,2}(?:st|nd|rd|th)?\s+[A-Za-z]+\s+\d{4})(?P<rest>.*)$",
-    re.IGNORECASE,
-)
+_WORD = r"[^\W\d_]+\.?"
+# The signatory line's first words and its date, per language (what people write, which is more than
+# what Concord writes: app/translating/languages.py has the published form).
+_LINES = {
+    "en": (r"joint\s+statement\s+(?:of|by|from)\s+", rf"\d{{1,2}}(?:st|nd|rd|th)?\s+{_WORD}\s+\d{{4}}"),
+    "de": (r"gemeinsame\s+erkl(?:ä|ae)rung\s+(?:von|der|des)\s+", rf"\d{{1,2}}\.\s*{_WORD}\s+\d{{4}}"),
+    "es": (r"declaraci[oó]n\s+conjunta\s+(?:de|del)\s+", rf"\d{{1,2}}\s+de\s+{_WORD}\s+(?:de|del)\s+\d{{4}}"),
+    "fr": (r"d[ée]claration\s+commune\s+(?:de|du|des)\s+", rf"(?:1er|\d{{1,2}})\s+{_WORD}\s+\d{{4}}"),
+}
+_JOINT = {
+    tag: re.compile(rf"^{start}(?P<orgs>.+?),\s*(?P<date>{when})(?P<rest>.*)$", re.IGNORECASE)
+    for tag, (start, when) in _LINES.items()
+}
 
 
 @dataclass
@@ -38,6 +52,7 @@ class ParsedStatement:
     signatories_line: str | None = None
     organisations_text: str | None = None
     date: date | None = None
+    language: str | None = None  # the signatory line's language ("en", "de", "es", "fr"), if there is one
     numbered: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -74,14 +89,28 @@ def _blocks(lines: list[str]) -> list[list[str]]:
     return blocks
 
 
-def _parse_date(text: str) -> date | None:
-    text = re.sub(r"(\d)(st|nd|rd|th)", r"\1", text)
-    for fmt in ("%d %B %Y", "%d %b %Y"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
+@functools.cache
+def _months(tag: str) -> dict[str, int]:
+    """Month names, full and abbreviated, lower-case, in the language ``tag`` (Babel's)."""
+    names: dict[str, int] = {}
+    for width in ("wide", "abbreviated"):
+        for context in ("format", "stand-alone"):
+            for number, name in get_month_names(width, context, locale=tag).items():
+                names[name.lower().rstrip(".")] = number
+    return names
+
+
+def _parse_date(text: str, tag: str = "en") -> date | None:
+    """'21 February 2022', '21st Feb 2022', '21. Februar 2022', '21 de febrero de 2022', '1er mars 2022'."""
+    words = re.sub(r"(\d)(st|nd|rd|th|er)\b", r"\1", text.lower()).replace(".", " ").split()
+    words = [w for w in words if w not in ("de", "del")]
+    if len(words) != 3 or not words[0].isdigit() or not words[2].isdigit():
+        return None
+    month = _months(tag).get(words[1]) or _months("en").get(words[1])
+    try:
+        return date(int(words[2]), month, int(words[0])) if month else None
+    except ValueError:
+        return None
 
 
 def parse_statement(raw: str) -> ParsedStatement:
@@ -106,13 +135,17 @@ def parse_statement(raw: str) -> ParsedStatement:
     title = normalise_title(" ".join(line.strip() for line in blocks[0]))
     rest = blocks[1:]
 
-    signatories_line = organisations_text = None
+    signatories_line = organisations_text = language = None
     found_date = None
     if rest:
         candidate = " ".join(line.strip() for line in rest[0])
-        match = _JOINT.match(candidate)
-        if match:
-            found_date = _parse_date(match["date"])
+        match = None
+        for tag, pattern in _JOINT.items():
+            match = pattern.match(candidate)
+            found_date = _parse_date(match["date"], tag) if match else None
+            if found_date:
+                language = tag
+                break
         if match and found_date:
             signatories_line = candidate
             organisations_text = match["orgs"].strip()
@@ -181,6 +214,7 @@ def parse_statement(raw: str) -> ParsedStatement:
         signatories_line=signatories_line,
         organisations_text=organisations_text,
         date=found_date,
+        language=language,
         numbered=has_numbers,
         notes=notes,
     )

@@ -333,7 +333,7 @@ def _diff_against(result: Result, text: str, publication: Publication) -> None:
     if data.language != "en" and line is None and len(paragraphs) == len(data.paragraphs) + 1:
         from app.translating.languages import prefix
 
-        if paragraphs[0].startswith(prefix(data.language) + " "):  # the importer knows the English line only
+        if paragraphs[0].startswith(prefix(data.language) + " "):  # a line the importer cannot read (its date)
             line, paragraphs = paragraphs[0], paragraphs[1:]
     changes: list[Change] = []
 
