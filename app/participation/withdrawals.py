@@ -7,7 +7,7 @@ from datetime import datetime
 from app import audit
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
-from app.i18n import _
+from app.i18n import N_, _
 from app.locking import lock_statement
 from app.models import Organisation, Participant, Statement, User
 from app.signing import operations as signing
@@ -52,7 +52,8 @@ def withdraw_organisation(
     participant.withdraw_reason = reason[:2000]
     for signature in signing.valid_signatures(statement):
         if signature.organisation_id == organisation.id:
-            end_signature(signature, "revoked", user, now, "The organisation withdrew from the statement.")
+            # Stored as written (English); marked so that where it is shown it can be translated.
+            end_signature(signature, "revoked", user, now, N_("The organisation withdrew from the statement."))
     audit.record(statement.id, "organisation_withdrew", user, now=now, organisation=organisation,
                  reason=participant.withdraw_reason)
     db.session.flush()

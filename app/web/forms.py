@@ -182,7 +182,7 @@ class TimezoneForm(FlaskForm):
 class LanguageForm(FlaskForm):
     """The language of the pages and of the e-mails to this person (empty: their browser's)."""
 
-    language = SelectField(_l("Language"), validators=[Optional()],
+    language = SelectField(_l("Show Concord in"), validators=[Optional()],
                            description=_l("The pages and the e-mails Concord sends you are in this language."))
 
     def __init__(self, *args, **kwargs):
