@@ -325,3 +325,23 @@ def test_counts_in_hints_follow_the_viewers_locale(app):
         assert str(PARAGRAPH_HINT) == "Höchstens 10.000 Zeichen."
     with app.app_context(), app.test_request_context("/"):
         assert str(PARAGRAPH_HINT) == "At most 10,000 characters."
+
+
+def test_a_used_invitation_link_is_told_in_german_and_offers_to_log_in(app, smtp):
+    """The page that tells a used link from other refusals does so whatever language the visitor reads."""
+    boss = factories.admin(name="Astrid Admin")
+    browser = logged_in(app, boss)
+    assert browser.post("/admin/invitations", {"inv-email": "kofi@example.org"}).status_code == 302
+    send_due(datetime.now(UTC))
+    (mail,) = smtp.to("kofi@example.org")
+    path = re.search(r"https?://[^/\s]+(/invitations/\S+)", parts(mail)[0]).group(1)
+    invitee = Browser(app.test_client())
+    page = text_of(invitee.get(path, headers={"Accept-Language": "de"}))
+    assert "Concord beitreten" in page and "Astrid Admin hat kofi@example.org eingeladen." in page
+    password = "a brand new passphrase"
+    assert invitee.post(path, {"name": "Kofi Mensah", "password": password, "confirm": password}).status_code == 302
+    again = app.test_client().get(path, headers={"Accept-Language": "de"})
+    assert again.status_code == 409
+    page = text_of(again)
+    assert "Diese Einladung wurde bereits verwendet. Melden Sie sich stattdessen an." in page
+    assert "Anmelden" in page
