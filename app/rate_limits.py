@@ -19,6 +19,7 @@ import math
 import time
 
 from flask import Flask, current_app, g, make_response, render_template, request
+from flask_babel import gettext, ngettext
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user
 
@@ -119,14 +120,17 @@ def too_many_attempts(exc: RateLimitExceeded):
     db.session.rollback()
     current = limiter_for().current_limit
     seconds = max(1, math.ceil(current.window[0] - time.time())) if current is not None else 60
-    wait = "a minute" if seconds <= 60 else f"{math.ceil(seconds / 60)} minutes"
-    message = f"Too many attempts; wait {wait} and try again."
+    if seconds <= 60:
+        message = gettext("Too many attempts; wait a minute and try again.")
+    else:
+        message = ngettext("Too many attempts; wait %(num)d minute and try again.",
+                           "Too many attempts; wait %(num)d minutes and try again.", math.ceil(seconds / 60))
     if request.path.startswith("/api/"):
         from app.api import json_error
 
         response = json_error(429, "rate_limited", message)
     else:
-        response = make_response(render_template("error.html", status=429, title="Too many attempts",
+        response = make_response(render_template("error.html", status=429, title=gettext("Too many attempts"),
                                                 message=message), 429)
     response.headers["Retry-After"] = str(seconds)
     return response

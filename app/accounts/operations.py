@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.passwords import hash_password, needs_rehash, verify_password
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from app.extensions import db
-from app.i18n import LANGUAGES, _
+from app.i18n import LANGUAGES, Message, _, ngettext
 from app.models import (
     UNREAD_SHOWN,
     ApiToken,
@@ -30,7 +30,7 @@ from app.models import (
     SiteSetting,
     User,
 )
-from app.models.organisation import ROLE_LABELS, ROLES
+from app.models.organisation import ROLE_NOUNS, ROLES
 
 SETUP_KEY = "setup_completed_at"
 TOKEN_PREFIX = "cnc_"
@@ -39,22 +39,22 @@ TOKEN_PREFIX = "cnc_"
 def normalise_email(email: str | None) -> str:
     email = email or ""
     if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in email):
-        raise InvalidInput("An e-mail address cannot contain control characters (such as a tab, a line break "
-                           "or an invisible formatting mark). Type the address again.", field="email")
+        raise InvalidInput(_("An e-mail address cannot contain control characters (such as a tab, a line break "
+                             "or an invisible formatting mark). Type the address again."), field="email")
     email = email.strip().lower()
     if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
-        raise InvalidInput("Enter a valid e-mail address.", field="email")
+        raise InvalidInput(_("Enter a valid e-mail address."), field="email")
     return email
 
 
 def _clean_name(name: str | None) -> str:
     name = " ".join((name or "").split())
     if not name:
-        raise InvalidInput("Enter a name.", field="name")
+        raise InvalidInput(_("Enter a name."), field="name")
     if len(name) > 200:
-        raise InvalidInput("A name can have at most 200 characters.", field="name")
+        raise InvalidInput(_("A name can have at most 200 characters."), field="name")
     if any(ord(c) < 32 for c in name):
-        raise InvalidInput("The name contains a control character.", field="name")
+        raise InvalidInput(_("The name contains a control character."), field="name")
     return name
 
 
@@ -117,7 +117,7 @@ def _with_counts(row) -> User:
 def create_user(email: str, name: str, password: str, *, is_admin: bool = False) -> User:
     email = normalise_email(email)
     if find_user_by_email(email) is not None:
-        raise Conflict(f"There is already an account for {email}.", field="email")
+        raise Conflict(_("There is already an account for %(email)s.", email=email), field="email")
     user = User(
         email=email, name=_clean_name(name), password_hash=hash_password(password), is_admin=is_admin
     )
@@ -147,7 +147,7 @@ def _dummy_hash() -> str:
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
     if not verify_password(user.password_hash, current_password):
-        raise InvalidInput("The current password is not correct.", field="current_password")
+        raise InvalidInput(_("The current password is not correct."), field="current_password")
     user.password_hash = hash_password(new_password)
     user.renew_session_token()  # every other session ends
     db.session.flush()
@@ -159,7 +159,7 @@ def set_timezone(user: User, name: str | None) -> None:
 
     name = (name or "").strip()
     if name and dates.valid_zone(name) is None:
-        raise InvalidInput("Choose a time zone from the list.", field="timezone")
+        raise InvalidInput(_("Choose a time zone from the list."), field="timezone")
     user.timezone = name or None
     db.session.flush()
 
@@ -182,9 +182,9 @@ def end_all_sessions(user: User) -> None:
 # --- password reset by e-mail ------------------------------------------------
 
 RESET_KIND = "password_reset"  # an outbox kind of its own: no preference can turn it off
-RESET_USED = ("This link has already been used, or the password was changed since. "
-              "Ask for a new link.")
-RESET_INVALID = "This password-reset link is not valid. Check that you copied all of it."
+RESET_USED = _("This link has already been used, or the password was changed since. "
+               "Ask for a new link.")
+RESET_INVALID = _("This password-reset link is not valid. Check that you copied all of it.")
 
 
 def password_fingerprint(user: User) -> str:
@@ -214,11 +214,12 @@ def request_password_reset(email: str | None, *, now: datetime, link_path: Calla
     minutes = max(1, max_age // 60)
     message = mail_contact(
         user.email, RESET_KIND, now=now, path=link_path({"u": user.id, "f": password_fingerprint(user)}),
-        subject="Reset your Concord password",
-        body=(f"Someone (we hope you) asked to reset the password of the Concord account {user.email}. "
-              f"The link below lets you choose a new password; it works once, for {minutes} minutes. "
-              "Setting the new password logs out every other session. "
-              "If you did not ask for this, ignore this e-mail: your password stays as it is."),
+        subject=_("Reset your Concord password"),
+        body=_("Someone (we hope you) asked to reset the password of the Concord account %(email)s. "
+               "The link below lets you choose a new password; it works once, for %(minutes)s minutes. "
+               "Setting the new password logs out every other session. "
+               "If you did not ask for this, ignore this e-mail: your password stays as it is.",
+               email=user.email, minutes=minutes),
     )
     message.user_id = user.id
     db.session.flush()
@@ -268,13 +269,13 @@ def setup_needed() -> bool:
 def complete_setup(email: str, name: str, password: str, *, now: datetime) -> User:
     """Create the first platform admin; possible exactly once per installation."""
     if not setup_needed():
-        raise NotAllowed("Concord is already set up.")
+        raise NotAllowed(_("Concord is already set up."))
     user = create_user(email, name, password, is_admin=True)
     db.session.add(SiteSetting(key=SETUP_KEY, value=now.isoformat()))
     try:
         db.session.flush()
     except IntegrityError as exc:  # another request finished setup first
-        raise NotAllowed("Concord is already set up.") from exc
+        raise NotAllowed(_("Concord is already set up.")) from exc
     return user
 
 
@@ -301,24 +302,38 @@ def invitation_state(invitation: Invitation, now: datetime) -> str:
     return "expired" if invitation.expires_at <= now else "open"
 
 
+def _and(items: list[Message]) -> Message | None:
+    """``a and b and c``, as a message."""
+    joined = items[0] if items else None
+    for item in items[1:]:
+        joined = _("%(first)s and %(second)s", first=joined, second=item)
+    return joined
+
+
 def _send_invitation(invitation: Invitation, actor: User, *, now: datetime, link_path: InvitationLink,
-                     max_age: int) -> OutboxMessage:
-    """E-mail the invitation's link to its address; the link works for ``max_age`` seconds from now."""
+                     max_age: int, language: str | None = None) -> OutboxMessage:
+    """E-mail the invitation's link to its address; the link works for ``max_age`` seconds from now.
+
+    Written in ``language`` (the inviting person's, as the web chose it), else in the one on their account."""
     from app.notifications.events import mail_contact
 
     invitation.expires_at = now + timedelta(seconds=max_age)
     if invitation.organisation is not None:
-        roles = " and ".join(ROLE_LABELS[r].lower() for r in invitation.role_list) or "member"
-        what = f"to Concord as {roles} of {invitation.organisation.name}"
+        roles = _and([ROLE_NOUNS[r] for r in invitation.role_list]) or _("member")
+        what = _("to Concord as %(roles)s of %(organisation)s", roles=roles, organisation=invitation.organisation.name)
     else:
-        what = "to Concord as a platform admin" if invitation.make_admin else "to Concord"
+        what = _("to Concord as a platform admin") if invitation.make_admin else _("to Concord")
     days = max(1, max_age // 86400)
     return mail_contact(
         invitation.email, INVITATION_KIND, now=now, path=link_path({"i": invitation.id, "n": invitation.nonce}),
-        subject=f"{actor.name} invites you to Concord",
-        body=(f"{actor.name} invites you {what}, where organisations write joint statements together and "
-              f"sign them. The link below lets you choose your name and password; it works once, for "
-              f"{days} day{'' if days == 1 else 's'}."))
+        subject=_("%(name)s invites you to Concord", name=actor.name),
+        body=ngettext("%(name)s invites you %(what)s, where organisations write joint statements together and "
+                      "sign them. The link below lets you choose your name and password; it works once, for "
+                      "%(num)d day.",
+                      "%(name)s invites you %(what)s, where organisations write joint statements together and "
+                      "sign them. The link below lets you choose your name and password; it works once, for "
+                      "%(num)d days.", days, name=actor.name, what=what),
+        language=language or actor.language)
 
 
 def create_invitation(
@@ -331,24 +346,28 @@ def create_invitation(
     now: datetime,
     max_age: int,
     link_path: InvitationLink | None = None,
+    language: str | None = None,
 ) -> Invitation:
     """An invitation to create an account (into ``organisation`` with ``roles``); mailed when ``link_path`` is given."""
     if not can_invite(actor, organisation, make_admin=make_admin):
-        raise NotAllowed("You may not invite people here.")
+        raise NotAllowed(_("You may not invite people here."))
     email = normalise_email(email)
     roles = _check_roles(roles) if organisation is not None else []
     if organisation is not None and not roles:
-        raise InvalidInput("Choose at least one role.", field="roles")
+        raise InvalidInput(_("Choose at least one role."), field="roles")
     if find_user_by_email(email) is not None:
         raise Conflict(
-            f"{email} already has an account; add them as a member instead.", field="email"
+            _("%(email)s already has an account; add them as a member instead.", email=email), field="email"
         )
     open_ones = db.session.scalars(select(Invitation).where(
         Invitation.email == email, Invitation.organisation_id == (organisation.id if organisation else None),
         Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at > now)).all()
     if open_ones:
-        raise Conflict(f"{email} is already invited{' to ' + organisation.name if organisation else ''}; "
-                       "send that invitation again from the list instead.", field="email")
+        if organisation is not None:
+            raise Conflict(_("%(email)s is already invited to %(organisation)s; send that invitation again "
+                             "from the list instead.", email=email, organisation=organisation.name), field="email")
+        raise Conflict(_("%(email)s is already invited; send that invitation again from the list instead.",
+                         email=email), field="email")
     invitation = Invitation(
         email=email,
         organisation=organisation,
@@ -361,7 +380,7 @@ def create_invitation(
     db.session.add(invitation)
     db.session.flush()
     if link_path is not None:
-        _send_invitation(invitation, actor, now=now, link_path=link_path, max_age=max_age)
+        _send_invitation(invitation, actor, now=now, link_path=link_path, max_age=max_age, language=language)
     db.session.flush()
     return invitation
 
@@ -370,21 +389,21 @@ def _managed_invitation(actor: User, invitation: Invitation) -> Invitation:
     invitation = db.session.execute(select(Invitation).where(Invitation.id == invitation.id)
                                     .execution_options(populate_existing=True)).scalar_one()
     if not can_invite(actor, invitation.organisation, make_admin=invitation.make_admin):
-        raise NotAllowed("You may not manage this invitation.")
+        raise NotAllowed(_("You may not manage this invitation."))
     if invitation.accepted_at is not None:
-        raise Conflict(f"{invitation.email} has already used this invitation.")
+        raise Conflict(_("%(email)s has already used this invitation.", email=invitation.email))
     if invitation.revoked_at is not None:
-        raise Conflict("This invitation was revoked.")
+        raise Conflict(_("This invitation was revoked."))
     return invitation
 
 
 def resend_invitation(actor: User, invitation: Invitation, *, now: datetime, max_age: int,
-                      link_path: InvitationLink) -> Invitation:
+                      link_path: InvitationLink, language: str | None = None) -> Invitation:
     """Mail the link again; an expired invitation opens again for ``max_age`` seconds."""
     invitation = _managed_invitation(actor, invitation)
     if find_user_by_email(invitation.email) is not None:
-        raise Conflict(f"{invitation.email} has an account now; add them as a member instead.")
-    _send_invitation(invitation, actor, now=now, link_path=link_path, max_age=max_age)
+        raise Conflict(_("%(email)s has an account now; add them as a member instead.", email=invitation.email))
+    _send_invitation(invitation, actor, now=now, link_path=link_path, max_age=max_age, language=language)
     db.session.flush()
     return invitation
 
@@ -400,16 +419,16 @@ def revoke_invitation(actor: User, invitation: Invitation, *, now: datetime) -> 
 def invitation_for_token_payload(payload: object, *, now: datetime) -> Invitation:
     """The invitation a verified token payload names, if it can still be used."""
     if not isinstance(payload, dict):
-        raise NotFound("This invitation link is not valid.")
+        raise NotFound(_("This invitation link is not valid."))
     invitation = db.session.get(Invitation, payload.get("i")) if isinstance(payload.get("i"), int) else None
     if invitation is None or not secrets.compare_digest(str(payload.get("n", "")), invitation.nonce):
-        raise NotFound("This invitation link is not valid.")
+        raise NotFound(_("This invitation link is not valid."))
     if invitation.accepted_at is not None:
-        raise Conflict("This invitation has already been used. Log in instead.")
+        raise Conflict(_("This invitation has already been used. Log in instead."))
     if invitation.revoked_at is not None:
-        raise Conflict("This invitation was withdrawn. Ask for a new one.")
+        raise Conflict(_("This invitation was withdrawn. Ask for a new one."))
     if invitation.expires_at <= now:
-        raise Conflict("This invitation has expired. Ask for a new one.")
+        raise Conflict(_("This invitation has expired. Ask for a new one."))
     return invitation
 
 
@@ -424,10 +443,10 @@ def accept_invitation(invitation: Invitation, name: str, password: str, *, now: 
     if claimed != 1:
         db.session.refresh(invitation)
         if invitation.accepted_at is not None:
-            raise Conflict("This invitation has already been used. Log in instead.")
+            raise Conflict(_("This invitation has already been used. Log in instead."))
         if invitation.revoked_at is not None:
-            raise Conflict("This invitation was withdrawn. Ask for a new one.")
-        raise Conflict("This invitation has expired. Ask for a new one.")
+            raise Conflict(_("This invitation was withdrawn. Ask for a new one."))
+        raise Conflict(_("This invitation has expired. Ask for a new one."))
     user = create_user(invitation.email, name, password, is_admin=invitation.make_admin)
     invitation.accepted_by_id = user.id
     if invitation.organisation is not None:
@@ -441,7 +460,7 @@ def accept_invitation(invitation: Invitation, name: str, password: str, *, now: 
 def _check_roles(roles: list[str]) -> list[str]:
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
-        raise InvalidInput(f"Unknown role: {', '.join(unknown)}.", field="roles")
+        raise InvalidInput(_("Unknown role: %(roles)s.", roles=", ".join(unknown)), field="roles")
     return [r for r in ROLES if r in roles]
 
 
@@ -456,7 +475,7 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token; the clear token is returned once and never stored."""
     name = " ".join((name or "").split()) or "API token"
     if len(name) > 100:
-        raise InvalidInput("A token name can have at most 100 characters.", field="name")
+        raise InvalidInput(_("A token name can have at most 100 characters."), field="name")
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name, token_hash=_token_hash(clear), prefix=clear[:10])
     db.session.add(token)
@@ -482,7 +501,7 @@ def user_for_token(clear: str, *, now: datetime) -> User | None:
 def revoke_api_token(actor: User, token_id: int, *, now: datetime) -> ApiToken:
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != actor.id:
-        raise NotFound("No such token.")
+        raise NotFound(_("No such token."))
     if token.revoked_at is None:
         token.revoked_at = now
     db.session.flush()

@@ -6,6 +6,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from app.errors import InvalidInput
+from app.i18n import _
 
 MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher()
@@ -19,10 +20,10 @@ def configure(*, time_cost: int, memory_cost: int) -> None:
 def check_strength(password: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
-            f"A password needs at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+            _("A password needs at least %(min)s characters.", min=MIN_PASSWORD_LENGTH), field="password"
         )
     if len(password) > 1000:
-        raise InvalidInput("A password can have at most 1,000 characters.", field="password")
+        raise InvalidInput(_("A password can have at most 1,000 characters."), field="password")
 
 
 def hash_password(password: str) -> str:

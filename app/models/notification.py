@@ -7,6 +7,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.i18n import _
 from app.models.base import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
@@ -16,14 +17,14 @@ if TYPE_CHECKING:
 
 # Event kinds a person can set a delivery preference for, with what they are called on the page.
 EVENT_KINDS = {
-    "invitation": "Invitations of your organisation to a statement",
-    "amendment_new": "New amendments on statements you take part in",
-    "amendment_activity": "Positions and comments on your amendments",
-    "amendment_decided": "Your amendments accepted, rejected, rebased or conflicted",
-    "signature_requested": "Text frozen: your signature is requested",
-    "signature_voided": "A signature voided because the text was reopened",
-    "published": "Statements published",
-    "deadline": "Deadlines approaching, and missed",
+    "invitation": _("Invitations of your organisation to a statement"),
+    "amendment_new": _("New amendments on statements you take part in"),
+    "amendment_activity": _("Positions and comments on your amendments"),
+    "amendment_decided": _("Your amendments accepted, rejected, rebased or conflicted"),
+    "signature_requested": _("Text frozen: your signature is requested"),
+    "signature_voided": _("A signature voided because the text was reopened"),
+    "published": _("Statements published"),
+    "deadline": _("Deadlines approaching, and missed"),
 }
 DELIVERY_MODES = ("immediate", "digest", "off")
 # The header shows at most this many unread notifications ("99+" past it): counting further would
@@ -47,9 +48,23 @@ class Notification(db.Model):
     path: Mapped[str] = mapped_column(String(300))  # where to act, relative to the site
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The subject and body as messages (JSON, app/notifications/texts.py): shown in the reader's language.
+    texts: Mapped[str | None] = mapped_column(Text)
 
     user: Mapped[User] = relationship()
     statement: Mapped[Statement | None] = relationship()
+
+    @property
+    def shown_subject(self) -> str:
+        from app.notifications.texts import shown
+
+        return shown(self.subject, self.texts, "s")
+
+    @property
+    def shown_body(self) -> str:
+        from app.notifications.texts import shown
+
+        return shown(self.body, self.texts, "b")
 
 
 class OutboxMessage(db.Model):
@@ -81,10 +96,24 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # As Notification.texts, and "lang": the language of a mail to someone without an account.
+    texts: Mapped[str | None] = mapped_column(Text)
 
     notification: Mapped[Notification | None] = relationship()
     user: Mapped[User | None] = relationship()
     statement: Mapped[Statement | None] = relationship()
+
+    @property
+    def shown_subject(self) -> str:
+        from app.notifications.texts import shown
+
+        return shown(self.subject, self.texts, "s")
+
+    @property
+    def shown_body(self) -> str:
+        from app.notifications.texts import shown
+
+        return shown(self.body, self.texts, "b")
 
 
 class NotificationPreference(db.Model):

@@ -7,13 +7,16 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.i18n import _
 from app.models.base import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from app.models.user import User
 
 ROLES = ("delegate", "signatory", "admin")
-ROLE_LABELS = {"delegate": "Delegate", "signatory": "Signatory", "admin": "Organisation admin"}
+ROLE_LABELS = {"delegate": _("Delegate"), "signatory": _("Signatory"), "admin": _("Organisation admin")}
+# The roles as nouns inside a sentence ("… as delegate and signatory of …").
+ROLE_NOUNS = {"delegate": _("delegate"), "signatory": _("signatory"), "admin": _("organisation admin")}
 
 
 class Organisation(db.Model):

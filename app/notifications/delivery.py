@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
+from app.i18n import _
 from app.models import Amendment, OutboxMessage, Reminder, Signature, Statement
 from app.models.amendment import OPEN_STATUSES
 from app.notifications.events import members, notify, statement_path
@@ -244,8 +245,8 @@ def queue_deadline_reminders(now: datetime) -> int:
                   if any(o.id not in a.current_positions() for a in open_amendments)]
         if silent and _claim_reminder(statement, "amendment_deadline", statement.amendment_deadline, now):
             notify(members(silent, "delegate"), "deadline", statement=statement, now=now,
-                   subject=f"Amendments close within 24 hours: {statement.title}",
-                   body="Some open amendments still wait for your organisation's position.",
+                   subject=_("Amendments close within 24 hours: %(title)s", title=statement.title),
+                   body=_("Some open amendments still wait for your organisation's position."),
                    path=statement_path(statement, "/amendments?status=open"))
             count += 1
     signing = db.session.scalars(select(Statement).where(
@@ -259,14 +260,14 @@ def queue_deadline_reminders(now: datetime) -> int:
         deadline = statement.signing_deadline
         if now < deadline <= soon and _claim_reminder(statement, "signing_deadline", deadline, now):
             notify(members(waiting, "signatory"), "deadline", statement=statement, now=now,
-                   subject=f"Signing closes within 24 hours: {statement.title}",
-                   body="Your organisation has not signed yet.", path=statement_path(statement, "/sign"))
+                   subject=_("Signing closes within 24 hours: %(title)s", title=statement.title),
+                   body=_("Your organisation has not signed yet."), path=statement_path(statement, "/sign"))
             count += 1
         elif deadline <= now and _claim_reminder(statement, "signing_deadline_passed", deadline, now):
             names = ", ".join(o.name for o in waiting)
             notify([statement.coordinator], "deadline", statement=statement, now=now,
-                   subject=f"Signing deadline passed: {statement.title}",
-                   body=f"Not signed yet: {names}.", path=statement_path(statement, "/sign"))
+                   subject=_("Signing deadline passed: %(title)s", title=statement.title),
+                   body=_("Not signed yet: %(names)s.", names=names), path=statement_path(statement, "/sign"))
             count += 1
     db.session.commit()
     return count

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, case, func, insert, literal, select
 
 from app.extensions import db
+from app.i18n import Message, _
 from app.models import (
     EVENT_KINDS,
     Amendment,
@@ -26,6 +27,7 @@ from app.models import (
     Statement,
     User,
 )
+from app.notifications import texts
 
 DIGEST_HOUR_UTC = 7  # daily digests leave at 07:00 UTC
 
@@ -47,7 +49,7 @@ def set_preferences(user: User, modes: dict[str, str]) -> None:
 
     for kind, mode in modes.items():
         if kind not in EVENT_KINDS or mode not in DELIVERY_MODES:
-            raise InvalidInput("Choose immediately, daily digest or never for each kind of event.")
+            raise InvalidInput(_("Choose immediately, daily digest or never for each kind of event."))
     existing = {p.kind: p for p in db.session.scalars(
         select(NotificationPreference).where(NotificationPreference.user_id == user.id))}
     for kind, mode in modes.items():
@@ -59,15 +61,18 @@ def set_preferences(user: User, modes: dict[str, str]) -> None:
 
 
 def notify(
-    users: Iterable[User], kind: str, *, subject: str, body: str, path: str, now: datetime,
+    users: Iterable[User], kind: str, *, subject: str | Message, body: str | Message, path: str, now: datetime,
     statement: Statement | None = None, exclude: User | None = None,
 ) -> list[int]:
-    """Tell each of ``users`` (once each, never the person who acted) about an event; the new notifications' ids."""
+    """Tell each of ``users`` (once each, never the person who acted) about an event; the new notifications' ids.
+
+    ``subject`` and ``body``: messages (app.i18n ``_``) are shown to each person in their language
+    (app/notifications/texts.py); plain text is shown as it is."""
     return notify_each([(users, subject, body, path)], kind, now=now, statement=statement, exclude=exclude)
 
 
 def notify_each(
-    events: Iterable[tuple[Iterable[User], str, str, str]], kind: str, *, now: datetime,
+    events: Iterable[tuple[Iterable[User], str | Message, str | Message, str]], kind: str, *, now: datetime,
     statement: Statement | None = None, exclude: User | None = None,
 ) -> list[int]:
     """Several events of one kind at once, each ``(users, subject, body, path)``, as ``notify`` each.
@@ -78,14 +83,16 @@ def notify_each(
     """
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
-    recipients: list[tuple[User, str, str, str]] = []
+    recipients: list[tuple[User, str, str, str, str | None]] = []
     for users, subject, body, path in events:
         chosen: set[int] = set()
+        packed = texts.pack(subject, body)
+        subject, body = texts.english(subject)[:300], texts.english(body)
         for user in users:
             if user.id in chosen or (exclude is not None and user.id == exclude.id) or not user.active:
                 continue
             chosen.add(user.id)
-            recipients.append((user, subject[:300], body, path))
+            recipients.append((user, subject, body, path, packed))
     if not recipients:
         return []
     statement_id = statement.id if statement else None
@@ -93,7 +100,7 @@ def notify_each(
     made = sorted(db.session.scalars(
         insert(notes).returning(notes.c.id),
         [{"user_id": user.id, "kind": kind, "statement_id": statement_id, "subject": subject, "body": body,
-          "path": path, "created_at": now} for user, subject, body, path in recipients],
+          "path": path, "created_at": now, "texts": packed} for user, subject, body, path, packed in recipients],
     ).all())
     db.session.execute(_mail_from_notifications(), {"ids": made, "now": now, "digest_at": next_digest_time(now)})
     return made
@@ -101,23 +108,25 @@ def notify_each(
 
 @functools.cache
 def notify_participants(
-    statement: Statement, roles: tuple[str, ...], kind: str, *, subject: str, body: str, path: str,
-    now: datetime, exclude: User | None = None,
+    statement: Statement, roles: tuple[str, ...], kind: str, *, subject: str | Message, body: str | Message,
+    path: str, now: datetime, exclude: User | None = None,
 ) -> list[int]:
     """``notify`` everyone with one of ``roles`` in a participating organisation, and the coordinator:
     the notifications made by one INSERT ... SELECT from the memberships, their e-mails by a second."""
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     notes = Notification.__table__
+    packed = texts.pack(subject, body)
+    subject, body = texts.english(subject), texts.english(body)
     in_participants = select(Membership.user_id).where(
         Membership.organisation_id.in_([o.id for o in statement.participant_organisations]),
         Membership.role.in_(roles))
     people = select(User.id, literal(kind), literal(statement.id), literal(subject[:300]), literal(body),
-                    literal(path), literal(now, notes.c.created_at.type)).where(
+                    literal(path), literal(now, notes.c.created_at.type), literal(packed, notes.c.texts.type)).where(
         User.active.is_(True), User.id != (exclude.id if exclude is not None else 0),
         (User.id == statement.coordinator_id) | User.id.in_(in_participants))
     made = sorted(db.session.scalars(
-        insert(notes).from_select(["user_id", "kind", "statement_id", "subject", "body", "path", "created_at"],
+        insert(notes).from_select(["user_id", "kind", "statement_id", "subject", "body", "path", "created_at", "texts"],
                                   people.order_by(User.id)).returning(notes.c.id)).all())
     if made:
         db.session.execute(_mail_from_notifications(),
@@ -136,6 +145,7 @@ def _mail_from_notifications():
     columns = {
         "notification_id": note.c.id, "user_id": note.c.user_id, "to_email": person.c.email, "kind": note.c.kind,
         "statement_id": note.c.statement_id, "subject": note.c.subject, "body": note.c.body, "path": note.c.path,
+        "texts": note.c.texts,
         "mode": mode, "status": literal("pending"), "attempts": literal(0), "last_error": literal(""),
         "created_at": now,
         "due_at": case((mode == "immediate", now), else_=bindparam("digest_at", type_=outbox.c.due_at.type)),
@@ -147,12 +157,14 @@ def _mail_from_notifications():
         .order_by(note.c.id))
 
 
-def mail_contact(email: str, kind: str, *, subject: str, body: str, path: str, now: datetime,
-                 statement: Statement | None = None) -> OutboxMessage:
-    """An e-mail to someone who has no account yet (an organisation's contact)."""
+def mail_contact(email: str, kind: str, *, subject: str | Message, body: str | Message, path: str, now: datetime,
+                 statement: Statement | None = None, language: str | None = None) -> OutboxMessage:
+    """An e-mail to someone who has no account yet (an organisation's contact), in ``language`` (a tag of
+    app.i18n.LANGUAGES; the sender's: the mail is written as they would write it), else English."""
     message = OutboxMessage(to_email=email, mode="immediate", due_at=now, created_at=now, kind=kind,
-                            statement_id=statement.id if statement else None, subject=subject[:300],
-                            body=body, path=path)
+                            statement_id=statement.id if statement else None,
+                            subject=texts.english(subject)[:300], body=texts.english(body), path=path,
+                            texts=texts.pack(subject, body, language=language))
     db.session.add(message)
     db.session.flush()
     return message

@@ -18,6 +18,7 @@ from app import audit
 from app.accounts import operations as accounts
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
+from app.i18n import Message, _, ngettext
 from app.locking import lock_statement
 from app.models import Organisation, Participant, Statement, StatementInvitation, User
 from app.notifications import events
@@ -38,9 +39,9 @@ def state(invitation: StatementInvitation, now: datetime) -> str:
 
 def _require_coordinator_before_freeze(statement: Statement, user: User) -> None:
     if not statement.is_coordinator(user):
-        raise NotAllowed("Only the coordinator invites organisations.")
+        raise NotAllowed(_("Only the coordinator invites organisations."))
     if statement.status not in OPEN_PHASES:
-        raise WrongPhase("Organisations can be invited only before the text is frozen for signing.")
+        raise WrongPhase(_("Organisations can be invited only before the text is frozen for signing."))
 
 
 def pending_invitations(statement: Statement) -> list[StatementInvitation]:
@@ -55,16 +56,26 @@ def statement_invitations(statement: Statement) -> list[StatementInvitation]:
         StatementInvitation.statement_id == statement.id).order_by(StatementInvitation.id.desc())))
 
 
-def _body(statement: Statement, user: User) -> str:
-    return (f"{user.name} ({statement.coordinator_organisation.name}) invites your organisation to write "
-            f"and sign a joint statement together: “{statement.title}”.")
+def _body(statement: Statement, user: User) -> Message:
+    return _("%(name)s (%(organisation)s) invites your organisation to write and sign a joint statement "
+             "together: “%(title)s”.", name=user.name, organisation=statement.coordinator_organisation.name,
+             title=statement.title)
+
+
+# "This invitation was already …", by the state it is in.
+ALREADY = {"accepted": _("This invitation was already accepted."),
+           "declined": _("This invitation was already declined."),
+           "revoked": _("This invitation was already revoked.")}
+# A contact's link that no longer works, by the invitation's state.
+NO_LONGER = {"declined": _("This invitation was declined. Ask the coordinator for a new one."),
+             "revoked": _("This invitation was revoked. Ask the coordinator for a new one.")}
 
 
 def _tell(invitation: StatementInvitation, statement: Statement, user: User, *, now: datetime,
-          link_path: LinkPath | None, max_age: int) -> None:
+          link_path: LinkPath | None, max_age: int, language: str | None = None) -> None:
     """The invited organisation's admins and delegates are notified; a contact gets the link by e-mail
-    (when ``link_path`` makes it)."""
-    subject = f"Invitation to a joint statement: {statement.title}"
+    (when ``link_path`` makes it), in ``language`` (the inviting person's), else in their account's."""
+    subject = _("Invitation to a joint statement: %(title)s", title=statement.title)
     if invitation.organisation is not None:
         events.notify(events.members([invitation.organisation], "admin", "delegate"), "invitation",
                       statement=statement, now=now, path=f"/statement-invitations/{invitation.id}",
@@ -77,34 +88,39 @@ def _tell(invitation: StatementInvitation, statement: Statement, user: User, *, 
     events.mail_contact(
         invitation.contact_email, "invitation", statement=statement, now=now,
         path=link_path({"s": invitation.id, "n": invitation.nonce}), subject=subject,
-        body=(f"{_body(statement, user)} The link below lets you create your organisation and your account "
-              f"on Concord, and join. It works for {days} day{'' if days == 1 else 's'}."))
+        body=ngettext("%(invitation)s The link below lets you create your organisation and your account "
+                      "on Concord, and join. It works for %(num)d day.",
+                      "%(invitation)s The link below lets you create your organisation and your account "
+                      "on Concord, and join. It works for %(num)d days.", days, invitation=_body(statement, user)),
+        language=language or user.language)
 
 
 def invite_organisation(
     statement: Statement, user: User, *, organisation: Organisation | None = None,
     contact_email: str | None = None, now: datetime, link_path: LinkPath | None = None,
-    max_age: int = 7 * 24 * 3600,
+    max_age: int = 7 * 24 * 3600, language: str | None = None,
 ) -> StatementInvitation:
     """Invite an organisation on the platform, or a contact's organisation by e-mail (sent at once)."""
     statement = lock_statement(statement.id)
     _require_coordinator_before_freeze(statement, user)
     if (organisation is None) == (not contact_email):
-        raise InvalidInput("Choose an organisation on the platform, or give the e-mail of a contact.")
+        raise InvalidInput(_("Choose an organisation on the platform, or give the e-mail of a contact."))
     pending = pending_invitations(statement)
     if organisation is not None:
         if any(p.organisation_id == organisation.id for p in statement.memberships):
-            raise Conflict(f"{organisation.name} is already part of this statement "
-                           "(if it withdrew, re-invite it from the statement page).", field="organisation")
+            raise Conflict(_("%(organisation)s is already part of this statement "
+                             "(if it withdrew, re-invite it from the statement page).",
+                             organisation=organisation.name), field="organisation")
         if any(i.organisation_id == organisation.id for i in pending):
-            raise Conflict(f"{organisation.name} is already invited.", field="organisation")
+            raise Conflict(_("%(organisation)s is already invited.", organisation=organisation.name),
+                           field="organisation")
     else:
         try:
             contact_email = accounts.normalise_email(contact_email)
         except InvalidInput as exc:
-            raise InvalidInput(exc.message, field="contact_email") from None
+            raise InvalidInput(exc.raw_message, field="contact_email") from None
         if any(i.contact_email == contact_email and state(i, now) == "open" for i in pending):
-            raise Conflict(f"{contact_email} is already invited.", field="contact_email")
+            raise Conflict(_("%(organisation)s is already invited.", organisation=contact_email), field="contact_email")
     invitation = StatementInvitation(
         statement_id=statement.id, organisation_id=organisation.id if organisation else None,
         contact_email=contact_email, nonce=secrets.token_hex(16), created_by_id=user.id, created_at=now,
@@ -113,7 +129,7 @@ def invite_organisation(
     db.session.flush()
     audit.record(statement.id, "organisation_invited", user, now=now, organisation=organisation,
                  contact_email=contact_email, invitation=invitation.id)
-    _tell(invitation, statement, user, now=now, link_path=link_path, max_age=max_age)
+    _tell(invitation, statement, user, now=now, link_path=link_path, max_age=max_age, language=language)
     db.session.flush()
     return invitation
 
@@ -123,21 +139,22 @@ def _coordinated_pending(invitation: StatementInvitation, user: User) -> tuple[S
     invitation = db.session.execute(select(StatementInvitation).where(StatementInvitation.id == invitation.id)
                                     .execution_options(populate_existing=True)).scalar_one()
     if not statement.is_coordinator(user):
-        raise NotAllowed("Only the coordinator manages the statement's invitations.")
+        raise NotAllowed(_("Only the coordinator manages the statement's invitations."))
     if invitation.status != "pending":
-        raise Conflict(f"This invitation was already {invitation.status}.")
+        raise Conflict(ALREADY.get(invitation.status, f"This invitation was already {invitation.status}."))
     return statement, invitation
 
 
 def resend_invitation(invitation: StatementInvitation, user: User, *, now: datetime,
-                      link_path: LinkPath | None = None, max_age: int = 7 * 24 * 3600) -> StatementInvitation:
+                      link_path: LinkPath | None = None, max_age: int = 7 * 24 * 3600,
+                      language: str | None = None) -> StatementInvitation:
     """Tell the organisation again (a contact gets the link again, working for ``max_age`` from now)."""
     statement, invitation = _coordinated_pending(invitation, user)
     if statement.status not in OPEN_PHASES:
-        raise WrongPhase("The text is frozen or closed; it is too late to invite organisations.")
+        raise WrongPhase(_("The text is frozen or closed; it is too late to invite organisations."))
     audit.record(statement.id, "invitation_resent", user, now=now, organisation=invitation.organisation,
                  contact_email=invitation.contact_email, invitation=invitation.id)
-    _tell(invitation, statement, user, now=now, link_path=link_path, max_age=max_age)
+    _tell(invitation, statement, user, now=now, link_path=link_path, max_age=max_age, language=language)
     db.session.flush()
     return invitation
 
@@ -156,9 +173,10 @@ def revoke_invitation(invitation: StatementInvitation, user: User, *, now: datet
 def _require_responder(invitation: StatementInvitation, user: User) -> Organisation:
     organisation = invitation.organisation
     if organisation is None:
-        raise NotFound("This invitation is answered through the link in the e-mail.")
+        raise NotFound(_("This invitation is answered through the link in the e-mail."))
     if not (user.has_role(organisation, "admin") or user.has_role(organisation, "delegate")):
-        raise NotAllowed(f"Only an admin or delegate of {organisation.name} can answer this invitation.")
+        raise NotAllowed(_("Only an admin or delegate of %(organisation)s can answer this invitation.",
+                           organisation=organisation.name))
     return organisation
 
 
@@ -178,9 +196,9 @@ def respond(
                                     .execution_options(populate_existing=True)).scalar_one()
     organisation = _require_responder(invitation, user)
     if invitation.status != "pending":
-        raise Conflict(f"This invitation was already {invitation.status}.")
+        raise Conflict(ALREADY.get(invitation.status, f"This invitation was already {invitation.status}."))
     if accept and statement.status not in OPEN_PHASES:
-        raise WrongPhase("The text is frozen or closed; it is too late to join.")
+        raise WrongPhase(_("The text is frozen or closed; it is too late to join."))
     invitation.status = "accepted" if accept else "declined"
     invitation.decided_at, invitation.decided_by_id = now, user.id
     if accept:
@@ -189,8 +207,9 @@ def respond(
                  organisation=organisation, invitation=invitation.id)
     events.notify([statement.coordinator], "invitation", statement=statement, exclude=user, now=now,
                   path=events.statement_path(statement),
-                  subject=f"{organisation.name} {'accepted' if accept else 'declined'} your invitation",
-                  body=f"“{statement.title}”")
+                  subject=(_("%(organisation)s accepted your invitation", organisation=organisation.name) if accept
+                           else _("%(organisation)s declined your invitation", organisation=organisation.name)),
+                  body=_("“%(title)s”", title=statement.title))
     db.session.flush()
     return invitation
 
@@ -198,17 +217,18 @@ def respond(
 def contact_invitation(payload: object, *, now: datetime) -> StatementInvitation:
     """The open contact invitation a verified link names."""
     if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
-        raise NotFound("This invitation link is not valid.")
+        raise NotFound(_("This invitation link is not valid."))
     invitation = db.session.get(StatementInvitation, payload["s"])
     if invitation is None or invitation.contact_email is None or \
             not secrets.compare_digest(str(payload.get("n", "")), invitation.nonce):
-        raise NotFound("This invitation link is not valid.")
+        raise NotFound(_("This invitation link is not valid."))
     if invitation.status == "accepted":
-        raise Conflict("This invitation has already been used.")
+        raise Conflict(_("This invitation has already been used."))
     if invitation.status != "pending":
-        raise Conflict(f"This invitation was {invitation.status}. Ask the coordinator for a new one.")
+        raise Conflict(NO_LONGER.get(invitation.status,
+                                     f"This invitation was {invitation.status}. Ask the coordinator for a new one."))
     if state(invitation, now) == "expired":
-        raise Conflict("This invitation has expired. Ask the coordinator to send it again.")
+        raise Conflict(_("This invitation has expired. Ask the coordinator to send it again."))
     return invitation
 
 
@@ -225,9 +245,9 @@ def join_as_new_organisation(
         .values(status="accepted", decided_at=now)
     ).rowcount
     if claimed != 1:
-        raise Conflict("This invitation was already used, revoked or has expired.")
+        raise Conflict(_("This invitation was already used, revoked or has expired."))
     if statement.status not in OPEN_PHASES:
-        raise WrongPhase("The text is frozen or closed; it is too late to join.")
+        raise WrongPhase(_("The text is frozen or closed; it is too late to join."))
     organisation = orgs.create_organisation(None, name=organisation_name, short_name=short_name,
                                             country=country)
     user = accounts.create_user(invitation.contact_email, person_name, password)
@@ -239,8 +259,9 @@ def join_as_new_organisation(
                  invitation=invitation.id, new_organisation=True)
     events.notify([statement.coordinator], "invitation", statement=statement, now=now,
                   path=events.statement_path(statement),
-                  subject=f"{organisation.name} joined “{statement.title}”",
-                  body=f"{user.name} created the organisation on Concord and accepted your invitation.")
+                  subject=_("%(organisation)s joined “%(title)s”", organisation=organisation.name,
+                            title=statement.title),
+                  body=_("%(name)s created the organisation on Concord and accepted your invitation.", name=user.name))
     db.session.flush()
     return organisation, user
 

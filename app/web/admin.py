@@ -10,6 +10,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -69,10 +70,10 @@ def invite():
         ok, invitation = run_rule(
             form, accounts.create_invitation, current_user._get_current_object(), form.email.data,
             organisation=None, roles=[], make_admin=form.make_admin.data, now=now(),
-            max_age=current_app.config["INVITATION_MAX_AGE"], link_path=invitation_path,
+            max_age=current_app.config["INVITATION_MAX_AGE"], link_path=invitation_path, language=str(get_locale()),
         )
         if ok:
-            flash(f"The invitation is sent to {invitation.email}.", "success")
+            flash(gettext("The invitation is sent to %(email)s.", email=invitation.email), "success")
             return redirect(url_for("admin.invite"))
     return _invitations_page(form, 422)
 
@@ -90,8 +91,8 @@ def resend_invitation(invitation_id: int):
     if EmptyForm().validate_on_submit():
         ok, result = run_rule(None, accounts.resend_invitation, current_user._get_current_object(), invitation,
                               now=now(), max_age=current_app.config["INVITATION_MAX_AGE"],
-                              link_path=invitation_path)
-        flash(f"The invitation is sent to {invitation.email} again." if ok else result.message,
+                              link_path=invitation_path, language=str(get_locale()))
+        flash(gettext("The invitation is sent to %(email)s again.", email=invitation.email) if ok else result.message,
               "success" if ok else "error")
     return redirect(url_for("admin.invite"))
 
@@ -102,8 +103,8 @@ def revoke_invitation(invitation_id: int):
     if EmptyForm().validate_on_submit():
         ok, result = run_rule(None, accounts.revoke_invitation, current_user._get_current_object(), invitation,
                               now=now())
-        flash(f"The invitation of {invitation.email} is revoked; its link no longer works." if ok
-              else result.message, "success" if ok else "error")
+        flash(gettext("The invitation of %(email)s is revoked; its link no longer works.", email=invitation.email)
+              if ok else result.message, "success" if ok else "error")
     return redirect(url_for("admin.invite"))
 
 

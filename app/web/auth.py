@@ -3,6 +3,8 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
@@ -14,6 +16,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from app.accounts import operations as accounts
 from app.errors import Conflict, NotFound
 from app.extensions import db
+from app.i18n import DEFAULT, _, in_language
 from app.rate_limits import limited
 from app.web import now, run_rule
 from app.web.forms import AcceptInvitationForm, EmptyForm, LoginForm, SetupForm, email_field
@@ -29,16 +32,21 @@ def _serializer(salt: str = INVITATION_SALT) -> URLSafeTimedSerializer:
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = email_field("E-mail", DataRequired())
+    email = email_field(_l("E-mail"), DataRequired())
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired(), Length(min=10, max=1000)],
-                             description="At least 10 characters. Every other session is logged out.")
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=1000)],
+                             description=_l("At least 10 characters. Every other session is logged out."))
     confirm = PasswordField(
-        "Repeat the new password",
-        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
     )
+
+
+def english(exc) -> str:
+    """A rule's message in English, to tell one message from another whatever the viewer reads."""
+    return in_language(exc.raw_message, DEFAULT)
 
 
 def invitation_path(payload: dict) -> str:
@@ -83,8 +91,8 @@ def safe_next(target: str | None) -> str:
 def used_link_page(message: str):
     """409 for a link that has done its work: the person has an account now, so offer to log in."""
     db.session.rollback()
-    actions = [] if current_user.is_authenticated else [(url_for("auth.login"), "Log in")]
-    return render_template("error.html", status=409, title="Link already used", message=message,
+    actions = [] if current_user.is_authenticated else [(url_for("auth.login"), gettext("Log in"))]
+    return render_template("error.html", status=409, title=gettext("Link already used"), message=message,
                            actions=actions), 409
 
 
@@ -106,7 +114,7 @@ def setup():
                             form.password.data, now=now())
         if ok:
             _start_session(user, remember=False)
-            flash("Concord is ready. You are its first platform admin.", "success")
+            flash(gettext("Concord is ready. You are its first platform admin."), "success")
             return redirect(url_for("main.home"))
     return render_template("auth/setup.html", form=form)
 
@@ -121,7 +129,7 @@ def login():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
             db.session.rollback()
-            form.form_errors.append("The e-mail or the password is not correct.")
+            form.form_errors.append(gettext("The e-mail or the password is not correct."))
         else:
             db.session.commit()  # a rehashed password, if the cost changed
             _start_session(user, remember=form.remember.data)
@@ -138,7 +146,7 @@ def logout():
         run_rule(None, accounts.end_all_sessions, current_user._get_current_object())
         logout_user()
         session.clear()
-        flash("You are logged out. Any other device logged in to this account is logged out too.",
+        flash(gettext("You are logged out. Any other device logged in to this account is logged out too."),
               "info")
     return redirect(url_for("auth.login"))
 
@@ -148,13 +156,13 @@ def accept_invitation(token: str):
     try:
         payload = _serializer().loads(token, max_age=current_app.config["INVITATION_MAX_AGE"])
     except SignatureExpired:
-        raise Conflict("This invitation has expired. Ask for a new one.")
+        raise Conflict(_("This invitation has expired. Ask for a new one."))
     except BadSignature:
-        raise NotFound("This invitation link is not valid. Check that you copied all of it.")
+        raise NotFound(_("This invitation link is not valid. Check that you copied all of it."))
     try:
         invitation = accounts.invitation_for_token_payload(payload, now=now())
     except Conflict as exc:
-        if "used" not in exc.message:
+        if "used" not in english(exc):
             raise
         return used_link_page(exc.message)
     if current_user.is_authenticated:
@@ -166,7 +174,7 @@ def accept_invitation(token: str):
                             form.password.data, now=now())
         if ok:
             _start_session(user, remember=False)
-            flash("Welcome to Concord. Your account is ready.", "success")
+            flash(gettext("Welcome to Concord. Your account is ready."), "success")
             return redirect(url_for("main.home"))
     return render_template("auth/accept_invitation.html", form=form, invitation=invitation)
 
@@ -192,9 +200,9 @@ def forgot_password():
 
 def reset_used_page(message: str):
     db.session.rollback()
-    return render_template("error.html", status=409, title="Link already used", message=message,
-                           actions=[(url_for("auth.forgot_password"), "Ask for a new link"),
-                                    (url_for("auth.login"), "Log in")]), 409
+    return render_template("error.html", status=409, title=gettext("Link already used"), message=message,
+                           actions=[(url_for("auth.forgot_password"), gettext("Ask for a new link")),
+                                    (url_for("auth.login"), gettext("Log in"))]), 409
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
@@ -202,7 +210,7 @@ def reset_password(token: str):
     try:
         payload = _serializer(RESET_SALT).loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
     except SignatureExpired:
-        raise Conflict("This password-reset link has expired. Ask for a new one.")
+        raise Conflict(_("This password-reset link has expired. Ask for a new one."))
     except BadSignature:
         raise NotFound(accounts.RESET_INVALID)
     try:
@@ -217,6 +225,6 @@ def reset_password(token: str):
             return reset_used_page(result.message)  # used meanwhile (a second tab, a replayed form)
         if ok:
             _start_session(result, remember=False)
-            flash("Your new password is set. Every other session has been logged out.", "success")
+            flash(gettext("Your new password is set. Every other session has been logged out."), "success")
             return redirect(url_for("main.home"))
     return render_template("auth/reset_password.html", form=form, user=user)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from babel.numbers import format_decimal
+from flask_babel import LazyString, get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -19,7 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app import dates
+from app import dates, i18n
 from app.limits import (
     MAX_IMPORT_BYTES,
     MAX_PARAGRAPH_CHARS,
@@ -32,12 +35,22 @@ from app.models.organisation import ROLE_LABELS, ROLES
 # The forms only guard the shape of what is sent; the rules (app/limits.py) enforce the maxima with
 # messages that give the count. A browser sends each line break as two characters, which the rules
 # count as one, hence the forms' wider margin.
-PARAGRAPH_HINT = f"At most {MAX_PARAGRAPH_CHARS:,} characters."
-TITLE_HINT = f"At most {MAX_TITLE_CHARS} characters."
-STATEMENT_HINT = (f"At most {MAX_PARAGRAPHS:,} paragraphs of up to {MAX_PARAGRAPH_CHARS:,} characters, "
-                  f"{MAX_STATEMENT_CHARS:,} characters in all.")
-PARAGRAPH_LENGTH = Length(max=2 * MAX_PARAGRAPH_CHARS,
-                          message=f"A paragraph can have at most {MAX_PARAGRAPH_CHARS:,} characters.")
+# Hints and messages made when shown (LazyString), in the viewer's language, counts as their locale writes them.
+
+
+def count(number: int) -> str:
+    """A count as the viewer's locale writes it ("10,000", "10.000"); English outside a request."""
+    locale = get_locale()
+    return format_decimal(number, locale=str(locale) if locale else i18n.DEFAULT)
+
+
+PARAGRAPH_HINT = LazyString(lambda: gettext("At most %(max)s characters.", max=count(MAX_PARAGRAPH_CHARS)))
+TITLE_HINT = LazyString(lambda: gettext("At most %(max)s characters.", max=count(MAX_TITLE_CHARS)))
+STATEMENT_HINT = LazyString(lambda: gettext(
+    "At most %(paragraphs)s paragraphs of up to %(max)s characters, %(total)s characters in all.",
+    paragraphs=count(MAX_PARAGRAPHS), max=count(MAX_PARAGRAPH_CHARS), total=count(MAX_STATEMENT_CHARS)))
+PARAGRAPH_LENGTH = Length(max=2 * MAX_PARAGRAPH_CHARS, message=LazyString(lambda: gettext(
+    "A paragraph can have at most %(max)s characters.", max=count(MAX_PARAGRAPH_CHARS))))
 
 
 def no_control_characters(form, field) -> None:
@@ -49,11 +62,11 @@ def no_control_characters(form, field) -> None:
     try:
         normalise_email(field.data or "x@x")
     except InvalidInput as exc:
-        if "control" in exc.message:
+        if "control" in i18n.in_language(exc.raw_message, i18n.DEFAULT):
             raise ValidationError(exc.message) from None
 
 
-def email_field(label: str, *validators, **kwargs) -> EmailField:
+def email_field(label, *validators, **kwargs) -> EmailField:
     """An e-mail address: at most 254 characters, no control characters."""
     return EmailField(label, validators=[*validators, Length(max=254), no_control_characters], **kwargs)
 
@@ -77,10 +90,15 @@ class LocalDateTimeField(DateTimeLocalField):
     def description(self) -> str:
         from app.web.i18n import zone_source
 
-        where = {"account": "as set on your account page", "browser": "your browser's",
-                 "default": "set yours on your account page"}[zone_source()]
-        note = f"Time zone: {dates.zone_label(self.zone)} ({where})."
-        return f"{self.given_description} {note}".strip()
+        zone = dates.zone_label(self.zone)
+        source = zone_source()
+        if source == "account":
+            note = gettext("Time zone: %(zone)s (as set on your account page).", zone=zone)
+        elif source == "browser":
+            note = gettext("Time zone: %(zone)s (your browser's).", zone=zone)
+        else:
+            note = gettext("Time zone: %(zone)s (set yours on your account page).", zone=zone)
+        return f"{self.given_description or ''} {note}".strip()
 
     @description.setter
     def description(self, value) -> None:
@@ -115,68 +133,81 @@ ROLE_CHOICES = [(r, ROLE_LABELS[r]) for r in ROLES]
 
 class _NewPassword:
     password = PasswordField(
-        "Password", validators=[DataRequired(), Length(min=10, max=1000)],
-        description="At least 10 characters.",
+        _l("Password"), validators=[DataRequired(), Length(min=10, max=1000)],
+        description=_l("At least 10 characters."),
     )
     confirm = PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
     )
 
 
 class SetupForm(FlaskForm, _NewPassword):
-    name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
-    email = email_field("E-mail", DataRequired())
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
+    email = email_field(_l("E-mail"), DataRequired())
 
 
 class LoginForm(FlaskForm):
-    email = email_field("E-mail", DataRequired())
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
-    remember = BooleanField("Keep me logged in on this device")
+    email = email_field(_l("E-mail"), DataRequired())
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
+    remember = BooleanField(_l("Keep me logged in on this device"))
 
 
 class AcceptInvitationForm(FlaskForm, _NewPassword):
-    name = StringField("Your name", validators=[DataRequired(), Length(max=200)],
-                       description="As your colleagues know you.")
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)],
+                       description=_l("As your colleagues know you."))
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()])
-    password = PasswordField("New password", validators=[DataRequired(), Length(min=10, max=1000)],
-                             description="At least 10 characters. Every other session is logged out.")
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=1000)],
+                             description=_l("At least 10 characters. Every other session is logged out."))
     confirm = PasswordField(
-        "Repeat the new password",
-        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
     )
 
 
 class TimezoneForm(FlaskForm):
-    timezone = SelectField("Show times in", validators=[Optional()],
-                           description="Deadlines and other times are shown, and read from forms, in this zone.")
+    timezone = SelectField(_l("Show times in"), validators=[Optional()],
+                           description=_l("Deadlines and other times are shown, and read from forms, in this zone."))
 
     def __init__(self, *args, browser_zone: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        browser = f"My browser's time zone ({browser_zone})" if browser_zone else "My browser's time zone"
+        browser = gettext("My browser's time zone (%(zone)s)", zone=browser_zone) if browser_zone \
+            else gettext("My browser's time zone")
         self.timezone.choices = [("", browser)] + [(z, z) for z in dates.zone_names()]
 
 
+class LanguageForm(FlaskForm):
+    """The language of the pages and of the e-mails to this person (empty: their browser's)."""
+
+    language = SelectField(_l("Show Concord in"), validators=[Optional()],
+                           description=_l("The pages and the e-mails Concord sends you are in this language."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each language in its own name, as in the chooser at the foot of every page.
+        self.language.choices = [("", gettext("My browser's language"))] + list(i18n.LANGUAGES.items())
+
+
 class TokenForm(FlaskForm):
-    name = StringField("Token name", validators=[DataRequired(), Length(max=100)],
-                       description="What the token is for, e.g. “newsroom script”.")
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)],
+                       description=_l("What the token is for, e.g. “newsroom script”."))
 
 
 class OrganisationForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired(), Length(max=200)],
-                       description="As it should appear in the signatory line.")
-    short_name = StringField("Short name", validators=[Optional(), Length(max=32)],
-                             description="For example “RSL”.")
-    country = StringField("Country", validators=[Optional(), Length(max=100)])
-    slug = StringField("Address", validators=[Optional(), Length(max=64)],
-                       description="Used in links: /o/<address>. Left empty, it is made from the name.")
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)],
+                       description=_l("As it should appear in the signatory line."))
+    short_name = StringField(_l("Short name"), validators=[Optional(), Length(max=32)],
+                             description=_l("For example “RSL”."))
+    country = StringField(_l("Country"), validators=[Optional(), Length(max=100)])
+    slug = StringField(_l("Address"), validators=[Optional(), Length(max=64)],
+                       description=_l("Used in links: /o/<address>. Left empty, it is made from the name."))
     name_in_statements = StringField(
-        "Name in statements", validators=[Optional(), Length(max=300)],
-        description="How the signatory line of a joint statement names it, for example “the Revolutionary "
-                    "Socialist League (Kenya)”. Left empty, it is the full name.")
+        _l("Name in statements"), validators=[Optional(), Length(max=300)],
+        description=_l("How the signatory line of a joint statement names it, for example “the Revolutionary "
+                       "Socialist League (Kenya)”. Left empty, it is the full name."))
 
 
 class EditOrganisationForm(FlaskForm):
@@ -187,19 +218,19 @@ class EditOrganisationForm(FlaskForm):
 
 
 class AddMemberForm(FlaskForm):
-    email = email_field("E-mail of an existing account", DataRequired())
-    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES,
-                               validators=[DataRequired(message="Choose at least one role.")])
+    email = email_field(_l("E-mail of an existing account"), DataRequired())
+    roles = MultiCheckboxField(_l("Roles"), choices=ROLE_CHOICES,
+                               validators=[DataRequired(message=_l("Choose at least one role."))])
 
 
 class MemberRolesForm(FlaskForm):
-    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[Optional()])
+    roles = MultiCheckboxField(_l("Roles"), choices=ROLE_CHOICES, validators=[Optional()])
 
 
 class InviteForm(FlaskForm):
-    email = email_field("E-mail", DataRequired())
-    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[Optional()])
-    make_admin = BooleanField("Platform admin (manages every account and organisation)")
+    email = email_field(_l("E-mail"), DataRequired())
+    roles = MultiCheckboxField(_l("Roles"), choices=ROLE_CHOICES, validators=[Optional()])
+    make_admin = BooleanField(_l("Platform admin (manages every account and organisation)"))
 
 
 class _Participants:

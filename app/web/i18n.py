@@ -12,7 +12,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, has_request_context, request
-from flask_babel import get_locale, get_timezone, gettext, ngettext
+from flask_babel import get_locale, get_timezone, get_translations
 from flask_login import current_user
 
 from app import dates, i18n
@@ -79,7 +79,10 @@ def init_app(app: Flask) -> None:
                    default_translation_directories=str(i18n.CATALOGUES))
     # Messages from the rules (app.i18n.Message) read in the language of the request, or, outside one
     # (the mail sender), of the locale forced around them.
-    i18n.set_translator(gettext, ngettext)
+    # The catalogue's own gettext and ngettext: Message.render fills in the parameters itself (Flask-Babel's
+    # ngettext would format the text with ``num`` alone, and fail on a message with other parameters).
+    i18n.set_translator(lambda text: get_translations().ugettext(text),
+                        lambda singular, plural, n: get_translations().ungettext(singular, plural, n))
     app.jinja_env.globals["interface_languages"] = i18n.LANGUAGES
     app.jinja_env.globals["current_language"] = lambda: str(get_locale())
     app.jinja_env.filters["datetime"] = format_datetime

@@ -11,6 +11,7 @@ from flask import (
     render_template,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select, update
 
@@ -66,7 +67,7 @@ def mark_all_read():
         db.session.execute(update(Notification).where(Notification.user_id == current_user.id,
                                                       Notification.read_at.is_(None)).values(read_at=now()))
         db.session.commit()
-        flash("All notifications are marked as read.", "success")
+        flash(gettext("All notifications are marked as read."), "success")
     return redirect(url_for("notifications.index"))
 
 
@@ -76,8 +77,8 @@ def preferences():
     form = PreferencesForm(data=events.preferences(current_user))
     if form.validate_on_submit():
         modes = {kind: getattr(form, kind).data for kind in EVENT_KINDS}
-        ok, _ = run_rule(form, events.set_preferences, _user(), modes)
+        ok, _result = run_rule(form, events.set_preferences, _user(), modes)
         if ok:
-            flash("Your e-mail preferences are saved.", "success")
+            flash(gettext("Your e-mail preferences are saved."), "success")
             return redirect(url_for("notifications.preferences"))
     return render_template("notifications/preferences.html", form=form, kinds=EVENT_KINDS)

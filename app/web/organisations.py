@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -45,7 +47,7 @@ def new():
                            short_name=form.short_name.data, country=form.country.data,
                            name_in_statements=form.name_in_statements.data or "")
         if ok:
-            flash(f"{org.name} is created. Now add its members.", "success")
+            flash(gettext("%(organisation)s is created. Now add its members.", organisation=org.name), "success")
             return redirect(url_for("organisations.members", slug=org.slug))
     return render_template("organisations/new.html", form=form)
 
@@ -69,20 +71,20 @@ def edit(slug: str):
     org = _managed(slug)
     form = EditOrganisationForm(obj=org)
     if form.validate_on_submit():
-        ok, _ = run_rule(form, orgs.update_organisation, current_user._get_current_object(), org,
+        ok, _result = run_rule(form, orgs.update_organisation, current_user._get_current_object(), org,
                          name=form.name.data, short_name=form.short_name.data,
                          country=form.country.data, name_in_statements=form.name_in_statements.data or "")
         if ok:
-            flash("Saved.", "success")
+            flash(gettext("Saved."), "success")
             return redirect(url_for("organisations.show", slug=org.slug))
     return render_template("organisations/edit.html", org=org, form=form, names_form=LanguageNameForm(formdata=None),
                            language_names=names.language_names(org))
 
 
 class LanguageNameForm(FlaskForm):
-    language = StringField("Language (a tag such as de, es, fr)", validators=[Length(max=100)])
-    name_in_statements = StringField("Name in statements in that language", validators=[Length(max=400)],
-                                     description="Empty: the name in statements above.")
+    language = StringField(_l("Language (a tag such as de, es, fr)"), validators=[Length(max=100)])
+    name_in_statements = StringField(_l("Name in statements in that language"), validators=[Length(max=400)],
+                                     description=_l("Empty: the name in statements above."))
 
 
 @bp.route("/<slug>/names", methods=["POST"])
@@ -95,7 +97,7 @@ def language_name(slug: str):
         ok, language = run_rule(names_form, names.set_language_name, org, current_user._get_current_object(),
                                 names_form.language.data, names_form.name_in_statements.data or "")
         if ok:
-            flash(f"Saved the name in statements in {language}.", "success")
+            flash(gettext("Saved the name in statements in %(language)s.", language=language), "success")
             return redirect(url_for("organisations.edit", slug=org.slug))
     return render_template("organisations/edit.html", org=org, form=EditOrganisationForm(obj=org),
                            names_form=names_form, language_names=names.language_names(org)), 422
@@ -141,7 +143,8 @@ def add_member(slug: str):
         ok, user = run_rule(form, orgs.add_member, current_user._get_current_object(), org,
                             form.email.data, form.roles.data)
         if ok:
-            flash(f"{user.name} is now a member of {org.name}.", "success")
+            flash(gettext("%(name)s is now a member of %(organisation)s.", name=user.name,
+                          organisation=org.name), "success")
             return redirect(url_for("organisations.members", slug=org.slug))
     return _members_page(org, add_form=form, status=422)
 
@@ -158,8 +161,9 @@ def set_roles(slug: str, user_id: int):
         ok, result = run_rule(None, orgs.set_member_roles, current_user._get_current_object(), org,
                               user, form.roles.data or [])
         if ok:
-            flash(f"Roles of {user.name} saved." if form.roles.data
-                  else f"{user.name} is no longer a member of {org.name}.", "success")
+            flash(gettext("Roles of %(name)s saved.", name=user.name) if form.roles.data
+                  else gettext("%(name)s is no longer a member of %(organisation)s.", name=user.name,
+                               organisation=org.name), "success")
         else:
             flash(result.message, "error")
     return redirect(url_for("organisations.members", slug=org.slug))
@@ -174,10 +178,10 @@ def invite(slug: str):
         ok, invitation = run_rule(
             form, accounts.create_invitation, current_user._get_current_object(), form.email.data,
             organisation=org, roles=form.roles.data or [], make_admin=False, now=now(),
-            max_age=current_app.config["INVITATION_MAX_AGE"], link_path=invitation_path,
+            max_age=current_app.config["INVITATION_MAX_AGE"], link_path=invitation_path, language=str(get_locale()),
         )
         if ok:
-            flash(f"The invitation is sent to {invitation.email}.", "success")
+            flash(gettext("The invitation is sent to %(email)s.", email=invitation.email), "success")
             return redirect(url_for("organisations.members", slug=org.slug, _anchor="invitations"))
     return _members_page(org, invite_form=form, status=422)
 
@@ -197,8 +201,8 @@ def resend_invitation(slug: str, invitation_id: int):
     if EmptyForm().validate_on_submit():
         ok, result = run_rule(None, accounts.resend_invitation, current_user._get_current_object(), invitation,
                               now=now(), max_age=current_app.config["INVITATION_MAX_AGE"],
-                              link_path=invitation_path)
-        flash(f"The invitation is sent to {invitation.email} again." if ok else result.message,
+                              link_path=invitation_path, language=str(get_locale()))
+        flash(gettext("The invitation is sent to %(email)s again.", email=invitation.email) if ok else result.message,
               "success" if ok else "error")
     return redirect(url_for("organisations.members", slug=org.slug, _anchor="invitations"))
 
@@ -211,6 +215,6 @@ def revoke_invitation(slug: str, invitation_id: int):
     if EmptyForm().validate_on_submit():
         ok, result = run_rule(None, accounts.revoke_invitation, current_user._get_current_object(), invitation,
                               now=now())
-        flash(f"The invitation of {invitation.email} is revoked; its link no longer works." if ok
-              else result.message, "success" if ok else "error")
+        flash(gettext("The invitation of %(email)s is revoked; its link no longer works.", email=invitation.email)
+              if ok else result.message, "success" if ok else "error")
     return redirect(url_for("organisations.members", slug=org.slug, _anchor="invitations"))

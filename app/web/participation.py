@@ -13,6 +13,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from app.extensions import db
 from app.models import Organisation, StatementInvitation
 from app.participation import invitations, withdrawals
 from app.web import now, run_rule
-from app.web.auth import _start_session, used_link_page
+from app.web.auth import _start_session, english, used_link_page
 from app.web.forms import EmptyForm
 from app.web.notification_forms import InviteOrganisationForm, JoinForm
 from app.web.signing_forms import WithdrawOrganisationForm
@@ -69,7 +70,7 @@ def invite(statement_id: int):
     statement = _coordinated(statement_id)
     taken = {p.organisation_id for p in statement.memberships}
     form = InviteOrganisationForm()
-    form.organisation.choices = [(0, "— choose —")] + [
+    form.organisation.choices = [(0, gettext("— choose —"))] + [
         (o.id, o.display_name) for o in db.session.scalars(select(Organisation).order_by(Organisation.name))
         if o.id not in taken]
     if form.validate_on_submit():
@@ -77,14 +78,15 @@ def invite(statement_id: int):
         ok, invitation = run_rule(
             form, invitations.invite_organisation, statement, _user(), organisation=organisation,
             contact_email=form.contact_email.data or None, now=now(), link_path=join_path,
-            max_age=current_app.config["INVITATION_MAX_AGE"])
+            max_age=current_app.config["INVITATION_MAX_AGE"], language=str(get_locale()))
         if ok:
             if invitation.organisation:
-                flash(f"{invitation.organisation.name} is invited; its admins and delegates are told. "
-                      "It takes part once one of them accepts.", "success")
+                flash(gettext("%(organisation)s is invited; its admins and delegates are told. "
+                              "It takes part once one of them accepts.", organisation=invitation.organisation.name),
+                      "success")
             else:
-                flash(f"The invitation is sent to {invitation.contact_email}. Their organisation takes part "
-                      "once they follow the link and join.", "success")
+                flash(gettext("The invitation is sent to %(email)s. Their organisation takes part "
+                              "once they follow the link and join.", email=invitation.contact_email), "success")
             return redirect(url_for("participation.invite", statement_id=statement.id))
         return _invite_page(statement, form, 422)
     if request.method == "POST":
@@ -107,8 +109,10 @@ def resend(statement_id: int, invitation_id: int):
     if EmptyForm().validate_on_submit():
         who = invitation.organisation.name if invitation.organisation else invitation.contact_email
         ok, result = run_rule(None, invitations.resend_invitation, invitation, _user(), now=now(),
-                              link_path=join_path, max_age=current_app.config["INVITATION_MAX_AGE"])
-        flash(f"The invitation is sent to {who} again." if ok else result.message, "success" if ok else "error")
+                              link_path=join_path, max_age=current_app.config["INVITATION_MAX_AGE"],
+                              language=str(get_locale()))
+        flash(gettext("The invitation is sent to %(email)s again.", email=who) if ok else result.message,
+              "success" if ok else "error")
     return redirect(url_for("participation.invite", statement_id=statement.id))
 
 
@@ -120,7 +124,8 @@ def revoke(statement_id: int, invitation_id: int):
     if EmptyForm().validate_on_submit():
         who = invitation.organisation.name if invitation.organisation else invitation.contact_email
         ok, result = run_rule(None, invitations.revoke_invitation, invitation, _user(), now=now())
-        flash(f"The invitation of {who} is revoked." if ok else result.message, "success" if ok else "error")
+        flash(gettext("The invitation of %(who)s is revoked.", who=who) if ok else result.message,
+              "success" if ok else "error")
     return redirect(url_for("participation.invite", statement_id=statement.id))
 
 
@@ -138,8 +143,10 @@ def invitation(invitation_id: int):
         accept = request.form.get("answer") == "accept"
         ok, result = run_rule(form, invitations.respond, invitation, _user(), accept=accept, now=now())
         if ok:
-            flash(f"{org.name} {'takes part in' if accept else 'declined'} “{invitation.statement.title}”.",
-                  "success")
+            flash(gettext("%(organisation)s takes part in “%(title)s”.", organisation=org.name,
+                          title=invitation.statement.title) if accept
+                  else gettext("%(organisation)s declined “%(title)s”.", organisation=org.name,
+                               title=invitation.statement.title), "success")
             return redirect(url_for("statements.show", statement_id=invitation.statement_id) if accept
                             else url_for("main.home"))
     return render_template("participation/invitation.html", invitation=invitation, form=form)
@@ -154,9 +161,9 @@ def join(token: str):
     try:
         invitation = invitations.contact_invitation(payload, now=now())
     except Conflict as exc:
-        if "used" not in exc.message:
+        if "used" not in english(exc):
             raise
-        return used_link_page(exc.message + " Log in to see the statement.")
+        return used_link_page(exc.message + " " + gettext("Log in to see the statement."))
     form = JoinForm()
     if form.validate_on_submit():
         ok, result = run_rule(
@@ -167,7 +174,8 @@ def join(token: str):
         if ok:
             organisation, user = result
             _start_session(user, remember=False)
-            flash(f"Welcome. {organisation.name} now takes part in “{invitation.statement.title}”.", "success")
+            flash(gettext("Welcome. %(organisation)s now takes part in “%(title)s”.", organisation=organisation.name,
+                          title=invitation.statement.title), "success")
             return redirect(url_for("statements.show", statement_id=invitation.statement_id))
     return render_template("participation/join.html", invitation=invitation, form=form)
 
@@ -186,10 +194,11 @@ def withdraw_organisation(statement_id: int):
         abort(403)
     if form.validate_on_submit():
         organisation = db.session.get(Organisation, form.organisation.data)
-        ok, _ = run_rule(form, withdrawals.withdraw_organisation, statement, _user(), organisation,
+        ok, _result = run_rule(form, withdrawals.withdraw_organisation, statement, _user(), organisation,
                          reason=form.reason.data, now=now())
         if ok:
-            flash(f"{organisation.name} has withdrawn from the statement.", "success")
+            flash(gettext("%(organisation)s has withdrawn from the statement.", organisation=organisation.name),
+                  "success")
             return redirect(url_for("statements.show", statement_id=statement.id))
     return render_template("participation/withdraw_organisation.html", statement=statement, form=form)
 
@@ -203,6 +212,6 @@ def reinvite(statement_id: int, organisation_id: int):
         abort(404)
     if EmptyForm().validate_on_submit():
         ok, result = run_rule(None, withdrawals.reinvite, statement, _user(), organisation, now=now())
-        flash(f"{organisation.name} takes part again." if ok else result.message,
+        flash(gettext("%(organisation)s takes part again.", organisation=organisation.name) if ok else result.message,
               "success" if ok else "error")
     return redirect(url_for("statements.show", statement_id=statement.id))
