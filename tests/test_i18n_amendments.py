@@ -144,3 +144,20 @@ def test_decision_explanations_carry_their_numbers_into_every_language():
     assert in_language(decide("majority", 5, 1, 1, 2).explanation, "es") == (
         "Una decisión por mayoría requiere que al menos la mitad de las 5 organizaciones adopte una postura; "
         "lo han hecho 2.")
+
+
+def test_a_reason_the_rules_wrote_reads_in_the_viewers_language(w):
+    """An amendment closed by the rules (its paragraph deleted by another) says why in the viewer's language;
+    a coordinator's own reason for rejecting is shown as written."""
+    changed = w.propose(w.partner, w.gva, paragraph_id=w.pids[2], text="We will review progress every year.")
+    deleting = w.propose(w.tenant, w.tnn, kind="delete", paragraph_id=w.pids[2])
+    amending.accept(db.session.get(Amendment, deleting), w.coordinator, text_version=None, now=now())
+    rejected = w.propose(w.partner, w.gva, paragraph_id=w.pids[0], text=HOTTER)
+    amending.reject(db.session.get(Amendment, rejected), w.coordinator, reason="Not now, thanks.", now=now())
+    db.session.commit()
+    browser = w.browser(w.tenant)
+    shown = page(browser, f"/amendments/{changed}", "fr")
+    assert "Caduc le " in shown and f"Le paragraphe a été supprimé par l’amendement #{deleting}." in shown
+    assert "The paragraph was deleted" not in shown
+    shown = page(browser, f"/amendments/{rejected}", "de")
+    assert "Abgelehnt von Carla Coordinator am " in shown and ": Not now, thanks." in shown

@@ -5,6 +5,8 @@ Each is a lazy ``app.i18n.Message``: it reads in the language of whoever is show
 
 from __future__ import annotations
 
+import re
+
 from app.i18n import _
 
 #: An amendment's status, as its badge and the list's filter show it.
@@ -88,3 +90,23 @@ def suggestion_status(status: str):
 
 #: A stance within a sentence ("Position recorded for GVA: support.").
 STANCE_LOWER = {"support": _("support"), "oppose": _("oppose"), "abstain": _("abstain")}
+
+
+# The reasons the rules store when they close an amendment themselves (operations._rebase_siblings), in
+# English like every stored text; shown in the viewer's language. A coordinator's reason for rejecting is
+# the coordinator's own words and is shown as written.
+_SUPERSEDED_BY = re.compile(r"Superseded by compromise #(\d+)\.")
+_DELETED_BY = re.compile(r"The paragraph was deleted by amendment #(\d+)\.")
+_ALREADY_IN = "The accepted text already contains this change."
+
+
+def decision_reason(status: str, reason: str | None):
+    """Why an amendment was closed, in the viewer's language when the rules wrote it."""
+    text = reason or ""
+    if status == "superseded" and (found := _SUPERSEDED_BY.fullmatch(text)):
+        return _("Superseded by compromise #%(id)s.", id=int(found[1]))
+    if status == "obsolete" and (found := _DELETED_BY.fullmatch(text)):
+        return _("The paragraph was deleted by amendment #%(id)s.", id=int(found[1]))
+    if status == "obsolete" and text == _ALREADY_IN:
+        return _("The accepted text already contains this change.")
+    return text

@@ -107,6 +107,7 @@ for _name, _word in {
     "history_reason": lambda reason: words.HISTORY_REASON.get(reason) or reason.capitalize(),
     "stance_word": lambda stance: words.STANCE.get(stance) or stance.capitalize(),
     "rule_name": lambda rule: RULE_NAMES.get(rule) or rule,
+    "decision_reason": words.decision_reason,
 }.items():
     bp.add_app_template_global(_word, _name)
 
