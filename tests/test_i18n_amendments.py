@@ -7,6 +7,7 @@ import html
 import pytest
 
 from app.amending import operations as amending
+from app.amending import words
 from app.amending.rules import decide
 from app.errors import ConcordError
 from app.extensions import db
@@ -161,3 +162,16 @@ def test_a_reason_the_rules_wrote_reads_in_the_viewers_language(w):
     assert "The paragraph was deleted" not in shown
     shown = page(browser, f"/amendments/{rejected}", "de")
     assert "Abgelehnt von Carla Coordinator am " in shown and ": Not now, thanks." in shown
+
+
+def test_what_the_rules_tell_people_has_its_words_in_every_language():
+    """Notifications keep the English text here; their messages read in the reader's language where kept."""
+    subject = words.outcome_subject("conflicted", 7)
+    assert in_language(subject, "en") == "Your amendment #7 conflicts with the new text; please revise it"
+    assert in_language(subject, "de") == (
+        "Ihr Änderungsantrag #7 steht im Konflikt mit dem neuen Text; bitte überarbeiten Sie ihn")
+    assert in_language(words.position_body("oppose", "GVA"), "fr") == "GVA a enregistré sa position : s’opposer."
+    assert in_language(words.proposed_subject("modify", 2, 9, "Cool Cities"), "es") == (
+        "Nueva enmienda #9 al ¶ 2: Cool Cities")
+    assert str(words.notice(words.proposed_body("retitle", None, "GVA"))) == (
+        "GVA proposes to retitle the title. Read it and record your organisation's position.")

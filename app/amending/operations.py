@@ -321,13 +321,10 @@ def propose(
     audit.record(statement.id, "proposed", user, now=now, organisation=organisation,
                  amendment=amendment.id, kind=kind, paragraph=amendment.paragraph_id,
                  text=amendment.proposed_text)
-    where = "the title" if kind == "retitle" else (
-        f"¶ {amendment.base_number}" if kind != "insert" else "a new paragraph")
-    events.notify_participants(statement, ("delegate",), "amendment_new", exclude=user, now=now,
-                               path=events.amendment_path(amendment),
-                               subject=f"New amendment #{amendment.id} on {where}: {statement.title}",
-                               body=f"{organisation.name} proposes to {kind} {where}. Read it and record your "
-                                    "organisation's position.")
+    events.notify_participants(
+        statement, ("delegate",), "amendment_new", exclude=user, now=now, path=events.amendment_path(amendment),
+        subject=words.notice(words.proposed_subject(kind, amendment.base_number, amendment.id, statement.title)),
+        body=words.notice(words.proposed_body(kind, amendment.base_number, organisation.name)))
     return amendment
 
 
@@ -548,13 +545,10 @@ def take_position(
                  amendment=amendment.id, stance=stance, reason=position.reason)
     events.notify([amendment.proposer], "amendment_activity", statement=statement, exclude=user, now=now,
                   path=events.amendment_path(amendment),
-                  subject=f"{organisation.name} {STANCE_VERBS[stance]} your amendment #{amendment.id}",
-                  body=position.reason or f"{organisation.name} recorded its position: {stance}.")
+                  subject=words.notice(words.position_subject(stance, organisation.name, amendment.id)),
+                  body=position.reason or words.notice(words.position_body(stance, organisation.name)))
     db.session.flush()
     return position
-
-
-STANCE_VERBS = {"support": "supports", "oppose": "opposes", "abstain": "abstains on"}
 
 
 def can_comment(statement: Statement, user: User | None) -> bool:
@@ -588,7 +582,8 @@ def add_comment(
     audit.record(statement.id, "commented", user, now=now, amendment=amendment.id, comment=comment.id)
     events.notify([amendment.proposer], "amendment_activity", statement=statement, exclude=user, now=now,
                   path=f"{events.amendment_path(amendment)}#c-{comment.id}",
-                  subject=f"{user.name} commented on your amendment #{amendment.id}", body=text[:1000])
+                  subject=words.notice(_("%(name)s commented on your amendment #%(id)s", name=user.name,
+                                         id=amendment.id)), body=text[:1000])
     return comment
 
 
@@ -649,7 +644,7 @@ def reject(amendment: Amendment, user: User, *, reason: str, now: datetime) -> A
     audit.record(statement.id, "rejected", user, now=now, amendment=amendment.id, reason=reason)
     events.notify([amendment.proposer], "amendment_decided", statement=statement, exclude=user, now=now,
                   path=events.amendment_path(amendment),
-                  subject=f"Your amendment #{amendment.id} was rejected", body=reason)
+                  subject=words.notice(_("Your amendment #%(id)s was rejected", id=amendment.id)), body=reason)
     db.session.flush()
     return amendment
 
@@ -847,24 +842,18 @@ def accept_many(
     return _write_version(statement, applied, note, user, now)
 
 
-_OUTCOME_TEXT = {
-    "rebased": "was carried over onto the new text (rebased); check that it still says what you mean",
-    "conflicted": "conflicts with the new text; please revise it",
-    "obsolete": "is obsolete: the accepted change made it pointless",
-    "superseded": "was superseded by the accepted compromise",
-}
-
-
 def _tell_accepted(
     statement: Statement, accepted: Amendment, version_number: int, touched: list[tuple[Amendment, str]],
     user: User, now: datetime,
 ) -> None:
     """Tell the proposer of the accepted amendment, and of every sibling it rebased, in one batch."""
-    told = [([accepted.proposer], f"Your amendment #{accepted.id} was accepted",
-             f"It is part of the text as version {version_number}.", events.amendment_path(accepted))]
+    told = [([accepted.proposer], words.notice(_("Your amendment #%(id)s was accepted", id=accepted.id)),
+             words.notice(_("It is part of the text as version %(number)s.", number=version_number)),
+             events.amendment_path(accepted))]
+    on_same = words.notice(_("Amendment #%(id)s was accepted on the same paragraph.", id=accepted.id))
     told += [
-        ([sibling.proposer], f"Your amendment #{sibling.id} {_OUTCOME_TEXT.get(status, status)}",
-         f"Amendment #{accepted.id} was accepted on the same paragraph.", events.amendment_path(sibling))
+        ([sibling.proposer], words.notice(words.outcome_subject(status, sibling.id)), on_same,
+         events.amendment_path(sibling))
         for sibling, status in touched
     ]
     events.notify_each(told, "amendment_decided", statement=statement, exclude=user, now=now)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from app.i18n import _
+from app.i18n import _, in_language
 
 #: An amendment's status, as its badge and the list's filter show it.
 AMENDMENT_STATUS = {
@@ -110,3 +110,67 @@ def decision_reason(status: str, reason: str | None):
     if status == "obsolete" and text == _ALREADY_IN:
         return _("The accepted text already contains this change.")
     return text
+
+
+# --- what the amendment rules tell people (notifications and their e-mails) ---------------------------
+
+try:  # notifications that keep their messages, to show each reader in their own language
+    from app.notifications import texts as _notification_texts  # noqa: F401
+    NOTIFICATIONS_KEEP_MESSAGES = True
+except ImportError:  # pragma: no cover - until the notifications take messages, they keep the English text
+    NOTIFICATIONS_KEEP_MESSAGES = False
+
+
+def notice(message):
+    """A notification's subject or body: the message itself where notifications keep messages (and show
+    each reader their language), else its English text, as before."""
+    return message if NOTIFICATIONS_KEEP_MESSAGES else in_language(message, "en")
+
+
+def proposed_subject(kind: str, number: int | None, amendment_id: int, title: str):
+    if kind == "retitle":
+        return _("New amendment #%(id)s on the title: %(title)s", id=amendment_id, title=title)
+    if kind == "insert":
+        return _("New amendment #%(id)s on a new paragraph: %(title)s", id=amendment_id, title=title)
+    return _("New amendment #%(id)s on ¶ %(number)s: %(title)s", id=amendment_id, number=number, title=title)
+
+
+def proposed_body(kind: str, number: int | None, organisation: str):
+    if kind == "retitle":
+        return _("%(organisation)s proposes to retitle the title. Read it and record your organisation's position.",
+                 organisation=organisation)
+    if kind == "insert":
+        return _("%(organisation)s proposes to insert a new paragraph. Read it and record your organisation's "
+                 "position.", organisation=organisation)
+    if kind == "delete":
+        return _("%(organisation)s proposes to delete ¶ %(number)s. Read it and record your organisation's "
+                 "position.", organisation=organisation, number=number)
+    return _("%(organisation)s proposes to modify ¶ %(number)s. Read it and record your organisation's position.",
+             organisation=organisation, number=number)
+
+
+def position_subject(stance: str, organisation: str, amendment_id: int):
+    if stance == "support":
+        return _("%(organisation)s supports your amendment #%(id)s", organisation=organisation, id=amendment_id)
+    if stance == "oppose":
+        return _("%(organisation)s opposes your amendment #%(id)s", organisation=organisation, id=amendment_id)
+    return _("%(organisation)s abstains on your amendment #%(id)s", organisation=organisation, id=amendment_id)
+
+
+def position_body(stance: str, organisation: str):
+    return _("%(organisation)s recorded its position: %(stance)s.", organisation=organisation,
+             stance=STANCE_LOWER.get(stance, stance))
+
+
+def outcome_subject(status: str, amendment_id: int):
+    """What became of an amendment when another of its paragraph was accepted."""
+    if status == "rebased":
+        return _("Your amendment #%(id)s was carried over onto the new text (rebased); check that it still says "
+                 "what you mean", id=amendment_id)
+    if status == "conflicted":
+        return _("Your amendment #%(id)s conflicts with the new text; please revise it", id=amendment_id)
+    if status == "obsolete":
+        return _("Your amendment #%(id)s is obsolete: the accepted change made it pointless", id=amendment_id)
+    if status == "superseded":
+        return _("Your amendment #%(id)s was superseded by the accepted compromise", id=amendment_id)
+    return _("Your amendment #%(id)s %(status)s", id=amendment_id, status=status)
