@@ -41,7 +41,7 @@ translations: $(VENV)/.runtime
 		--no-location --no-wrap --sort-output --omit-header --project Concord -o $(TRANSLATIONS)/messages.pot .
 	@for lang in de es fr; do \
 		if [ -f $(TRANSLATIONS)/$$lang/LC_MESSAGES/messages.po ]; then \
-			$(BIN)/pybabel -q update --no-wrap --ignore-obsolete -i $(TRANSLATIONS)/messages.pot \
+			$(BIN)/pybabel -q update --no-wrap --no-fuzzy-matching --ignore-obsolete -i $(TRANSLATIONS)/messages.pot \
 				-d $(TRANSLATIONS) -l $$lang; \
 		else $(BIN)/pybabel -q init --no-wrap -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $$lang; fi; \
 	done

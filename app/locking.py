@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from app.errors import NotFound
 from app.extensions import db
+from app.i18n import _
 from app.models import Statement
 
 
@@ -28,5 +29,5 @@ def lock_statement(statement_id: int) -> Statement:
         .returning(Statement).execution_options(populate_existing=True, synchronize_session=False)
     ).scalar_one_or_none()
     if statement is None:
-        raise NotFound("There is no such statement.")
+        raise NotFound(_("There is no such statement."))
     return statement

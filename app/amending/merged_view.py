@@ -36,6 +36,7 @@ from app.diffing.merge import hunks
 from app.drafting.operations import live_texts
 from app.errors import InvalidInput
 from app.extensions import db
+from app.i18n import _
 from app.models import KINDS, OPEN_STATUSES, Amendment, Position, Statement
 
 TITLE, TOP = "title", "top"
@@ -127,9 +128,9 @@ def latest_stances(statement_id: int, organisations: set[int] | None = None) -> 
 def check_filters(statement: Statement, organisation: int | None, kind: str | None) -> None:
     """Refuse filters that name nothing of this statement, with a message for the user."""
     if organisation is not None and organisation not in {p.organisation_id for p in statement.memberships}:
-        raise InvalidInput("That organisation does not take part in this statement.", field="organisation")
+        raise InvalidInput(_("That organisation does not take part in this statement."), field="organisation")
     if kind is not None and kind not in KINDS:
-        raise InvalidInput("An amendment's kind is modify, insert, delete or retitle.", field="kind")
+        raise InvalidInput(_("An amendment's kind is modify, insert, delete or retitle."), field="kind")
 
 
 def merged_view(
@@ -194,7 +195,7 @@ def merged_view(
 def _decision(rule: str, participants: set[int], stances: dict[int, str], status: str) -> Decision:
     """As ``rules.rule_met``, from stances already limited to the participants."""
     if status == "conflicted":
-        return Decision(False, "It conflicts with the current text; its proposer must revise it first.")
+        return Decision(False, _("It conflicts with the current text; its proposer must revise it first."))
     counted = list(stances.values())
     return rules.decide(rule, len(participants), counted.count("support"), counted.count("oppose"), len(counted))
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased, joinedload, lazyload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
+from app.amending import words
 from app.amending.rules import Decision, rule_met
 from app.diffing import CONFLICTED, OBSOLETE, SiblingMerges
 from app.diffing.merge import ACCEPT_BUDGET
@@ -26,6 +27,7 @@ from app.drafting.operations import live_paragraphs, place_paragraph, snapshot
 from app.drafting.text import check_paragraph_count, check_statement_size, normalise_paragraph, normalise_title
 from app.errors import BatchRefused, ConcordError, Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
+from app.i18n import Message, _
 from app.limits import MAX_ACCEPT_MANY, MAX_COMMENT_CHARS, MAX_OPEN_AMENDMENTS_PER_PLACE, MAX_RATIONALE_CHARS
 from app.locking import lock_statement
 from app.models import (
@@ -53,6 +55,7 @@ from app.permissions import amendment_rights, others_have_spoken
 MAX_RATIONALE = MAX_RATIONALE_CHARS
 SIBLING_DIFFS_SECONDS = 0.5  # for the stored diffs of all the siblings of one accept
 MAX_COMMENT = MAX_COMMENT_CHARS
+_RATIONALE_SHOWN, _COMMENT_SHOWN = f"{MAX_RATIONALE:,}", f"{MAX_COMMENT:,}"  # as the messages show them
 
 
 def _id(thing) -> int:
@@ -71,7 +74,7 @@ def _fresh_amendment(amendment_id: int, *collections: str) -> Amendment:
         .options(*wanted, *skipped).execution_options(populate_existing=True)
     ).first()
     if row is None:
-        raise NotFound("There is no such amendment.")
+        raise NotFound(_("There is no such amendment."))
     amendment, seq, last_hash = row
     audit.continue_from(amendment.statement_id, seq, last_hash)
     return amendment
@@ -94,7 +97,7 @@ def _amendment_to_decide(amendment_id: int) -> tuple[Amendment, int]:
         .options(lazyload(Amendment.sponsors)).execution_options(populate_existing=True)
     ).first()
     if row is None:
-        raise NotFound("There is no such amendment.")
+        raise NotFound(_("There is no such amendment."))
     return row[0], row[1]
 
 
@@ -106,16 +109,16 @@ def open_for_amendments(
 ) -> Statement:
     statement = lock_statement(statement.id)
     if not statement.is_coordinator(user):
-        raise NotAllowed("Only the coordinator opens the statement for amendments.")
+        raise NotAllowed(_("Only the coordinator opens the statement for amendments."))
     if statement.status != "draft":
-        raise WrongPhase("Only a draft can be opened for amendments.")
+        raise WrongPhase(_("Only a draft can be opened for amendments."))
     if rule not in DECISION_RULES:
-        raise InvalidInput("Choose a decision rule: consensus, majority or coordinator.",
+        raise InvalidInput(_("Choose a decision rule: consensus, majority or coordinator."),
                            field="decision_rule")
     if deadline is not None and deadline <= now:
-        raise InvalidInput("The amendment deadline must be in the future.", field="deadline")
+        raise InvalidInput(_("The amendment deadline must be in the future."), field="deadline")
     if not live_paragraphs(statement):
-        raise InvalidInput("Write at least one paragraph before opening for amendments.")
+        raise InvalidInput(_("Write at least one paragraph before opening for amendments."))
     statement.status = "amending"
     statement.decision_rule = rule
     statement.amendment_deadline = deadline
@@ -133,10 +136,10 @@ def open_for_amendments(
 def _clean_rationale(rationale: str | None) -> str:
     text = (rationale or "").replace("\r\n", "\n").strip()
     if len(text) > MAX_RATIONALE:
-        raise InvalidInput(f"A rationale can have at most {MAX_RATIONALE:,} characters.",
+        raise InvalidInput(_("A rationale can have at most %(max)s characters.", max=_RATIONALE_SHOWN),
                            field="rationale")
     if any(ord(c) < 32 and c not in "\n\t" for c in text):
-        raise InvalidInput("The rationale contains a control character.", field="rationale")
+        raise InvalidInput(_("The rationale contains a control character."), field="rationale")
     return text
 
 
@@ -149,18 +152,20 @@ def _speaking_for(statement: Statement, user: User, organisation: Organisation |
         known = organisation if isinstance(organisation, Organisation) else db.session.scalar(
             select(Organisation).where(getattr(Organisation, key) == wanted)) if wanted else None
         if known is None:
-            raise NotFound("There is no such organisation.", field="organisation")
-        raise NotAllowed(f"{known.name} does not take part in this statement.", field="organisation")
+            raise NotFound(_("There is no such organisation."), field="organisation")
+        raise NotAllowed(_("%(organisation)s does not take part in this statement.", organisation=known.name),
+                         field="organisation")
     if not user.has_role(found, "delegate"):
-        raise NotAllowed(f"Only a delegate of {found.name} can speak for it.", field="organisation")
+        raise NotAllowed(_("Only a delegate of %(organisation)s can speak for it.", organisation=found.name),
+                         field="organisation")
     return found
 
 
 def _require_open_for_proposals(statement: Statement, now: datetime) -> None:
     if statement.status != "amending":
-        raise WrongPhase("Amendments can be proposed only while the statement is open for amendments.")
+        raise WrongPhase(_("Amendments can be proposed only while the statement is open for amendments."))
     if not statement.amendments_open(now):
-        raise WrongPhase("The deadline for amendments has passed.")
+        raise WrongPhase(_("The deadline for amendments has passed."))
 
 
 def _live_paragraph(statement: Statement, paragraph_id: int | None) -> Paragraph:
@@ -183,9 +188,9 @@ def _numbered_paragraph(statement: Statement, paragraph_id: int | None, room: _R
         query.where(Paragraph.id == paragraph_id).options(joinedload(Paragraph.current_revision))
     ).first() if isinstance(paragraph_id, int) and 0 < paragraph_id < 2**31 else None
     if row is None or row[0].statement_id != statement.id:
-        raise NotFound("That paragraph is not part of this statement.", field="paragraph_id")
+        raise NotFound(_("That paragraph is not part of this statement."), field="paragraph_id")
     if row[0].deleted_at is not None:
-        raise Conflict("That paragraph has been deleted from the text.", field="paragraph_id")
+        raise Conflict(_("That paragraph has been deleted from the text."), field="paragraph_id")
     if room is not None:
         room.read(row[2:])
     return row[0], row[1]
@@ -274,7 +279,7 @@ def propose(
     _require_open_for_proposals(statement, now)
     organisation = _speaking_for(statement, user, organisation)
     if kind not in KINDS:
-        raise InvalidInput("An amendment modifies, inserts or deletes a paragraph, or retitles.",
+        raise InvalidInput(_("An amendment modifies, inserts or deletes a paragraph, or retitles."),
                            field="kind")
     amendment = Amendment(
         statement=statement, kind=kind, organisation=organisation, proposer=user,
@@ -292,7 +297,7 @@ def propose(
         if kind == "modify":
             amendment.proposed_text = normalise_paragraph(text)
             if amendment.proposed_text == paragraph.text:
-                raise InvalidInput("The proposed text is the same as the current text.", field="text")
+                raise InvalidInput(_("The proposed text is the same as the current text."), field="text")
     elif kind == "insert":
         if paragraph_id is not None:
             after, amendment.base_number = _numbered_paragraph(statement, paragraph_id, room)
@@ -304,7 +309,7 @@ def propose(
         amendment.base_text = statement.title
         amendment.proposed_text = normalise_title(text)
         if amendment.proposed_text == statement.title:
-            raise InvalidInput("The proposed title is the same as the current title.", field="text")
+            raise InvalidInput(_("The proposed title is the same as the current title."), field="text")
     room.check(amendment, new=True)
     if supersedes:
         amendment.targets = _compromise_targets(statement, amendment, supersedes)
@@ -316,13 +321,10 @@ def propose(
     audit.record(statement.id, "proposed", user, now=now, organisation=organisation,
                  amendment=amendment.id, kind=kind, paragraph=amendment.paragraph_id,
                  text=amendment.proposed_text)
-    where = "the title" if kind == "retitle" else (
-        f"¶ {amendment.base_number}" if kind != "insert" else "a new paragraph")
-    events.notify_participants(statement, ("delegate",), "amendment_new", exclude=user, now=now,
-                               path=events.amendment_path(amendment),
-                               subject=f"New amendment #{amendment.id} on {where}: {statement.title}",
-                               body=f"{organisation.name} proposes to {kind} {where}. Read it and record your "
-                                    "organisation's position.")
+    events.notify_participants(
+        statement, ("delegate",), "amendment_new", exclude=user, now=now, path=events.amendment_path(amendment),
+        subject=words.notice(words.proposed_subject(kind, amendment.base_number, amendment.id, statement.title)),
+        body=words.notice(words.proposed_body(kind, amendment.base_number, organisation.name)))
     return amendment
 
 
@@ -372,12 +374,12 @@ class _Room:
             self.read(db.session.execute(self.reading(select())).one())
         count, paragraphs, characters = self.values
         if new and count >= MAX_OPEN_AMENDMENTS_PER_PLACE:
-            where = "the title" if amendment.kind == "retitle" else (
-                "the top of the text" if amendment.paragraph_id is None else f"¶ {amendment.base_number}")
-            raise InvalidInput(
-                f"{self.organisation.name} already has {count} open amendments at {where}, the most one "
-                f"organisation can have at one place. Withdraw one of them, or wait until they are decided."
-            )
+            where = _("the title") if amendment.kind == "retitle" else (
+                _("the top of the text") if amendment.paragraph_id is None else f"¶ {amendment.base_number}")
+            raise InvalidInput(_(
+                "%(organisation)s already has %(count)s open amendments at %(place)s, the most one "
+                "organisation can have at one place. Withdraw one of them, or wait until they are decided.",
+                organisation=self.organisation.name, count=count, place=where))
         if amendment.kind == "insert":
             check_paragraph_count(paragraphs + 1)  # as it is proposed or edited: room for one more
             growth = len(amendment.proposed_text)
@@ -400,15 +402,15 @@ def _compromise_targets(statement: Statement, compromise: Amendment, ids) -> lis
     for amendment_id in dict.fromkeys(ids):
         target = db.session.get(Amendment, amendment_id) if isinstance(amendment_id, int) else None
         if target is None or target.statement_id != statement.id:
-            raise NotFound(f"Amendment {amendment_id} is not part of this statement.", field="supersedes")
+            raise NotFound(_("Amendment %(id)s is not part of this statement.", id=amendment_id), field="supersedes")
         if not target.is_open:
-            raise Conflict(f"Amendment #{target.id} is no longer open.", field="supersedes")
+            raise Conflict(_("Amendment #%(id)s is no longer open.", id=target.id), field="supersedes")
         same_place = (target.kind == "retitle") == (compromise.kind == "retitle") and (
             compromise.kind == "retitle" or target.paragraph_id == compromise.paragraph_id
         )
         if not same_place or target.kind == "insert" or compromise.kind == "insert":
             raise InvalidInput(
-                f"A compromise replaces amendments of the same paragraph; #{target.id} is about another.",
+                _("A compromise replaces amendments of the same paragraph; #%(id)s is about another.", id=target.id),
                 field="supersedes",
             )
         targets.append(target)
@@ -430,19 +432,19 @@ def edit_amendment(
     statement = lock_statement(amendment.statement_id)
     amendment = _fresh_amendment(amendment.id)
     if statement.status != "amending":
-        raise WrongPhase("Amendments can be changed only while the statement is open for amendments.")
+        raise WrongPhase(_("Amendments can be changed only while the statement is open for amendments."))
     if user.id != amendment.proposer_id:
-        raise NotAllowed("Only the proposer can change an amendment.")
+        raise NotAllowed(_("Only the proposer can change an amendment."))
     if not can_edit(amendment, user):
         if amendment.is_open and others_have_spoken(amendment):
-            raise Conflict("Organisations have taken positions on this amendment, so it can no longer "
-                           "be edited. Withdraw it and propose a new one instead.")
-        raise Conflict("This amendment can no longer be edited.")
+            raise Conflict(_("Organisations have taken positions on this amendment, so it can no longer "
+                             "be edited. Withdraw it and propose a new one instead."))
+        raise Conflict(_("This amendment can no longer be edited."))
     revising = amendment.status == "conflicted"
     if revising and amendment.kind in ("modify", "delete"):
         paragraph = amendment.paragraph
         if paragraph is None or paragraph.deleted_at is not None:
-            raise Conflict("The paragraph has been deleted; this amendment cannot be revised.")
+            raise Conflict(_("The paragraph has been deleted; this amendment cannot be revised."))
         amendment.base_revision_id = paragraph.current_revision_id
         amendment.base_text = paragraph.text
     elif revising and amendment.kind == "retitle":
@@ -450,13 +452,13 @@ def edit_amendment(
     if amendment.kind == "modify":
         amendment.proposed_text = normalise_paragraph(text)
         if amendment.proposed_text == amendment.base_text:
-            raise InvalidInput("The proposed text is the same as the current text.", field="text")
+            raise InvalidInput(_("The proposed text is the same as the current text."), field="text")
     elif amendment.kind == "insert":
         amendment.proposed_text = normalise_paragraph(text)
     elif amendment.kind == "retitle":
         amendment.proposed_text = normalise_title(text)
         if amendment.proposed_text == amendment.base_text:
-            raise InvalidInput("The proposed title is the same as the current title.", field="text")
+            raise InvalidInput(_("The proposed title is the same as the current title."), field="text")
     amendment.rationale = _clean_rationale(rationale)
     if amendment.kind in ("modify", "insert"):
         _check_room(statement, amendment.organisation, amendment, new=False)
@@ -479,9 +481,9 @@ def withdraw_amendment(amendment: Amendment, user: User, *, now: datetime) -> Am
     lock_statement(amendment.statement_id)
     amendment = _fresh_amendment(amendment.id)
     if user.id != amendment.proposer_id:
-        raise NotAllowed("Only the proposer can withdraw an amendment.")
+        raise NotAllowed(_("Only the proposer can withdraw an amendment."))
     if not amendment.is_open:
-        raise Conflict("Only an open amendment can be withdrawn.")
+        raise Conflict(_("Only an open amendment can be withdrawn."))
     _close(amendment, "withdrawn", user, now)
     audit.record(amendment.statement_id, "amendment_withdrawn", user, now=now, amendment=amendment.id)
     db.session.flush()
@@ -507,9 +509,9 @@ def cosponsor(amendment: Amendment, user: User, organisation: Organisation, *, n
     amendment = _fresh_amendment(amendment.id, "sponsors")
     organisation = _speaking_for(statement, user, organisation)
     if not amendment.is_open:
-        raise Conflict("Only an open amendment can be co-sponsored.")
+        raise Conflict(_("Only an open amendment can be co-sponsored."))
     if organisation.id in {o.id for o in amendment.organisations}:
-        raise Conflict(f"{organisation.name} already sponsors this amendment.")
+        raise Conflict(_("%(organisation)s already sponsors this amendment.", organisation=organisation.name))
     sponsor = Sponsor(organisation=organisation, user=user, created_at=now)
     amendment.sponsors.append(sponsor)
     _support_as(amendment, organisation, user, "cosponsor", now)
@@ -527,14 +529,14 @@ def take_position(
     statement = lock_statement(amendment.statement_id)
     amendment = _fresh_amendment(amendment.id)
     if statement.status != "amending":
-        raise WrongPhase("Positions can be taken only while the statement is open for amendments.")
+        raise WrongPhase(_("Positions can be taken only while the statement is open for amendments."))
     organisation = _speaking_for(statement, user, organisation)
     if stance not in STANCES:
-        raise InvalidInput("A position is support, oppose or abstain.", field="stance")
+        raise InvalidInput(_("A position is support, oppose or abstain."), field="stance")
     if amendment.status == "conflicted":
-        raise Conflict("This amendment conflicts with the current text; wait until its proposer revises it.")
+        raise Conflict(_("This amendment conflicts with the current text; wait until its proposer revises it."))
     if not amendment.is_open:
-        raise Conflict("This amendment is no longer open.")
+        raise Conflict(_("This amendment is no longer open."))
     position = Position(amendment_id=amendment.id, organisation=organisation, user=user,
                         stance=stance, reason=_clean_rationale(reason), round=amendment.round,
                         text_version=amendment.text_version, created_at=now)
@@ -543,13 +545,10 @@ def take_position(
                  amendment=amendment.id, stance=stance, reason=position.reason)
     events.notify([amendment.proposer], "amendment_activity", statement=statement, exclude=user, now=now,
                   path=events.amendment_path(amendment),
-                  subject=f"{organisation.name} {STANCE_VERBS[stance]} your amendment #{amendment.id}",
-                  body=position.reason or f"{organisation.name} recorded its position: {stance}.")
+                  subject=words.notice(words.position_subject(stance, organisation.name, amendment.id)),
+                  body=position.reason or words.notice(words.position_body(stance, organisation.name)))
     db.session.flush()
     return position
-
-
-STANCE_VERBS = {"support": "supports", "oppose": "opposes", "abstain": "abstains on"}
 
 
 def can_comment(statement: Statement, user: User | None) -> bool:
@@ -561,20 +560,20 @@ def add_comment(
 ) -> Comment:
     statement = lock_statement(amendment.statement_id)  # before the checks: a publication may be racing
     if not can_comment(statement, user):
-        raise NotAllowed("Only members of participating organisations can comment.")
+        raise NotAllowed(_("Only members of participating organisations can comment."))
     if statement.status in ("published", "withdrawn"):
-        raise WrongPhase("The discussion is closed.")
+        raise WrongPhase(_("The discussion is closed."))
     text = (body or "").replace("\r\n", "\n").strip()
     if not text:
-        raise InvalidInput("A comment cannot be empty.", field="body")
+        raise InvalidInput(_("A comment cannot be empty."), field="body")
     if len(text) > MAX_COMMENT:
-        raise InvalidInput(f"A comment can have at most {MAX_COMMENT:,} characters.", field="body")
+        raise InvalidInput(_("A comment can have at most %(max)s characters.", max=_COMMENT_SHOWN), field="body")
     if any(ord(c) < 32 and c not in "\n\t" for c in text):
-        raise InvalidInput("The comment contains a control character.", field="body")
+        raise InvalidInput(_("The comment contains a control character."), field="body")
     if parent_id is not None:
         parent = db.session.get(Comment, parent_id) if isinstance(parent_id, int) else None
         if parent is None or parent.amendment_id != amendment.id:
-            raise NotFound("That comment is not part of this amendment.", field="parent_id")
+            raise NotFound(_("That comment is not part of this amendment."), field="parent_id")
         parent_id = parent.parent_id or parent.id  # replies stay one level deep
     comment = Comment(amendment_id=amendment.id, parent_id=parent_id, author_id=user.id, body=text,
                       created_at=now)
@@ -583,7 +582,8 @@ def add_comment(
     audit.record(statement.id, "commented", user, now=now, amendment=amendment.id, comment=comment.id)
     events.notify([amendment.proposer], "amendment_activity", statement=statement, exclude=user, now=now,
                   path=f"{events.amendment_path(amendment)}#c-{comment.id}",
-                  subject=f"{user.name} commented on your amendment #{amendment.id}", body=text[:1000])
+                  subject=words.notice(_("%(name)s commented on your amendment #%(id)s", name=user.name,
+                                         id=amendment.id)), body=text[:1000])
     return comment
 
 
@@ -626,11 +626,11 @@ def tally(amendment: Amendment, statement: Statement) -> Tally:
 
 def _require_decider(statement: Statement, amendment: Amendment, user: User) -> None:
     if not statement.is_coordinator(user):
-        raise NotAllowed("Only the coordinator decides on amendments.")
+        raise NotAllowed(_("Only the coordinator decides on amendments."))
     if statement.status != "amending":
-        raise WrongPhase("Amendments are decided only while the statement is open for amendments.")
+        raise WrongPhase(_("Amendments are decided only while the statement is open for amendments."))
     if not amendment.is_open:
-        raise Conflict(f"This amendment is already {amendment.status.replace('_', ' ')}.")
+        raise Conflict(words.amendment_already(amendment.status))
 
 
 def reject(amendment: Amendment, user: User, *, reason: str, now: datetime) -> Amendment:
@@ -639,12 +639,12 @@ def reject(amendment: Amendment, user: User, *, reason: str, now: datetime) -> A
     _require_decider(statement, amendment, user)
     reason = _clean_rationale(reason)
     if not reason:
-        raise InvalidInput("Give a reason for rejecting, so the proposers know why.", field="reason")
+        raise InvalidInput(_("Give a reason for rejecting, so the proposers know why."), field="reason")
     _close(amendment, "rejected", user, now, reason)
     audit.record(statement.id, "rejected", user, now=now, amendment=amendment.id, reason=reason)
     events.notify([amendment.proposer], "amendment_decided", statement=statement, exclude=user, now=now,
                   path=events.amendment_path(amendment),
-                  subject=f"Your amendment #{amendment.id} was rejected", body=reason)
+                  subject=words.notice(_("Your amendment #%(id)s was rejected", id=amendment.id)), body=reason)
     db.session.flush()
     return amendment
 
@@ -652,13 +652,13 @@ def reject(amendment: Amendment, user: User, *, reason: str, now: datetime) -> A
 def _check_acceptable(statement: Statement, amendment: Amendment, text_version: int | None) -> None:
     """Why ``amendment`` cannot be accepted now, as a Conflict (after ``_require_decider``)."""
     if amendment.status == "conflicted":
-        raise Conflict("This amendment conflicts with the current text; its proposer must revise it first.")
+        raise Conflict(_("This amendment conflicts with the current text; its proposer must revise it first."))
     if text_version is not None and text_version != amendment.text_version:
-        raise Conflict("This amendment changed since you opened it (it was edited or rebased). "
-                       "Review its current text before accepting.")
+        raise Conflict(_("This amendment changed since you opened it (it was edited or rebased). "
+                         "Review its current text before accepting."))
     decision = tally(amendment, statement).decision
     if not decision.met:
-        raise Conflict(f"The decision rule is not met: {decision.explanation}")
+        raise Conflict(_("The decision rule is not met: %(explanation)s", explanation=decision.explanation))
 
 
 def _apply(
@@ -674,7 +674,7 @@ def _apply(
     if amendment.kind == "modify":
         paragraph = _live_paragraph(statement, amendment.paragraph_id)
         if paragraph.current_revision_id != amendment.base_revision_id:
-            raise Conflict("The paragraph changed and this amendment was not rebased; reload and try again.")
+            raise Conflict(_("The paragraph changed and this amendment was not rebased; reload and try again."))
         new_revision = Revision(paragraph_id=paragraph.id, parent_id=paragraph.current_revision_id,
                                 text=amendment.proposed_text, diff=amendment.diff, author_id=amendment.proposer_id,
                                 amendment_id=amendment.id, created_at=now)
@@ -747,25 +747,39 @@ def _batch_order(statement: Statement, amendments: list[Amendment]) -> list[Amen
 def _batch_ids(amendment_ids) -> list[int]:
     ids = list(amendment_ids) if isinstance(amendment_ids, list | tuple) else None
     if not ids or any(not isinstance(i, int) or isinstance(i, bool) or not 0 < i < 2**31 for i in ids):
-        raise InvalidInput("Choose at least one amendment to accept.", field="amendments")
+        raise InvalidInput(_("Choose at least one amendment to accept."), field="amendments")
     if len(ids) != len(set(ids)):
-        raise InvalidInput("An amendment is chosen twice.", field="amendments")
+        raise InvalidInput(_("An amendment is chosen twice."), field="amendments")
     if len(ids) > MAX_ACCEPT_MANY:
-        raise InvalidInput(f"Accept at most {MAX_ACCEPT_MANY} amendments at once.", field="amendments")
+        raise InvalidInput(_("Accept at most %(max)s amendments at once.", max=MAX_ACCEPT_MANY), field="amendments")
     return ids
 
 
-def _refused(problems: dict[int, str]) -> BatchRefused:
-    listed = "; ".join(f"#{i}: {why}" for i, why in problems.items())
-    return BatchRefused(f"Nothing was accepted. {listed}", problems)
+class _Listed:
+    """The problems of a refused batch, "#1: why; #2: why", each in the language it is shown in."""
+
+    def __init__(self, problems: dict[int, str | Message]):
+        self.problems = dict(problems)
+
+    def __str__(self) -> str:
+        return "; ".join(f"#{i}: {why}" for i, why in self.problems.items())
 
 
-_TURNED = {
-    "conflicted": "conflicts with the text once #{0} is applied (their changes touch); leave one of them out",
-    "obsolete": "is obsolete once #{0} is applied (its change is already in the text, or its paragraph is "
-                "deleted); leave it out",
-    "superseded": "is superseded by the compromise #{0}; leave it out",
-}
+def _refused(problems: dict[int, str | Message]) -> BatchRefused:
+    return BatchRefused(_("Nothing was accepted. %(problems)s", problems=_Listed(problems)), problems)
+
+
+def _turned(status: str, by: int) -> Message | str:
+    """Why a batch member cannot be accepted once ``by``, earlier in the batch, is applied."""
+    if status == "conflicted":
+        return _("conflicts with the text once #%(id)s is applied (their changes touch); leave one of them out",
+                 id=by)
+    if status == "obsolete":
+        return _("is obsolete once #%(id)s is applied (its change is already in the text, or its paragraph is "
+                 "deleted); leave it out", id=by)
+    if status == "superseded":
+        return _("is superseded by the compromise #%(id)s; leave it out", id=by)
+    return status
 
 
 def accept_many(
@@ -781,13 +795,13 @@ def accept_many(
     ids = _batch_ids(amendment_ids)
     statement = lock_statement(_id(statement))
     if not statement.is_coordinator(user):
-        raise NotAllowed("Only the coordinator decides on amendments.")
+        raise NotAllowed(_("Only the coordinator decides on amendments."))
     if statement.status != "amending":
-        raise WrongPhase("Amendments are decided only while the statement is open for amendments.")
+        raise WrongPhase(_("Amendments are decided only while the statement is open for amendments."))
     found = {a.id: a for a in db.session.scalars(
         select(Amendment).where(Amendment.id.in_(ids), Amendment.statement_id == statement.id)
         .options(lazyload(Amendment.sponsors)).execution_options(populate_existing=True))}
-    problems: dict[int, str] = {i: "not an amendment of this statement" for i in ids if i not in found}
+    problems: dict[int, str | Message] = {i: _("not an amendment of this statement") for i in ids if i not in found}
     if problems:
         raise _refused(problems)
     batch = _batch_order(statement, list(found.values()))
@@ -818,7 +832,7 @@ def accept_many(
             placed[amendment.paragraph_id] = amendment.result_paragraph_id  # the next one goes below it
         for sibling, status in touched:
             if sibling.id in found and status != "rebased":  # named after the first that turned it
-                problems.setdefault(sibling.id, _TURNED.get(status, status).format(amendment.id))
+                problems.setdefault(sibling.id, _turned(status, amendment.id))
         applied.append((amendment, touched))
         notes.append(note)
     if problems:
@@ -828,24 +842,18 @@ def accept_many(
     return _write_version(statement, applied, note, user, now)
 
 
-_OUTCOME_TEXT = {
-    "rebased": "was carried over onto the new text (rebased); check that it still says what you mean",
-    "conflicted": "conflicts with the new text; please revise it",
-    "obsolete": "is obsolete: the accepted change made it pointless",
-    "superseded": "was superseded by the accepted compromise",
-}
-
-
 def _tell_accepted(
     statement: Statement, accepted: Amendment, version_number: int, touched: list[tuple[Amendment, str]],
     user: User, now: datetime,
 ) -> None:
     """Tell the proposer of the accepted amendment, and of every sibling it rebased, in one batch."""
-    told = [([accepted.proposer], f"Your amendment #{accepted.id} was accepted",
-             f"It is part of the text as version {version_number}.", events.amendment_path(accepted))]
+    told = [([accepted.proposer], words.notice(_("Your amendment #%(id)s was accepted", id=accepted.id)),
+             words.notice(_("It is part of the text as version %(number)s.", number=version_number)),
+             events.amendment_path(accepted))]
+    on_same = words.notice(_("Amendment #%(id)s was accepted on the same paragraph.", id=accepted.id))
     told += [
-        ([sibling.proposer], f"Your amendment #{sibling.id} {_OUTCOME_TEXT.get(status, status)}",
-         f"Amendment #{accepted.id} was accepted on the same paragraph.", events.amendment_path(sibling))
+        ([sibling.proposer], words.notice(words.outcome_subject(status, sibling.id)), on_same,
+         events.amendment_path(sibling))
         for sibling, status in touched
     ]
     events.notify_each(told, "amendment_decided", statement=statement, exclude=user, now=now)

@@ -5,17 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from app.i18n import Message, _
+
 RULE_LABELS = {
-    "consensus": "Consensus: every participating organisation supports",
-    "majority": "Majority: more support than oppose, and at least half have taken a position",
-    "coordinator": "Coordinator decides",
+    "consensus": _("Consensus: every participating organisation supports"),
+    "majority": _("Majority: more support than oppose, and at least half have taken a position"),
+    "coordinator": _("Coordinator decides"),
 }
+
+#: A decision rule's name within a sentence ("Decision rule: consensus").
+RULE_NAMES = {"consensus": _("consensus"), "majority": _("majority"), "coordinator": _("coordinator")}
 
 
 @dataclass(frozen=True)
 class Decision:
     met: bool
-    explanation: str
+    explanation: Message  # shown in the viewer's language (app.i18n)
 
 
 def rule_met(rule: str, participants: Iterable[int], stances: Mapping[int, str]) -> Decision:
@@ -32,25 +37,31 @@ def decide(rule: str, total: int, support: int, oppose: int, spoken: int) -> Dec
     """``rule_met`` from counts: of ``total`` participating organisations, ``spoken`` have a stance in
     the current round, ``support`` of them support and ``oppose`` oppose (for many amendments at once)."""
     if rule == "coordinator":
-        return Decision(True, "The coordinator decides.")
+        return Decision(True, _("The coordinator decides."))
     if rule == "consensus":
         if total and support == total:
-            return Decision(True, f"All {total} organisations support it.")
+            return Decision(True, _("All %(total)s organisations support it.", total=total))
         missing = total - support
-        return Decision(
-            False,
-            f"Consensus needs the support of all {total} organisations; "
-            f"{missing} {'has' if missing == 1 else 'have'} not given it"
-            + (f" ({oppose} oppose)" if oppose else "") + ".",
-        )
+        # Two messages rather than ngettext: the plural form of a message with other parameters than the
+        # number is chosen here (the web layer's plural translator fills in the number alone).
+        if oppose:
+            return Decision(False, _(
+                "Consensus needs the support of all %(total)s organisations; %(missing)s has not given it "
+                "(%(oppose)s oppose).", total=total, missing=missing, oppose=oppose) if missing == 1 else _(
+                "Consensus needs the support of all %(total)s organisations; %(missing)s have not given it "
+                "(%(oppose)s oppose).", total=total, missing=missing, oppose=oppose))
+        return Decision(False, _(
+            "Consensus needs the support of all %(total)s organisations; %(missing)s has not given it.",
+            total=total, missing=missing) if missing == 1 else _(
+            "Consensus needs the support of all %(total)s organisations; %(missing)s have not given it.",
+            total=total, missing=missing))
     if rule == "majority":
         if spoken * 2 < total:
-            return Decision(
-                False,
-                f"A majority decision needs at least half of the {total} organisations to take a "
-                f"position; {spoken} have.",
-            )
+            return Decision(False, _(
+                "A majority decision needs at least half of the %(total)s organisations to take a "
+                "position; %(spoken)s have.", total=total, spoken=spoken))
         if support > oppose:
-            return Decision(True, f"{support} support, {oppose} oppose.")
-        return Decision(False, f"It needs more support than opposition: {support} support, {oppose} oppose.")
+            return Decision(True, _("%(support)s support, %(oppose)s oppose.", support=support, oppose=oppose))
+        return Decision(False, _("It needs more support than opposition: %(support)s support, %(oppose)s oppose.",
+                                 support=support, oppose=oppose))
     raise ValueError(f"unknown decision rule {rule!r}")

@@ -21,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from app import audit
+from app.amending import words
 from app.amending.operations import (
     _changed_by_proposer,
     _check_room,
@@ -35,6 +36,7 @@ from app.diffing.stored import text_change
 from app.drafting.text import normalise_paragraph, normalise_title
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, StaleText, WrongPhase
 from app.extensions import db
+from app.i18n import _
 from app.limits import MAX_OPEN_SUGGESTIONS_PER_ORGANISATION, WORD_DIFF_SECONDS
 from app.locking import lock_statement
 from app.models import Amendment, Organisation, Statement, Suggestion, User
@@ -51,14 +53,14 @@ def suggestion_path(amendment_id: int, suggestion_id: int) -> str:
 
 def _require_amending(statement: Statement) -> None:
     if statement.status != "amending":
-        raise WrongPhase("Suggestions are made and decided only while the statement is open for amendments.")
+        raise WrongPhase(_("Suggestions are made and decided only while the statement is open for amendments."))
 
 
 def _require_open_text(amendment: Amendment) -> None:
     if amendment.status == "conflicted":
-        raise Conflict("This amendment conflicts with the current text; wait until its proposer revises it.")
+        raise Conflict(_("This amendment conflicts with the current text; wait until its proposer revises it."))
     if not amendment.is_open:
-        raise Conflict(f"This amendment is already {amendment.status.replace('_', ' ')}.")
+        raise Conflict(words.amendment_already(amendment.status))
 
 
 def _normalised(amendment: Amendment, text: str | None) -> str:
@@ -78,36 +80,39 @@ def suggest(
     """
     row = amendment if isinstance(amendment, Amendment) else db.session.get(Amendment, amendment)
     if row is None:
-        raise NotFound("There is no such amendment.")
+        raise NotFound(_("There is no such amendment."))
     statement = lock_statement(row.statement_id)
     amendment = _fresh_amendment(_id(row), "sponsors")
     organisation = _speaking_for(statement, user, organisation)
     _require_amending(statement)
     if amendment.kind == "delete":
-        raise InvalidInput("A deletion has no text to suggest a change to.")
+        raise InvalidInput(_("A deletion has no text to suggest a change to."))
     _require_open_text(amendment)
     if organisation.id not in amendment_rights(amendment, statement, user).suggest_for:
-        raise NotAllowed(f"Only a delegate of a participating organisation can suggest a change for "
-                         f"{organisation.name}.", field="organisation")
+        raise NotAllowed(_("Only a delegate of a participating organisation can suggest a change for "
+                           "%(organisation)s.", organisation=organisation.name), field="organisation")
     if text_version is not None and text_version != amendment.text_version:
-        raise StaleText("The amendment's text changed since you opened it; your suggestion was not saved. "
-                        "Read its current text and suggest your change again.", field="text")
+        raise StaleText(_("The amendment's text changed since you opened it; your suggestion was not saved. "
+                          "Read its current text and suggest your change again."), field="text")
     proposed = _normalised(amendment, text)
     if proposed == amendment.proposed_text:
-        raise InvalidInput("The suggested text is the same as the amendment's text.", field="text")
+        raise InvalidInput(_("The suggested text is the same as the amendment's text."), field="text")
     if amendment.kind != "insert" and proposed == amendment.base_text:
-        raise InvalidInput("With this text the amendment would change nothing: it is the current "
-                           f"{'title' if amendment.kind == 'retitle' else 'paragraph'}. To oppose the "
-                           "amendment, record your organisation's position.", field="text")
+        raise InvalidInput(_("With this text the amendment would change nothing: it is the current title. To "
+                             "oppose the amendment, record your organisation's position.")
+                           if amendment.kind == "retitle" else
+                           _("With this text the amendment would change nothing: it is the current paragraph. To "
+                             "oppose the amendment, record your organisation's position."), field="text")
     reason = _clean_rationale(rationale)
     open_ones = db.session.scalar(
         select(func.count()).select_from(Suggestion)
         .where(Suggestion.amendment_id == amendment.id, Suggestion.organisation_id == organisation.id,
                Suggestion.status == "open"))
     if open_ones >= MAX_OPEN_SUGGESTIONS_PER_ORGANISATION:
-        raise InvalidInput(
-            f"{organisation.name} already has {open_ones} open suggestions on this amendment, the most one "
-            "organisation can have on one amendment. Withdraw one of them, or wait until they are decided.")
+        raise InvalidInput(_(
+            "%(organisation)s already has %(count)s open suggestions on this amendment, the most one "
+            "organisation can have on one amendment. Withdraw one of them, or wait until they are decided.",
+            organisation=organisation.name, count=open_ones))
     suggestion = Suggestion(
         amendment_id=amendment.id, organisation=organisation, author=user, text_version=amendment.text_version,
         base_text=amendment.proposed_text, proposed_text=proposed, rationale=reason, status="open",
@@ -120,8 +125,10 @@ def suggest(
                  suggestion=suggestion.id, text=proposed)
     events.notify([amendment.proposer], "amendment_activity", statement=statement, exclude=user, now=now,
                   path=suggestion_path(amendment.id, suggestion.id),
-                  subject=f"{organisation.name} suggests a change to your amendment #{amendment.id}",
-                  body=reason or f"{user.name} suggests a new text for it. Adopt it or decline it with a reason.")
+                  subject=words.notice(_("%(organisation)s suggests a change to your amendment #%(id)s",
+                                         organisation=organisation.name, id=amendment.id)),
+                  body=reason or words.notice(_("%(name)s suggests a new text for it. Adopt it or decline it with a "
+                                                "reason.", name=user.name)))
     return suggestion
 
 
@@ -131,7 +138,7 @@ def _fresh_suggestion(suggestion: Suggestion | int) -> Suggestion:
         select(Suggestion).where(Suggestion.id == suggestion_id).execution_options(populate_existing=True)
     ).scalar_one_or_none() if isinstance(suggestion_id, int) and 0 < suggestion_id < 2**31 else None
     if found is None:
-        raise NotFound("There is no such suggestion.")
+        raise NotFound(_("There is no such suggestion."))
     return found
 
 
@@ -139,7 +146,7 @@ def _statement_of(suggestion: Suggestion | int) -> int:
     row = suggestion if isinstance(suggestion, Suggestion) else _fresh_suggestion(suggestion)
     statement_id = db.session.scalar(select(Amendment.statement_id).where(Amendment.id == row.amendment_id))
     if statement_id is None:
-        raise NotFound("There is no such suggestion.")
+        raise NotFound(_("There is no such suggestion."))
     return statement_id
 
 
@@ -151,10 +158,10 @@ def _to_decide(suggestion: Suggestion | int, user: User, collections: tuple[str,
     suggestion = _fresh_suggestion(suggestion)
     amendment = _fresh_amendment(suggestion.amendment_id, *collections)
     if user.id != amendment.proposer_id:
-        raise NotAllowed("Only the amendment's proposer adopts or declines the suggestions made to it.")
+        raise NotAllowed(_("Only the amendment's proposer adopts or declines the suggestions made to it."))
     _require_amending(statement)
     if suggestion.status != "open":
-        raise Conflict(f"This suggestion is already {suggestion.status}.")
+        raise Conflict(words.suggestion_already(suggestion.status))
     return statement, amendment, suggestion
 
 
@@ -165,14 +172,16 @@ def adopt(suggestion: Suggestion | int, user: User, *, now: datetime) -> Amendme
     statement, amendment, suggestion = _to_decide(suggestion, user, ("positions", "sponsors"))
     _require_open_text(amendment)
     if not amendment_rights(amendment, statement, user).can_adopt:
-        raise NotAllowed(f"Only a delegate of {amendment.organisation.name} can change its amendment.")
+        raise NotAllowed(_("Only a delegate of %(organisation)s can change its amendment.",
+                           organisation=amendment.organisation.name))
     if suggestion.text_version != amendment.text_version:
-        raise Conflict(
-            f"This suggestion was made on an earlier text of amendment #{amendment.id}, which has changed since "
+        raise Conflict(_(
+            "This suggestion was made on an earlier text of amendment #%(id)s, which has changed since "
             "(it was edited, rebased onto an accepted change, or another suggestion was adopted). Adopting it "
-            "as it stands would undo that change. Decline it, or ask for a new suggestion on the current text.")
+            "as it stands would undo that change. Decline it, or ask for a new suggestion on the current text.",
+            id=amendment.id))
     if amendment.kind != "insert" and suggestion.proposed_text == amendment.base_text:
-        raise InvalidInput("With this text the amendment would change nothing.")
+        raise InvalidInput(_("With this text the amendment would change nothing."))
     # Organisations whose positions stop counting: told that their position is needed again.
     spoken = [p.organisation for p in amendment.current_positions().values()
               if p.organisation_id != amendment.organisation_id]
@@ -195,15 +204,17 @@ def adopt(suggestion: Suggestion | int, user: User, *, now: datetime) -> Amendme
                  amendment=amendment.id, suggestion=suggestion.id, text=amendment.proposed_text)
     events.notify([suggestion.author], "amendment_activity", statement=statement, exclude=user, now=now,
                   path=suggestion_path(amendment.id, suggestion.id),
-                  subject=f"Your suggestion to amendment #{amendment.id} was adopted",
-                  body=f"Amendment #{amendment.id} now has the text you suggested; its positions start a new round.")
+                  subject=words.notice(_("Your suggestion to amendment #%(id)s was adopted", id=amendment.id)),
+                  body=words.notice(_("Amendment #%(id)s now has the text you suggested; its positions start a new "
+                                      "round.", id=amendment.id)))
     if spoken:
         events.notify(events.members(spoken, "delegate"), "amendment_new", statement=statement, exclude=user,
                       now=now, path=events.amendment_path(amendment),
-                      subject=f"Amendment #{amendment.id} has a new text: your position is needed again",
-                      body=f"{amendment.organisation.name} adopted a suggestion, so positions given on the "
-                           "earlier text no longer count. Read the new text and record your organisation's "
-                           "position.")
+                      subject=words.notice(_("Amendment #%(id)s has a new text: your position is needed again",
+                                             id=amendment.id)),
+                      body=words.notice(_("%(organisation)s adopted a suggestion, so positions given on the earlier "
+                                          "text no longer count. Read the new text and record your organisation's "
+                                          "position.", organisation=amendment.organisation.name)))
     return amendment
 
 
@@ -211,10 +222,10 @@ def decline(suggestion: Suggestion | int, user: User, *, reason: str, now: datet
     """The proposer declines a suggestion, with a reason its organisation is told."""
     statement, amendment, suggestion = _to_decide(suggestion, user)
     if not amendment.is_open:
-        raise Conflict(f"This amendment is already {amendment.status.replace('_', ' ')}.")
+        raise Conflict(words.amendment_already(amendment.status))
     reason = _clean_rationale(reason)
     if not reason:
-        raise InvalidInput("Give a reason for declining, so the organisation that suggested it knows why.",
+        raise InvalidInput(_("Give a reason for declining, so the organisation that suggested it knows why."),
                            field="reason")
     suggestion.status = "declined"
     suggestion.decision_reason = reason
@@ -225,7 +236,8 @@ def decline(suggestion: Suggestion | int, user: User, *, reason: str, now: datet
                  amendment=amendment.id, suggestion=suggestion.id, reason=reason)
     events.notify([suggestion.author], "amendment_activity", statement=statement, exclude=user, now=now,
                   path=suggestion_path(amendment.id, suggestion.id),
-                  subject=f"Your suggestion to amendment #{amendment.id} was declined", body=reason)
+                  subject=words.notice(_("Your suggestion to amendment #%(id)s was declined", id=amendment.id)),
+                  body=reason)
     return suggestion
 
 
@@ -235,10 +247,10 @@ def withdraw(suggestion: Suggestion | int, user: User, *, now: datetime) -> Sugg
     suggestion = _fresh_suggestion(suggestion)
     _fresh_amendment(suggestion.amendment_id)  # brings the audit chain's head
     if suggestion.author_id != user.id:
-        raise NotAllowed("Only the person who made a suggestion can withdraw it.")
+        raise NotAllowed(_("Only the person who made a suggestion can withdraw it."))
     _require_amending(statement)
     if not may_withdraw_suggestion(suggestion, user):
-        raise Conflict(f"This suggestion is already {suggestion.status}.")
+        raise Conflict(words.suggestion_already(suggestion.status))
     suggestion.status = "withdrawn"
     suggestion.decided_at = now
     suggestion.decided_by_id = user.id

@@ -27,6 +27,7 @@ from app.diffing import compare_paragraphs, word_diff
 from app.drafting import operations as drafting
 from app.errors import ConcordError, InvalidInput, NotFound
 from app.extensions import db
+from app.i18n import _
 from app.models import Amendment, Position, Suggestion, Version
 from app.organisations import operations as orgs
 from app.paging import paginate
@@ -36,7 +37,7 @@ from app.rate_limits import limited
 def _amendment(amendment_id: int) -> Amendment:
     amendment = db.session.get(Amendment, amendment_id)
     if amendment is None or not amendment.statement.can_view(g.api_user):
-        raise NotFound("There is no such amendment.")
+        raise NotFound(_("There is no such amendment."))
     return amendment
 
 
@@ -46,7 +47,7 @@ def _acting_on(amendment_id: int) -> Amendment:
     amendment = db.session.get(Amendment, amendment_id,
                                options=[lazyload("*"), joinedload(Amendment.proposer)])
     if amendment is None:
-        raise NotFound("There is no such amendment.")
+        raise NotFound(_("There is no such amendment."))
     return amendment
 
 
@@ -101,7 +102,7 @@ def amendment_json(
         payload["earlier_positions"] = [_position_summary(amendment, o.slug, tally.earlier[o.id])
                                         for o in tally.silent if o.id in tally.earlier]
         payload["decision_rule_met"] = tally.decision.met
-        payload["decision_explanation"] = tally.decision.explanation
+        payload["decision_explanation"] = str(tally.decision.explanation)
         payload["comments"] = [
             {"id": c.id, "parent_id": c.parent_id, "author": c.author.name, "body": c.body,
              "created_at": c.created_at.isoformat()}
@@ -143,23 +144,24 @@ def _datetime(data: dict, key: str) -> datetime | None:
     if raw is None:
         return None
     if not isinstance(raw, str):
-        raise InvalidInput(f"“{key}” must be an ISO 8601 date-time string or null.", field=key)
+        raise InvalidInput(_("“%(key)s” must be an ISO 8601 date-time string or null.", key=key), field=key)
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(f"“{key}” is not an ISO 8601 date-time.", field=key)
+        raise InvalidInput(_("“%(key)s” is not an ISO 8601 date-time.", key=key), field=key)
     if value.tzinfo is None:
-        raise InvalidInput(f"“{key}” needs a time zone offset, e.g. 2026-03-01T18:00:00+01:00.", field=key)
+        raise InvalidInput(_("“%(key)s” needs a time zone offset, e.g. 2026-03-01T18:00:00+01:00.", key=key),
+                           field=key)
     try:
         return value.astimezone(UTC)  # stored in UTC: 9999-12-31T23:59:59-11:00 has no UTC equivalent
     except OverflowError:
-        raise InvalidInput(f"“{key}” is out of range.", field=key) from None
+        raise InvalidInput(_("“%(key)s” is out of range.", key=key), field=key) from None
 
 
 def _int_list(data: dict, key: str) -> list[int]:
     value = data.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        raise InvalidInput(f"“{key}” must be a list of integers.", field=key)
+        raise InvalidInput(_("“%(key)s” must be a list of integers.", key=key), field=key)
     return value
 
 
@@ -183,7 +185,8 @@ def _int_arg(name: str) -> int | None:
         return None
     value = request.args.get(name, type=int)
     if value is None or not 0 <= value <= 2**31 - 1:
-        raise InvalidInput(f"“{name}” must be a whole number from 0 to {2**31 - 1}.", field=name)
+        raise InvalidInput(_("“%(name)s” must be a whole number from 0 to %(max)s.", name=name, max=2**31 - 1),
+                           field=name)
     return value
 
 
@@ -288,7 +291,7 @@ def _suggestion(suggestion_id: int) -> Suggestion:
     """The suggestion, if its amendment is one the token's owner may see."""
     found = db.session.get(Suggestion, suggestion_id)
     if found is None:
-        raise NotFound("There is no such suggestion.")
+        raise NotFound(_("There is no such suggestion."))
     _amendment(found.amendment_id)
     return found
 
@@ -333,7 +336,7 @@ def accept(amendment_id: int):
     amendment = _amendment(amendment_id)
     data = request.get_json(silent=True) if request.content_length else {}
     if not isinstance(data, dict):
-        raise InvalidInput("Send a JSON object (or no body).")
+        raise InvalidInput(_("Send a JSON object (or no body)."))
     version = amending.accept(amendment, g.api_user, text_version=_optional_int(data, "text_version"),
                               now=_now())
     return _commit({"amendment": amendment_json(amendment), "version": {
@@ -360,7 +363,7 @@ def compare(statement_id: int):
     statement = _visible_statement(statement_id)
     old_n, new_n = _int_arg("from"), _int_arg("to")
     if old_n is None or new_n is None:
-        raise InvalidInput("Give ?from=N&to=M (version numbers).")
+        raise InvalidInput(_("Give ?from=N&to=M (version numbers)."))
     (old, old_entries), (new, new_entries) = drafting.versions_texts(statement, [old_n, new_n])
     return jsonify({
         "from": old_n, "to": new_n,
@@ -383,7 +386,7 @@ _RULE_MET = {"true": True, "false": False}
 def _merged_amendment_json(a, slugs: dict[int, str]) -> dict:
     return {"id": a.id, "kind": a.kind, "status": a.status, "organisation": slugs.get(a.organisation_id, ""),
             "text_version": a.text_version, "ops": [[op, text] for op, text in a.ops],
-            "rule_met": a.rule_met, "rule_explanation": a.decision.explanation, "acceptable": a.acceptable,
+            "rule_met": a.rule_met, "rule_explanation": str(a.decision.explanation), "acceptable": a.acceptable,
             "collides_with": list(a.collides_with)}
 
 
@@ -398,14 +401,14 @@ def merged(statement_id: int):
     if slug:
         found = [org_id for org_id, s in slugs.items() if s == slug]
         if not found:
-            raise InvalidInput("That organisation does not take part in this statement.", field="organisation")
+            raise InvalidInput(_("That organisation does not take part in this statement."), field="organisation")
         filters["organisation"] = found[0]
     if request.args.get("kind"):
         filters["kind"] = request.args["kind"]
     raw = request.args.get("rule_met")
     if raw:
         if raw not in _RULE_MET:
-            raise InvalidInput("“rule_met” is true or false.", field="rule_met")
+            raise InvalidInput(_("“rule_met” is true or false."), field="rule_met")
         filters["rule_met"] = _RULE_MET[raw]
     view = merged_view(statement, **filters)
 
@@ -431,12 +434,12 @@ def accept_many(statement_id: int):
     ids = data.get("amendments")
     raw_versions = data.get("text_versions") or {}
     if not isinstance(raw_versions, dict):
-        raise InvalidInput("“text_versions” maps amendment ids to the text_version you saw.", field="text_versions")
+        raise InvalidInput(_("“text_versions” maps amendment ids to the text_version you saw."), field="text_versions")
     versions: dict[int, int] = {}
     for key, value in raw_versions.items():
         if not (key.isdecimal() and 0 < int(key) < 2**31 and isinstance(value, int) and not isinstance(value, bool)
                 and 0 < value < 2**31):
-            raise InvalidInput("“text_versions” maps amendment ids to the text_version you saw.",
+            raise InvalidInput(_("“text_versions” maps amendment ids to the text_version you saw."),
                                field="text_versions")
         versions[int(key)] = value
     _visible_statement(statement_id)

@@ -6,6 +6,8 @@ import re
 import time
 
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import format_decimal, gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -14,6 +16,8 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 from app import limits
 from app.amending import operations as amending
 from app.amending import suggestions as suggesting
+from app.amending import words
+from app.amending.rules import RULE_NAMES
 from app.diffing import blame, compare_paragraphs, load_ops, render_diff, word_diff
 from app.drafting import operations as drafting
 from app.extensions import db
@@ -48,7 +52,7 @@ from app.web.statements import _visible as visible_statement
 
 bp = Blueprint("amendments", __name__)
 
-KIND_LABELS = {"modify": "Modify", "insert": "Insert", "delete": "Delete", "retitle": "New title"}
+KIND_LABELS = {"modify": _l("Modify"), "insert": _l("Insert"), "delete": _l("Delete"), "retitle": _l("New title")}
 PER_PAGE = 50  # amendments in one page of a list
 FILTER_STATUSES = ("open", "conflicted", "accepted", "rejected", "withdrawn", "obsolete", "superseded")
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
@@ -84,9 +88,28 @@ def diff_filter(pair) -> Markup:
 bp.add_app_template_filter(load_ops, "load_ops")
 
 
+@bp.app_template_filter("amendment_count")
+def amendment_count(number) -> str:
+    """A count as the viewer's language writes numbers (1,234 / 1.234 / 1 234)."""
+    return format_decimal(number)
+
+
 @bp.app_context_processor
 def amendment_labels():
     return {"KIND_LABELS": KIND_LABELS, "render_ops": render_diff}
+
+
+# The words of statuses, stances and rules, in the viewer's language: globals, so that macros imported
+# without the context (amendments/_amendment.html) have them too.
+for _name, _word in {
+    "amendment_status": words.amendment_status, "suggestion_status": words.suggestion_status,
+    "decided_as": lambda status: words.DECIDED_AS.get(status) or status.capitalize(),
+    "history_reason": lambda reason: words.HISTORY_REASON.get(reason) or reason.capitalize(),
+    "stance_word": lambda stance: words.STANCE.get(stance) or stance.capitalize(),
+    "rule_name": lambda rule: RULE_NAMES.get(rule) or rule,
+    "decision_reason": words.decision_reason,
+}.items():
+    bp.add_app_template_global(_word, _name)
 
 
 def _amendment(amendment_id: int) -> tuple[Amendment, Statement]:
@@ -131,11 +154,11 @@ def open_statement(statement_id: int):
         abort(403)
     form = OpenForm()
     if form.validate_on_submit():
-        ok, _ = run_rule(form, amending.open_for_amendments, statement, _user(),
-                         rule=form.decision_rule.data, deadline=form.deadline.data, now=now())
+        ok, _result = run_rule(form, amending.open_for_amendments, statement, _user(),
+                               rule=form.decision_rule.data, deadline=form.deadline.data, now=now())
         if ok:
-            flash("The statement is open for amendments. From now on its text changes only "
-                  "through accepted amendments.", "success")
+            flash(gettext("The statement is open for amendments. From now on its text changes only "
+                          "through accepted amendments."), "success")
             return redirect(url_for("statements.show", statement_id=statement.id))
     return render_template("amendments/open.html", statement=statement, form=form)
 
@@ -179,8 +202,8 @@ def _propose_directly(statement_id: int, kind: str):
                           rationale=form.rationale.data, supersedes=form.supersedes.data or [], now=now())
     if not ok:
         return None
-    flash(f"Amendment #{result.id} is proposed. The other organisations can now "
-          "discuss it and take positions.", "success")
+    flash(gettext("Amendment #%(id)s is proposed. The other organisations can now "
+                  "discuss it and take positions.", id=result.id), "success")
     return redirect(url_for("amendments.show", amendment_id=result.id))
 
 
@@ -198,18 +221,18 @@ def propose(statement_id: int):
     if not organisations:
         return render_template("amendments/not_delegate.html", statement=statement), 403
     if not statement.amendments_open(now()):
-        flash("Amendments cannot be proposed now: "
-              + ("the deadline has passed." if statement.status == "amending"
-                 else "the statement is not open for amendments."), "error")
+        flash(gettext("Amendments cannot be proposed now: the deadline has passed.") if statement.status == "amending"
+              else gettext("Amendments cannot be proposed now: the statement is not open for amendments."), "error")
         return redirect(url_for("statements.show", statement_id=statement.id))
-    paragraph, number, _ = _place(statement, kind)
+    paragraph, number, _numbers = _place(statement, kind)
     base = statement.title if kind == "retitle" else (
         paragraph.text if paragraph is not None and kind != "insert" else "")
     form = ProposeForm()
     form.organisation.choices = [(o.id, o.display_name) for o in organisations]
     rivals = [a for a in amending.open_amendments_at(statement, "title" if kind == "retitle" else paragraph.id)
               if a.kind != "insert"] if kind in ("modify", "delete", "retitle") else []
-    form.supersedes.choices = [(a.id, f"#{a.id} {KIND_LABELS[a.kind]} by {a.organisation.display_name}")
+    form.supersedes.choices = [(a.id, gettext("#%(id)s %(kind)s by %(organisation)s", id=a.id, kind=KIND_LABELS[a.kind],
+                                              organisation=a.organisation.display_name))
                                for a in rivals]
     if request.method == "GET" and kind != "insert":
         form.text.data = base
@@ -226,8 +249,8 @@ def propose(statement_id: int):
                 rationale=form.rationale.data, supersedes=form.supersedes.data or [], now=now(),
             )
             if ok:
-                flash(f"Amendment #{result.id} is proposed. The other organisations can now "
-                      "discuss it and take positions.", "success")
+                flash(gettext("Amendment #%(id)s is proposed. The other organisations can now "
+                              "discuss it and take positions.", id=result.id), "success")
                 return redirect(url_for("amendments.show", amendment_id=result.id))
     return render_template("amendments/propose.html", statement=statement, form=form, kind=kind,
                            paragraph=paragraph, number=number, base=base, preview=preview), form_status(form)
@@ -239,8 +262,8 @@ def propose(statement_id: int):
 def edit(amendment_id: int):
     amendment, statement = _amendment(amendment_id)
     if not amending.can_edit(amendment, current_user):
-        flash("You cannot edit this amendment (only its proposer can, until organisations take "
-              "positions on it).", "error")
+        flash(gettext("You cannot edit this amendment (only its proposer can, until organisations take "
+                      "positions on it)."), "error")
         return redirect(url_for("amendments.show", amendment_id=amendment.id))
     revising = amendment.status == "conflicted"
     if revising and amendment.kind in ("modify", "delete") and amendment.paragraph.deleted_at is None:
@@ -258,11 +281,11 @@ def edit(amendment_id: int):
         if form.preview.data:
             preview = render_diff(word_diff(base, (form.text.data or "").replace("\r\n", "\n").strip()))
         else:
-            ok, _ = run_rule(form, amending.edit_amendment, amendment, _user(), text=form.text.data,
-                             rationale=form.rationale.data, now=now())
+            ok, _result = run_rule(form, amending.edit_amendment, amendment, _user(), text=form.text.data,
+                                   rationale=form.rationale.data, now=now())
             if ok:
-                flash("Amendment revised against the current text." if revising else "Amendment saved.",
-                      "success")
+                flash(gettext("Amendment revised against the current text.") if revising
+                      else gettext("Amendment saved."), "success")
                 return redirect(url_for("amendments.show", amendment_id=amendment.id))
     return render_template("amendments/edit.html", statement=statement, amendment=amendment, form=form,
                            base=base, preview=preview, revising=revising), form_status(form)
@@ -375,7 +398,9 @@ def position(amendment_id: int):
         ok, result = run_rule(form, amending.take_position, amendment, _user(), form.organisation.data,
                               form.stance.data, form.reason.data or "", now=now())
         if ok:
-            flash(f"Position recorded for {result.organisation.display_name}: {form.stance.data}.", "success")
+            flash(gettext("Position recorded for %(organisation)s: %(stance)s.",
+                          organisation=result.organisation.display_name,
+                          stance=words.STANCE_LOWER.get(form.stance.data, form.stance.data)), "success")
             return _back(amendment, "positions")
     return _form_page(amendment, position_form=form)
 
@@ -390,10 +415,10 @@ def sponsor(amendment_id: int):
         abort(403)
     if form.validate_on_submit():
         ok, result = run_rule(None, amending.cosponsor, amendment, _user(), form.organisation.data, now=now())
-        flash(f"{result.organisation.display_name} now co-sponsors this amendment." if ok else result.message,
-              "success" if ok else "error")
+        flash(gettext("%(organisation)s now co-sponsors this amendment.", organisation=result.organisation.display_name)
+              if ok else result.message, "success" if ok else "error")
     else:
-        flash("Choose an organisation to co-sponsor for.", "error")
+        flash(gettext("Choose an organisation to co-sponsor for."), "error")
     return _back(amendment)
 
 
@@ -419,10 +444,10 @@ def comment(amendment_id: int):
 @bp.route("/amendments/<int:amendment_id>/withdraw", methods=["POST"])
 @login_required
 def withdraw(amendment_id: int):
-    amendment, _ = _amendment(amendment_id)
+    amendment, _statement = _amendment(amendment_id)
     if EmptyForm().validate_on_submit():
         ok, result = run_rule(None, amending.withdraw_amendment, amendment, _user(), now=now())
-        flash("Amendment withdrawn." if ok else result.message, "success" if ok else "error")
+        flash(gettext("Amendment withdrawn.") if ok else result.message, "success" if ok else "error")
     return _back(amendment)
 
 
@@ -435,12 +460,12 @@ def accept(amendment_id: int):
         ok, result = run_rule(None, amending.accept, amendment, _user(),
                               text_version=form.text_version.data, now=now())
         if ok:
-            flash(f"Amendment #{amendment.id} accepted: the text is now version {result.number}.",
-                  "success")
+            flash(gettext("Amendment #%(id)s accepted: the text is now version %(number)s.",
+                          id=amendment.id, number=result.number), "success")
             return _back(amendment)
         flash(result.message, "error")
     else:
-        flash("The form expired; please try again.", "error")
+        flash(gettext("The form expired; please try again."), "error")
     return _back(amendment)
 
 
@@ -452,7 +477,7 @@ def reject(amendment_id: int):
     if form.validate_on_submit():
         ok, result = run_rule(form, amending.reject, amendment, _user(), reason=form.reason.data, now=now())
         if ok:
-            flash(f"Amendment #{amendment.id} rejected.", "success")
+            flash(gettext("Amendment #%(id)s rejected.", id=amendment.id), "success")
             return _back(amendment)
         if result.field != "reason":
             # Not the coordinator, or no longer open: the reject form is not shown, so say it above.
@@ -476,7 +501,7 @@ def suggest(amendment_id: int):
                               text=form.text.data or "", rationale=form.rationale.data or "",
                               text_version=form.text_version.data, now=now())
         if ok:
-            flash(f"Your suggestion is sent to the proposer of amendment #{amendment.id}.", "success")
+            flash(gettext("Your suggestion is sent to the proposer of amendment #%(id)s.", id=amendment.id), "success")
             return _back(amendment, f"s-{result.id}")
     # The text version is a hidden field: show its error above the form.
     form.form_errors.extend(form.text_version.errors)
@@ -493,13 +518,13 @@ def _suggestion_row(suggestion_id: int) -> Suggestion:
     return suggestion
 
 
-def _decided(suggestion: Suggestion, message: str, ok: bool):
+def _decided(suggestion: Suggestion, message, ok: bool):
     """Back to the suggestion on its amendment's page, with what became of it."""
-    flash(message, "success" if ok else "error")
+    flash(str(message), "success" if ok else "error")
     return redirect(url_for("amendments.show", amendment_id=suggestion.amendment_id, _anchor=f"s-{suggestion.id}"))
 
 
-_EXPIRED = "The form expired; please try again."
+_EXPIRED = _l("The form expired; please try again.")
 
 
 @bp.route("/suggestions/<int:suggestion_id>/adopt", methods=["POST"])
@@ -509,8 +534,8 @@ def adopt_suggestion(suggestion_id: int):
     if not EmptyForm().validate_on_submit():
         return _decided(suggestion, _EXPIRED, False)
     ok, result = run_rule(None, suggesting.adopt, suggestion, _user(), now=now())
-    return _decided(suggestion, "Suggestion adopted: the amendment has its text now, and positions start a new "
-                    "round." if ok else result.message, ok)
+    return _decided(suggestion, gettext("Suggestion adopted: the amendment has its text now, and positions start a "
+                                        "new round.") if ok else result.message, ok)
 
 
 @bp.route("/suggestions/<int:suggestion_id>/decline", methods=["POST"])
@@ -521,7 +546,8 @@ def decline_suggestion(suggestion_id: int):
     if not form.validate_on_submit():
         return _decided(suggestion, form.reason.errors[0] if form.reason.errors else _EXPIRED, False)
     ok, result = run_rule(None, suggesting.decline, suggestion, _user(), reason=form.reason.data, now=now())
-    return _decided(suggestion, "Suggestion declined; its organisation is told why." if ok else result.message, ok)
+    return _decided(suggestion, gettext("Suggestion declined; its organisation is told why.") if ok else result.message,
+                    ok)
 
 
 @bp.route("/suggestions/<int:suggestion_id>/withdraw", methods=["POST"])
@@ -531,7 +557,7 @@ def withdraw_suggestion(suggestion_id: int):
     if not EmptyForm().validate_on_submit():
         return _decided(suggestion, _EXPIRED, False)
     ok, result = run_rule(None, suggesting.withdraw, suggestion, _user(), now=now())
-    return _decided(suggestion, "Suggestion withdrawn." if ok else result.message, ok)
+    return _decided(suggestion, gettext("Suggestion withdrawn.") if ok else result.message, ok)
 
 
 @bp.route("/amendments/<int:amendment_id>/changes")

@@ -13,6 +13,8 @@ from __future__ import annotations
 from html import escape  # plain str in, plain str out: cheaper per piece than markupsafe's, same safety
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -28,7 +30,8 @@ from app.web.statements import _facts_query, _statement_etag, _with_people, visi
 
 bp = Blueprint("merged", __name__)
 
-KIND_WORDS = {"modify": "Change", "insert": "New paragraph", "delete": "Deletion", "retitle": "New title"}
+KIND_WORDS = {"modify": _l("Change"), "insert": _l("New paragraph"), "delete": _l("Deletion"),
+              "retitle": _l("New title")}
 RULE_CHOICES = {"met": True, "unmet": False}
 
 
@@ -43,19 +46,19 @@ def filters_from(args) -> tuple[dict, dict, list[str]]:
         if raw.isdecimal() and 0 < int(raw) <= ID_MAX:
             chosen["organisation"] = shown["organisation"] = int(raw)
         else:
-            errors.append("Choose an organisation from the list.")
+            errors.append(gettext("Choose an organisation from the list."))
     raw = args.get("kind", "")
     if raw:
         if raw in KINDS:
             chosen["kind"] = shown["kind"] = raw
         else:
-            errors.append("Choose a kind from the list: change, new paragraph, deletion or new title.")
+            errors.append(gettext("Choose a kind from the list: change, new paragraph, deletion or new title."))
     raw = args.get("rule", "")
     if raw:
         if raw in RULE_CHOICES:
             chosen["rule_met"], shown["rule"] = RULE_CHOICES[raw], raw
         else:
-            errors.append("Choose whether the decision rule is met or not.")
+            errors.append(gettext("Choose whether the decision rule is met or not."))
     return chosen, shown, errors
 
 
@@ -79,23 +82,36 @@ _AMENDMENT = ('<div class="merged-amendment{classes}" id="a-{id}">'
               ' <span class="kind">{kind}</span> <span class="rule {rule_class}" title="{why}">{rule}</span>{status}'
               '{collides}</p><div class="diff">{diff}</div></div>')
 _PICK = ('<span class="pick"><input type="checkbox" name="accept" value="{id}.{tv}" id="pick-{id}">'
-         '<label for="pick-{id}">Accept<span class="visually-hidden"> #{id}</span></label></span> ')
-_COLLIDES = ' <strong class="collision">Collides with {links}</strong>'
+         '<label for="pick-{id}">{accept}<span class="visually-hidden"> #{id}</span></label></span> ')
+_COLLIDES = ' <strong class="collision">{collides}</strong>'
+
+
+class _Words:
+    """The words of the rows, translated once per page (a thousand rows share them), escaped."""
+
+    def __init__(self):
+        self.kinds = {kind: escape(str(word)) for kind, word in KIND_WORDS.items()}
+        self.accept = escape(gettext("Accept"))
+        self.met, self.unmet = escape(gettext("Rule met")), escape(gettext("Rule not met"))
+        self.conflicted = escape(gettext("conflicted: to be revised"))
+        self.unchanged = escape(gettext("unchanged text"))
+        # "Collides with {links}": the links are markup, put in after the words are escaped.
+        self.collides = escape(gettext("Collides with %(links)s", links="\x00")).replace("\x00", "{links}")
 
 
 CONTEXT = 60  # characters of unchanged text kept on each side of a change; the rest is elided
 
 
-def _context(text: str, before: bool, after: bool) -> str:
+def _context(text: str, before: bool, after: bool, words: _Words) -> str:
     """An unchanged run, escaped: whole if short, else the words next to the changes around it."""
     if len(text) <= 2 * CONTEXT + 20:
         return escape(text)
     head = text[:CONTEXT].rsplit(" ", 1)[0] + " " if after else ""
     tail = " " + text[-CONTEXT:].split(" ", 1)[-1] if before else ""
-    return f'{escape(head)}<span class="elided" title="unchanged text">…</span>{escape(tail)}'
+    return f'{escape(head)}<span class="elided" title="{words.unchanged}">…</span>{escape(tail)}'
 
 
-def _ops_html(kind: str, ops) -> str:
+def _ops_html(kind: str, ops, words: _Words) -> str:
     """A stored diff as the merged view shows it: insertions and deletions whole, unchanged text only near
     them (it is shown in full just above), a deleted paragraph by its first words."""
     if kind == "delete":
@@ -105,7 +121,7 @@ def _ops_html(kind: str, ops) -> str:
     last = len(ops) - 1
     for i, (op, text) in enumerate(ops):
         if op == EQUAL:
-            parts.append(_context(text, before=i < last, after=i > 0))
+            parts.append(_context(text, before=i < last, after=i > 0, words=words))
         elif op == INSERT:
             parts.append(f"<ins>{escape(text)}</ins>")
         else:
@@ -113,30 +129,33 @@ def _ops_html(kind: str, ops) -> str:
     return "".join(parts)
 
 
-def _amendment_html(a: MergedAmendment, pick: bool) -> str:
-    collides = _COLLIDES.format(links=", ".join(f'<a href="#a-{i}">#{i}</a>' for i in a.collides_with)) \
-        if a.collides_with else ""
+def _amendment_html(a: MergedAmendment, pick: bool, words: _Words) -> str:
+    collides = _COLLIDES.format(collides=words.collides.format(
+        links=", ".join(f'<a href="#a-{i}">#{i}</a>' for i in a.collides_with))) if a.collides_with else ""
     return _AMENDMENT.format(
         classes=" collides" if a.collides_with else "", id=a.id, href=f"/amendments/{a.id}", org=escape(a.organisation),
-        kind=KIND_WORDS[a.kind], rule_class="met" if a.rule_met else "unmet", why=escape(a.decision.explanation),
-        rule="Rule met" if a.rule_met else "Rule not met",
-        status=' <span class="status">conflicted: to be revised</span>' if a.status == "conflicted" else "",
-        collides=collides, diff=_ops_html(a.kind, a.ops), pick=_PICK.format(id=a.id, tv=a.text_version) if pick else "")
+        kind=words.kinds[a.kind], rule_class="met" if a.rule_met else "unmet", why=escape(str(a.decision.explanation)),
+        rule=words.met if a.rule_met else words.unmet,
+        status=f' <span class="status">{words.conflicted}</span>' if a.status == "conflicted" else "",
+        collides=collides, diff=_ops_html(a.kind, a.ops, words),
+        pick=_PICK.format(id=a.id, tv=a.text_version, accept=words.accept) if pick else "")
 
 
-def _place_html(place: MergedPlace, pick: bool) -> str:
-    parts = [_amendment_html(a, pick and a.acceptable) for a in place.amendments]
+def _place_html(place: MergedPlace, pick: bool, words: _Words) -> str:
+    parts = [_amendment_html(a, pick and a.acceptable, words) for a in place.amendments]
     if place.inserts:
-        where = "At the top" if place.number == 0 else f"After ¶ {place.number}"
-        parts.append(f'<p class="merged-where">{where}:</p>')
-        parts += [_amendment_html(a, pick and a.acceptable) for a in place.inserts]
+        where = gettext("At the top:") if place.number == 0 else gettext("After ¶ %(number)s:", number=place.number)
+        parts.append(f'<p class="merged-where">{escape(where)}</p>')
+        parts += [_amendment_html(a, pick and a.acceptable, words) for a in place.inserts]
     return "".join(parts)
 
 
-def _rows(view: MergedView, pick: bool) -> Markup:
+def _rows(view: MergedView, pick: bool, words: _Words) -> Markup:
+    label = escape(gettext("Paragraph %(number)s", number="\x00")).replace("\x00", "{}")
     rows = [
-        f'<li id="p-{p.place}"><a class="number" href="#p-{p.place}" aria-label="Paragraph {p.number}">{p.number}.</a>'
-        f'<div class="text">{escape(p.text)}</div><div class="merged-amendments">{_place_html(p, pick)}</div></li>'
+        f'<li id="p-{p.place}"><a class="number" href="#p-{p.place}" aria-label="{label.format(p.number)}">'
+        f'{p.number}.</a><div class="text">{escape(p.text)}</div>'
+        f'<div class="merged-amendments">{_place_html(p, pick, words)}</div></li>'
         for p in view.paragraphs]
     return Markup("".join(rows))
 
@@ -154,17 +173,18 @@ def show(statement_id: int):
     facts = db.session.execute(_facts_query(), {"statement_id": statement_id}).first()
     if facts is None:
         abort(404)
-    _, shown_filters, errors = filters_from(request.args)
+    _chosen, shown_filters, errors = filters_from(request.args)
     etag = _etag(facts, shown_filters)
     if not errors and (response := not_modified(etag)) is not None:
         return response
     statement, version, rights = visible_with_version(statement_id)
     view, shown_filters, errors = _view(statement, request.args)
     pick = rights.is_coordinator and statement.status == "amending"
+    words = _Words()
     response = make_response(render_template(
         "amendments/merged.html", statement=statement, version=version, rights=rights, view=view,
-        rows=_rows(view, pick), title_html=Markup(_place_html(view.title, pick)),
-        top_html=Markup(_place_html(view.top, pick)), pick=pick, selected=shown_filters, errors=errors,
+        rows=_rows(view, pick, words), title_html=Markup(_place_html(view.title, pick, words)),
+        top_html=Markup(_place_html(view.top, pick, words)), pick=pick, selected=shown_filters, errors=errors,
         kinds=KIND_WORDS, form=EmptyForm(formdata=None),
         acceptable=sum(1 for a in view.amendments() if a.acceptable)), 400 if errors else 200)
     return response if errors else conditional(response, etag)
@@ -174,10 +194,10 @@ def _picked(values: list[str]) -> tuple[list[int], dict[int, int]]:
     """The ticked boxes ("id.text_version"); anything else is refused, not guessed."""
     ids, versions = [], {}
     for value in values:
-        amendment_id, _, text_version = value.partition(".")
+        amendment_id, _dot, text_version = value.partition(".")
         if not (amendment_id.isdecimal() and text_version.isdecimal()
                 and 0 < int(amendment_id) <= ID_MAX and 0 < int(text_version) <= ID_MAX):
-            raise InvalidInput("The selection was not understood; reload the page and choose again.")
+            raise InvalidInput(gettext("The selection was not understood; reload the page and choose again."))
         ids.append(int(amendment_id))
         versions[int(amendment_id)] = int(text_version)
     return ids, versions
@@ -191,11 +211,11 @@ def accept(statement_id: int):
         abort(404)
     back = redirect(url_for("merged.show", statement_id=statement_id))
     if not EmptyForm().validate_on_submit():
-        flash("The form expired; please try again.", "error")
+        flash(gettext("The form expired; please try again."), "error")
         return back
     values = request.form.getlist("accept")
     if not values:
-        flash("Tick the amendments to accept first.", "error")
+        flash(gettext("Tick the amendments to accept first."), "error")
         return back
     try:
         ids, versions = _picked(values)
@@ -206,7 +226,8 @@ def accept(statement_id: int):
                           text_versions=versions, now=now())
     if ok:
         listed = ", ".join(f"#{i}" for i in sorted(ids))
-        flash(f"Accepted {listed}: the text is now version {result.number}.", "success")
+        flash(gettext("Accepted %(amendments)s: the text is now version %(number)s.", amendments=listed,
+                      number=result.number), "success")
     else:
         flash(result.message, "error")
     return back
