@@ -108,3 +108,16 @@ def test_messages_from_the_rules_read_in_the_language_they_are_shown_in():
     assert i18n.in_language(message, "de") == "Wählen Sie eine Sprache aus der Liste."
     assert i18n.in_language(message, "fr-CA") == "Choisissez une langue dans la liste."
     assert i18n.in_language(message, "sw") == "Choose a language from the list."
+
+
+@pytest.mark.parametrize("tag,five,million", [
+    ("fr", "5 amendements ouverts", "1000000 d’amendements ouverts"),
+    ("es", "5 enmiendas abiertas", "1000000 de enmiendas abiertas"),
+    ("de", "5 offene Änderungsanträge", "1000000 offene Änderungsanträge"),
+])
+def test_plural_forms_sit_in_the_slots_the_languages_rule_picks(tag, five, million):
+    """Spanish and French have a form for round millions (CLDR "many", slot 1) besides the ordinary
+    plural (slot 2): a form in the wrong slot would read "5 d’amendements"."""
+    t = i18n.translations_for(tag)
+    assert t.ngettext("%(num)s open amendment", "%(num)s open amendments", 5) % {"num": 5} == five
+    assert t.ngettext("%(num)s open amendment", "%(num)s open amendments", 1000000) % {"num": 1000000} == million
