@@ -7,6 +7,7 @@ Plain functions: they take the acting user, flush, and never commit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -448,6 +449,30 @@ def retitle(statement: Statement, user: User, title: str, *, now: datetime) -> V
     statement.title = title
     db.session.flush()
     return snapshot(statement, user, "Changed the title", now=now)
+
+
+# The notes the drafting steps store on a version (in English, as recorded), and how each reads to a person.
+_NOTES = (
+    (re.compile(r"Created\Z"), lambda m: _("Created")),
+    (re.compile(r"Imported\Z"), lambda m: _("Imported")),
+    (re.compile(r"Changed the title\Z"), lambda m: _("Changed the title")),
+    (re.compile(r"Edited ¶ (\d+)\Z"), lambda m: _("Edited ¶ %(number)s", number=m[1])),
+    (re.compile(r"Inserted ¶ (\d+)\Z"), lambda m: _("Inserted ¶ %(number)s", number=m[1])),
+    (re.compile(r"Deleted ¶ (\d+)\Z"), lambda m: _("Deleted ¶ %(number)s", number=m[1])),
+    (re.compile(r"Moved ¶ (\d+) up to ¶ (\d+)\Z"),
+     lambda m: _("Moved ¶ %(number)s up to ¶ %(to)s", number=m[1], to=m[2])),
+    (re.compile(r"Moved ¶ (\d+) down to ¶ (\d+)\Z"),
+     lambda m: _("Moved ¶ %(number)s down to ¶ %(to)s", number=m[1], to=m[2])),
+)
+
+
+def shown_note(note: str | None):
+    """A version's note in the reader's language when a drafting step wrote it; any other note as it is."""
+    for pattern, message in _NOTES:
+        found = pattern.match(note or "")
+        if found:
+            return message(found)
+    return note
 
 
 def statements_for(user: User, limit: int | None = None) -> list[Statement]:

@@ -386,7 +386,7 @@ def history(statement_id: int):
     return render_template("statements/history.html", statement=statement, versions=versions,
                            current=versions.items[0] if versions.page == 1 and versions.items
                            else drafting.current_version(statement),
-                           milestones=milestones, milestone_labels=MILESTONES)
+                           milestones=milestones, milestone_labels=MILESTONES, shown_note=drafting.shown_note)
 
 
 @bp.route("/<int:statement_id>/versions/<int:number>")
@@ -395,7 +395,7 @@ def version(statement_id: int, number: int):
     statement = _visible(statement_id)
     version, paragraphs = drafting.version_texts(statement, number)
     return render_template("statements/version.html", statement=statement, version=version,
-                           paragraphs=paragraphs)
+                           paragraphs=paragraphs, shown_note=drafting.shown_note)
 
 
 @bp.route("/<int:statement_id>/versions/<int:number>.txt")
