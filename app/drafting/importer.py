@@ -41,7 +41,9 @@ class ParsedStatement:
     organisations_text: str | None = None
     date: date | None = None
     numbered: bool = False
-    notes: list = field(default_factory=list)  # messages (app.i18n), shown in the reader's language
+    # In the language of whoever imports (the request's; English without one), as plain text for the pages,
+    # the API and the command line alike.
+    notes: list[str] = field(default_factory=list)
 
 
 def decode_upload(data: bytes) -> str:
@@ -97,7 +99,7 @@ def parse_statement(raw: str) -> ParsedStatement:
     blocks = _blocks(text.split("\n"))
     if not blocks:
         raise InvalidInput(_("The text is empty."))
-    notes: list = []
+    notes: list[str] = []
 
     if _NUMBERED.match(blocks[0][0]):
         raise InvalidInput(
@@ -120,11 +122,13 @@ def parse_statement(raw: str) -> ParsedStatement:
             if stray:
                 # Two messages rather than ngettext: Flask-Babel's formats a plural with its count alone.
                 if len(stray.split()) > 1:
-                    notes.append(_("The words “%(stray)s” after the date in the signatory line were left out; "
-                                   "Concord writes that line itself when the statement is published.", stray=stray))
+                    notes.append(str(_("The words “%(stray)s” after the date in the signatory line were left out; "
+                                       "Concord writes that line itself when the statement is published.",
+                                       stray=stray)))
                 else:
-                    notes.append(_("The word “%(stray)s” after the date in the signatory line was left out; "
-                                   "Concord writes that line itself when the statement is published.", stray=stray))
+                    notes.append(str(_("The word “%(stray)s” after the date in the signatory line was left out; "
+                                       "Concord writes that line itself when the statement is published.",
+                                       stray=stray)))
             rest = rest[1:]
 
     lines = [line for block in rest for line in block + [""]]
@@ -151,11 +155,11 @@ def parse_statement(raw: str) -> ParsedStatement:
             paragraphs.append("\n".join(current))
         if preamble:
             paragraphs.insert(0, "\n".join(preamble))
-            notes.append(_("Text before the first numbered paragraph was kept as paragraph 1."))
+            notes.append(str(_("Text before the first numbered paragraph was kept as paragraph 1.")))
         expected = list(range(numbers[0], numbers[0] + len(numbers))) if numbers else []
         if numbers and (numbers != expected or numbers[0] != 1):
             notes.append(
-                _("The original numbers were not 1, 2, 3, …; Concord numbers paragraphs by their order.")
+                str(_("The original numbers were not 1, 2, 3, …; Concord numbers paragraphs by their order."))
             )
     else:
         paragraphs = ["\n".join(block) for block in rest]
@@ -163,7 +167,8 @@ def parse_statement(raw: str) -> ParsedStatement:
     cleaned: list[str] = []
     for n, paragraph in enumerate(paragraphs, start=1):
         if not paragraph.strip():
-            notes.append(_("Item %(number)s of the original had a number but no text; it was skipped.", number=n))
+            notes.append(str(_("Item %(number)s of the original had a number but no text; it was skipped.",
+                               number=n)))
             continue
         try:
             cleaned.append(normalise_paragraph(paragraph))
