@@ -62,9 +62,9 @@ def test_history_and_version_pages_in_spanish(world):
     browser = world.browser(world.coordinator)
     page = get(browser, f"/statements/{world.sid}/history", "es")
     assert "Su trayectoria hasta ahora" in page and "Borrador iniciado" in page
-    assert "Ahora: borrador" in page and "Versiones" in page and "Qué cambió" in page
+    assert "Ahora: borrador" in page and "Versiones" in page and "Qué ha cambiado" in page
     assert "Draft started" not in page and "Its life so far" not in page
-    assert "<td>Creada</td>" in page  # the note stored in English ("Created"), shown in the reader's language
+    assert "<td>Creado</td>" in page  # the note stored in English ("Created"), shown in the reader's language
     page = get(browser, f"/statements/{world.sid}/versions/1", "es")
     assert "Versión 1" in page and "Texto canónico" in page and "(exactamente los bytes que cubre el hash)" in page
     assert "Canonical text" not in page
