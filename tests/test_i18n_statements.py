@@ -145,3 +145,25 @@ def test_rule_messages_without_a_request_read_in_english_and_render_in_any_langu
     assert in_language(caught.value.raw_message, "es") == "El título no puede estar vacío."
     assert label("de") == "German (de)"  # outside a request: English names
     assert label("de", "fr") == "allemand (de)"
+
+
+def test_the_translation_apis_messages_in_spanish(app, admin):
+    """Field names and codes stay as they are; the human message follows Accept-Language."""
+    from tests.test_api_signing import ApiWorld
+
+    world = ApiWorld(app)
+    world.open()
+    coordinator = world.api(world.coordinator)
+    assert coordinator.post(f"/statements/{world.sid}/languages", json={"language": "de"}).status_code == 201
+    delegate = world.api(world.delegate_gva)
+    response = delegate.client.open(
+        f"/api/v1/statements/{world.sid}/translations/de", method="PUT", json={"paragraphs": "x"},
+        headers={"Authorization": f"Bearer {delegate.token}", "Accept-Language": "es"})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["message"] == "«paragraphs» debe ser una lista de {id, revision_id, text}."
+    assert error["code"] == "invalid_input"
+    response = coordinator.client.open(
+        f"/api/v1/statements/{world.sid}/languages", method="POST", json={"language": "en"},
+        headers={"Authorization": f"Bearer {coordinator.token}", "Accept-Language": "es"})
+    assert response.get_json()["error"]["message"] == "inglés (en) es el idioma de origen de la declaración."
