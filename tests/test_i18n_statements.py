@@ -167,3 +167,22 @@ def test_the_translation_apis_messages_in_spanish(app, admin):
         f"/api/v1/statements/{world.sid}/languages", method="POST", json={"language": "en"},
         headers={"Authorization": f"Bearer {coordinator.token}", "Accept-Language": "es"})
     assert response.get_json()["error"]["message"] == "inglés (en) es el idioma de origen de la declaración."
+
+
+@pytest.mark.parametrize(("lang", "one", "two"), [
+    ("de", "1 offener Änderungsantrag", "2 offene Änderungsanträge"),
+    ("es", "1 enmienda abierta", "2 enmiendas abiertas"),
+    ("fr", "1 amendement ouvert", "2 amendements ouverts"),
+])
+def test_open_amendment_counts_take_the_languages_plural_in_every_row(app, lang, one, two):
+    """The rows are stamped from one rendering per shape: each count has its row's number and plural form."""
+    from tests.test_web_amendments import World as Amending
+
+    world = Amending(app)
+    world.open()
+    world.propose(world.partner, world.gva, paragraph_id=world.pids[0], text="Every city shall plant trees.")
+    world.propose(world.partner, world.gva, paragraph_id=world.pids[1], text="Every tenant deserves shade.")
+    world.propose(world.tenant, world.tnn, paragraph_id=world.pids[1], text="Every tenant deserves a cool flat.")
+    page = get(world.browser(world.coordinator), f"/statements/{world.sid}", lang)
+    assert page.count(one) == 1 and page.count(two) == 1
+    assert "open amendment" not in page
