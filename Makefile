@@ -35,9 +35,10 @@ run: $(VENV)/.runtime
 # code and templates into messages.pot, merge them into each language's messages.po (new ones empty, changed
 # ones fuzzy: tests/test_catalogues.py fails until they are translated), compile the .mo files Concord reads.
 # The compiled files are committed, so a fresh clone serves every language without this step.
+# --ignore-dirs: Babel's default also skips every folder whose name starts with "_" (templates/_macros).
 TRANSLATIONS := app/translations
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel -q extract -F babel.cfg -k _ -k N_ -k _l -k ngettext:1,2 -k lazy_gettext \
+	$(BIN)/pybabel -q extract -F babel.cfg --ignore-dirs ".* __pycache__" -k _ -k N_ -k _l -k ngettext:1,2 -k lazy_gettext \
 		--no-location --no-wrap --sort-output --omit-header --project Concord -o $(TRANSLATIONS)/messages.pot .
 	@for lang in de es fr; do \
 		if [ -f $(TRANSLATIONS)/$$lang/LC_MESSAGES/messages.po ]; then \

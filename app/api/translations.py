@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, jsonify
+from flask_babel import gettext
 
 from app.api import bp
 from app.api.routes import MAX_ID, _body, _commit, _now, _string, _visible_statement
@@ -16,7 +17,7 @@ def _tag(statement, language: str) -> str:
         tag = normalise_tag(language)
         translating.target_language(statement, tag)
     except ConcordError:
-        raise NotFound("This statement has no such language.") from None
+        raise NotFound(gettext("This statement has no such language.")) from None
     return tag
 
 
@@ -50,7 +51,8 @@ def translation_json(statement, tag: str) -> dict:
                         "translated_revision_id": p.translated_revision_id, "missing": p.missing,
                         "outdated": p.outdated, "source_diff": diffs.get(p.paragraph_id)}
                        for p in state.paragraphs],
-        "complete": state.complete, "current": state.current, "locked": translating.is_locked(statement, tag) or None,
+        "complete": state.complete, "current": state.current,
+        "locked": str(translating.is_locked(statement, tag)) or None,
     }
 
 
@@ -91,19 +93,19 @@ def get_translation(statement_id: int, language: str):
 def _paragraphs(data: dict) -> dict[int, tuple[str, int]]:
     value = data.get("paragraphs", [])
     if not isinstance(value, list):
-        raise InvalidInput("“paragraphs” must be a list of {id, revision_id, text}.", field="paragraphs")
+        raise InvalidInput(gettext("“paragraphs” must be a list of {id, revision_id, text}."), field="paragraphs")
     found: dict[int, tuple[str, int]] = {}
     for item in value:
         if not isinstance(item, dict):
-            raise InvalidInput("Each paragraph is an object {id, revision_id, text}.", field="paragraphs")
+            raise InvalidInput(gettext("Each paragraph is an object {id, revision_id, text}."), field="paragraphs")
         ids = [item.get("id"), item.get("revision_id")]
         if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_ID for v in ids):
-            raise InvalidInput("Each paragraph names its “id” and the source “revision_id” it translates "
-                               "(whole numbers).", field="paragraphs")
+            raise InvalidInput(gettext("Each paragraph names its “id” and the source “revision_id” it translates "
+                                       "(whole numbers)."), field="paragraphs")
         if not isinstance(item.get("text"), str):
-            raise InvalidInput("Each paragraph's “text” must be a string.", field="paragraphs")
+            raise InvalidInput(gettext("Each paragraph's “text” must be a string."), field="paragraphs")
         if ids[0] in found:
-            raise InvalidInput(f"Paragraph {ids[0]} is given twice.", field="paragraphs")
+            raise InvalidInput(gettext("Paragraph %(id)s is given twice.", id=ids[0]), field="paragraphs")
         found[ids[0]] = (item["text"], ids[1])
     return found
 
@@ -116,7 +118,7 @@ def save_translation(statement_id: int, language: str):
     title = _string(data, "title", required=False, default="") or None
     title_source = data.get("title_source")
     if title_source is not None and not isinstance(title_source, str):
-        raise InvalidInput("“title_source” must be a string.", field="title_source")
+        raise InvalidInput(gettext("“title_source” must be a string."), field="title_source")
     written = translating.save_translation(statement, g.api_user, tag, title=title, title_source=title_source,
                                            paragraphs=_paragraphs(data), now=_now())
     payload = translation_json(statement, tag)

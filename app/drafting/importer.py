@@ -22,7 +22,9 @@ from babel.dates import get_month_names
 
 from app.drafting.text import check_paragraph_count, check_statement_size, normalise_paragraph, normalise_title
 from app.errors import InvalidInput
+from app.i18n import _
 from app.limits import MAX_IMPORT_BYTES
+from app.translating.languages import Number
 
 __all__ = ["MAX_IMPORT_BYTES", "ParsedStatement", "decode_upload", "parse_statement"]
 
@@ -54,20 +56,20 @@ class ParsedStatement:
     date: date | None = None
     language: str | None = None  # the signatory line's language ("en", "de", "es", "fr"), if there is one
     numbered: bool = False
+    # In the language of whoever imports (the request's; English without one), as plain text for the pages,
+    # the API and the command line alike.
     notes: list[str] = field(default_factory=list)
 
 
 def decode_upload(data: bytes) -> str:
     if len(data) > MAX_IMPORT_BYTES:
-        raise InvalidInput(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB "
-                           f"({MAX_IMPORT_BYTES:,} bytes); is it really a plain-text statement?")
+        raise InvalidInput(_("The file is larger than %(mb)s MB (%(bytes)s bytes); is it really a plain-text "
+                             "statement?", mb=MAX_IMPORT_BYTES // (1024 * 1024), bytes=Number(MAX_IMPORT_BYTES)))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            f"The file is not valid UTF-8 (at byte {exc.start}). "
-            "Save it as “Plain text, UTF-8” and upload it again."
-        ) from exc
+        raise InvalidInput(_("The file is not valid UTF-8 (at byte %(at)s). Save it as “Plain text, UTF-8” and "
+                             "upload it again.", at=exc.start)) from exc
 
 
 def _is_blank(line: str) -> bool:
@@ -119,18 +121,18 @@ def parse_statement(raw: str) -> ParsedStatement:
     Linear in the length of the text; longer than an upload may be, it is refused before parsing.
     """
     if len(raw) > MAX_IMPORT_BYTES:
-        raise InvalidInput(f"The text is longer than {MAX_IMPORT_BYTES:,} characters; "
-                           "is it really one statement?")
+        raise InvalidInput(_("The text is longer than %(max)s characters; is it really one statement?",
+                             max=Number(MAX_IMPORT_BYTES)))
     text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
     text = text.lstrip("\ufeff")
     blocks = _blocks(text.split("\n"))
     if not blocks:
-        raise InvalidInput("The text is empty.")
+        raise InvalidInput(_("The text is empty."))
     notes: list[str] = []
 
     if _NUMBERED.match(blocks[0][0]):
         raise InvalidInput(
-            "The text starts with a numbered paragraph. Put the statement's title on the first line."
+            _("The text starts with a numbered paragraph. Put the statement's title on the first line.")
         )
     title = normalise_title(" ".join(line.strip() for line in blocks[0]))
     rest = blocks[1:]
@@ -151,12 +153,15 @@ def parse_statement(raw: str) -> ParsedStatement:
             organisations_text = match["orgs"].strip()
             stray = match["rest"].strip(" ,.;")
             if stray:
-                several = len(stray.split()) > 1
-                notes.append(
-                    f"The {'words' if several else 'word'} “{stray}” after the date in the signatory line "
-                    f"{'were' if several else 'was'} left out; "
-                    "Concord writes that line itself when the statement is published."
-                )
+                # Two messages rather than ngettext: Flask-Babel's formats a plural with its count alone.
+                if len(stray.split()) > 1:
+                    notes.append(str(_("The words “%(stray)s” after the date in the signatory line were left out; "
+                                       "Concord writes that line itself when the statement is published.",
+                                       stray=stray)))
+                else:
+                    notes.append(str(_("The word “%(stray)s” after the date in the signatory line was left out; "
+                                       "Concord writes that line itself when the statement is published.",
+                                       stray=stray)))
             rest = rest[1:]
 
     lines = [line for block in rest for line in block + [""]]
@@ -183,11 +188,11 @@ def parse_statement(raw: str) -> ParsedStatement:
             paragraphs.append("\n".join(current))
         if preamble:
             paragraphs.insert(0, "\n".join(preamble))
-            notes.append("Text before the first numbered paragraph was kept as paragraph 1.")
+            notes.append(str(_("Text before the first numbered paragraph was kept as paragraph 1.")))
         expected = list(range(numbers[0], numbers[0] + len(numbers))) if numbers else []
         if numbers and (numbers != expected or numbers[0] != 1):
             notes.append(
-                "The original numbers were not 1, 2, 3, …; Concord numbers paragraphs by their order."
+                str(_("The original numbers were not 1, 2, 3, …; Concord numbers paragraphs by their order."))
             )
     else:
         paragraphs = ["\n".join(block) for block in rest]
@@ -195,17 +200,18 @@ def parse_statement(raw: str) -> ParsedStatement:
     cleaned: list[str] = []
     for n, paragraph in enumerate(paragraphs, start=1):
         if not paragraph.strip():
-            notes.append(f"Item {n} of the original had a number but no text; it was skipped.")
+            notes.append(str(_("Item %(number)s of the original had a number but no text; it was skipped.",
+                               number=n)))
             continue
         try:
             cleaned.append(normalise_paragraph(paragraph))
         except InvalidInput as exc:
-            raise InvalidInput(f"Paragraph {n}: {exc.message}") from exc
+            raise InvalidInput(_("Paragraph %(number)s: %(problem)s", number=n, problem=exc.raw_message)) from exc
     if not cleaned:
-        raise InvalidInput(
+        raise InvalidInput(_(
             "No paragraphs were found under the title. Separate paragraphs with a blank line "
             "or number them “1.”, “2.”, …"
-        )
+        ))
     check_paragraph_count(len(cleaned))
     check_statement_size(sum(map(len, cleaned)))
     return ParsedStatement(

@@ -7,6 +7,7 @@ Plain functions: they take the acting user, flush, and never commit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -26,6 +27,7 @@ from app.drafting.text import (
 )
 from app.errors import InvalidInput, NotAllowed, NotFound, StaleText, WrongPhase
 from app.extensions import db
+from app.i18n import _
 from app.limits import MAX_PARAGRAPHS, MAX_STATEMENT_CHARS
 from app.models import (
     Organisation,
@@ -81,7 +83,7 @@ def get_version(statement: Statement, number: int) -> Version:
         select(Version).where(Version.statement_id == statement.id, Version.number == number)
     )
     if version is None:
-        raise NotFound(f"Version {number} of this statement does not exist.")
+        raise NotFound(_("Version %(number)s of this statement does not exist.", number=number))
     return version
 
 
@@ -97,7 +99,7 @@ def versions_texts(statement: Statement, numbers: list[int]) -> list[tuple[Versi
         select(Version).where(Version.statement_id == statement.id, Version.number.in_(numbers)))}
     for number in numbers:
         if number not in found:
-            raise NotFound(f"Version {number} of this statement does not exist.")
+            raise NotFound(_("Version %(number)s of this statement does not exist.", number=number))
     texts: dict[int, list[tuple[int, str]]] = {v.id: [] for v in found.values()}
     rows = db.session.execute(
         select(VersionParagraph.version_id, VersionParagraph.paragraph_id, Revision.text)
@@ -151,7 +153,7 @@ def snapshot(
         .execution_options(synchronize_session=False)
     ).first()
     if claimed is None:
-        raise StaleText("The statement changed while you were saving; reload and try again.")
+        raise StaleText(_("The statement changed while you were saving; reload and try again."))
     set_committed_value(statement, "version_count", claimed.version_count)
     set_committed_value(statement, "updated_at", claimed.updated_at)
     # Read after the claim: its row lock keeps any other change of the text out until we commit.
@@ -243,8 +245,8 @@ def create_statement(
     """
     if not author.has_role(coordinator_organisation, "delegate"):
         raise NotAllowed(
-            f"You can coordinate only for an organisation you are a delegate of; "
-            f"you are not a delegate of {coordinator_organisation.name}.",
+            _("You can coordinate only for an organisation you are a delegate of; "
+              "you are not a delegate of %(organisation)s.", organisation=coordinator_organisation.name),
             field="coordinator_organisation",
         )
     title = normalise_title(title)
@@ -300,18 +302,18 @@ def _add_paragraphs(statement: Statement, texts: Sequence[str], author: User, *,
 
 def _require_draft_editor(statement: Statement, user: User) -> None:
     if statement.status != "draft":
-        raise WrongPhase(
+        raise WrongPhase(_(
             "The text can be edited directly only in the draft phase; "
             "it now changes only through amendments."
-        )
+        ))
     if not statement.can_edit_draft(user):
-        raise NotAllowed("Only the coordinator edits the draft.")
+        raise NotAllowed(_("Only the coordinator edits the draft."))
 
 
 def _live_paragraph(statement: Statement, paragraph_id: int) -> Paragraph:
     paragraph = db.session.get(Paragraph, paragraph_id)
     if paragraph is None or paragraph.statement_id != statement.id or paragraph.deleted_at:
-        raise NotFound("That paragraph is not part of this statement.")
+        raise NotFound(_("That paragraph is not part of this statement."))
     return paragraph
 
 
@@ -321,10 +323,10 @@ def _number_of(statement: Statement, paragraph: Paragraph) -> int:
 
 def _check_base(paragraph: Paragraph, base_revision_id: int | None, number: int) -> None:
     if base_revision_id is not None and base_revision_id != paragraph.current_revision_id:
-        raise StaleText(
-            f"Paragraph {number} was changed by someone else since you opened it. "
-            "Your text was not saved; here is the current text."
-        )
+        raise StaleText(_(
+            "Paragraph %(number)s was changed by someone else since you opened it. "
+            "Your text was not saved; here is the current text.", number=number
+        ))
 
 
 def edit_paragraph(
@@ -421,14 +423,15 @@ def move_paragraph(
 ) -> Version:
     _require_draft_editor(statement, user)
     if direction not in ("up", "down"):
-        raise InvalidInput("A paragraph moves up or down.")
+        raise InvalidInput(_("A paragraph moves up or down."))
     paragraph = _live_paragraph(statement, paragraph_id)
     live = live_paragraphs(statement)
     index = [p.id for p in live].index(paragraph.id)
     other_index = index - 1 if direction == "up" else index + 1
     if not 0 <= other_index < len(live):
         raise InvalidInput(
-            f"Paragraph {index + 1} is already the {'first' if direction == 'up' else 'last'}."
+            _("Paragraph %(number)s is already the first.", number=index + 1) if direction == "up"
+            else _("Paragraph %(number)s is already the last.", number=index + 1)
         )
     other = live[other_index]
     paragraph.position, other.position = other.position, paragraph.position
@@ -446,6 +449,30 @@ def retitle(statement: Statement, user: User, title: str, *, now: datetime) -> V
     statement.title = title
     db.session.flush()
     return snapshot(statement, user, "Changed the title", now=now)
+
+
+# The notes the drafting steps store on a version (in English, as recorded), and how each reads to a person.
+_NOTES = (
+    (re.compile(r"Created\Z"), lambda m: _("Created")),
+    (re.compile(r"Imported\Z"), lambda m: _("Imported")),
+    (re.compile(r"Changed the title\Z"), lambda m: _("Changed the title")),
+    (re.compile(r"Edited ¶ (\d+)\Z"), lambda m: _("Edited ¶ %(number)s", number=m[1])),
+    (re.compile(r"Inserted ¶ (\d+)\Z"), lambda m: _("Inserted ¶ %(number)s", number=m[1])),
+    (re.compile(r"Deleted ¶ (\d+)\Z"), lambda m: _("Deleted ¶ %(number)s", number=m[1])),
+    (re.compile(r"Moved ¶ (\d+) up to ¶ (\d+)\Z"),
+     lambda m: _("Moved ¶ %(number)s up to ¶ %(to)s", number=m[1], to=m[2])),
+    (re.compile(r"Moved ¶ (\d+) down to ¶ (\d+)\Z"),
+     lambda m: _("Moved ¶ %(number)s down to ¶ %(to)s", number=m[1], to=m[2])),
+)
+
+
+def shown_note(note: str | None):
+    """A version's note in the reader's language when a drafting step wrote it; any other note as it is."""
+    for pattern, message in _NOTES:
+        found = pattern.match(note or "")
+        if found:
+            return message(found)
+    return note
 
 
 def statements_for(user: User, limit: int | None = None) -> list[Statement]:

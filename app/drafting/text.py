@@ -13,7 +13,9 @@ import unicodedata
 from collections.abc import Iterable
 
 from app.errors import InvalidInput
+from app.i18n import _
 from app.limits import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPHS, MAX_STATEMENT_CHARS, MAX_TITLE_CHARS
+from app.translating.languages import Number
 
 __all__ = [
     "MAX_PARAGRAPHS",
@@ -35,15 +37,28 @@ _CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+# Whole sentences for each part, so that every language can word them as its grammar asks.
+_CONTROL_MESSAGES = {
+    "paragraph": (
+        lambda code: _("The paragraph contains a control character (U+%(code)s); remove it and try again.",
+                       code=code),
+        lambda: _("The paragraph contains an invalid character (a lone surrogate)."),
+    ),
+    "title": (
+        lambda code: _("The title contains a control character (U+%(code)s); remove it and try again.",
+                       code=code),
+        lambda: _("The title contains an invalid character (a lone surrogate)."),
+    ),
+}
+
+
 def _check_controls(text: str, what: str) -> None:
+    control, surrogate = _CONTROL_MESSAGES[what]
     found = _CONTROL.search(text)
     if found:
-        raise InvalidInput(
-            f"The {what} contains a control character (U+{ord(found.group()):04X}); "
-            "remove it and try again."
-        )
+        raise InvalidInput(control(f"{ord(found.group()):04X}"))
     if _SURROGATE.search(text):
-        raise InvalidInput(f"The {what} contains an invalid character (a lone surrogate).")
+        raise InvalidInput(surrogate())
 
 
 def _basic(text: str) -> str:
@@ -63,12 +78,10 @@ def normalise_paragraph(text: str | None) -> str:
     lines = [line.strip() for line in text.split("\n")]
     text = "\n".join(line for line in lines if line)
     if not text:
-        raise InvalidInput("A paragraph cannot be empty.")
+        raise InvalidInput(_("A paragraph cannot be empty."))
     if len(text) > MAX_PARAGRAPH_CHARS:
-        raise InvalidInput(
-            f"A paragraph can have at most {MAX_PARAGRAPH_CHARS:,} characters; "
-            f"this one has {len(text):,}."
-        )
+        raise InvalidInput(_("A paragraph can have at most %(max)s characters; this one has %(count)s.",
+                             max=Number(MAX_PARAGRAPH_CHARS), count=Number(len(text))))
     return text
 
 
@@ -77,28 +90,24 @@ def normalise_title(text: str | None) -> str:
     _check_controls(text, "title")
     text = " ".join(text.split())
     if not text:
-        raise InvalidInput("The title cannot be empty.", field="title")
+        raise InvalidInput(_("The title cannot be empty."), field="title")
     if len(text) > MAX_TITLE_CHARS:
-        raise InvalidInput(
-            f"A title can have at most {MAX_TITLE_CHARS} characters.", field="title"
-        )
+        raise InvalidInput(_("A title can have at most %(max)s characters.", max=MAX_TITLE_CHARS), field="title")
     return text
 
 
 def check_paragraph_count(count: int) -> None:
     if count > MAX_PARAGRAPHS:
-        raise InvalidInput(
-            f"A statement can have at most {MAX_PARAGRAPHS:,} paragraphs; this one would have {count:,}."
-        )
+        raise InvalidInput(_("A statement can have at most %(max)s paragraphs; this one would have %(count)s.",
+                             max=Number(MAX_PARAGRAPHS), count=Number(count)))
 
 
 def check_statement_size(characters: int) -> None:
     """Refuse a statement whose paragraphs would have more than MAX_STATEMENT_CHARS characters together."""
     if characters > MAX_STATEMENT_CHARS:
-        raise InvalidInput(
-            f"A statement can have at most {MAX_STATEMENT_CHARS:,} characters of text (its paragraphs "
-            f"together); this one would have {characters:,}."
-        )
+        raise InvalidInput(_("A statement can have at most %(max)s characters of text (its paragraphs "
+                             "together); this one would have %(count)s.",
+                             max=Number(MAX_STATEMENT_CHARS), count=Number(characters)))
 
 
 def canonical_text(title: str, paragraphs: Iterable[str]) -> str:

@@ -8,13 +8,16 @@ docs/publication-format.md lists the forms.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from datetime import date
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_format_date
+from babel.numbers import format_decimal
 
 from app.errors import InvalidInput
+from app.i18n import DEFAULT, _
 
 MAX_TAG = 35
 
@@ -40,15 +43,15 @@ def normalise_tag(tag: str | None, *, field: str = "language") -> str:
     """The tag in Babel's spelling ("pt-BR"), or InvalidInput for one Babel does not know."""
     raw = (tag or "").strip()
     if not raw:
-        raise InvalidInput("Choose a language (a tag such as de, es, fr or pt-BR).", field=field)
+        raise InvalidInput(_("Choose a language (a tag such as de, es, fr or pt-BR)."), field=field)
     if len(raw) > MAX_TAG or not all(c.isascii() and (c.isalnum() or c in "-_") for c in raw):
-        raise InvalidInput("A language is a tag such as de, es, fr or pt-BR (letters, digits and hyphens, "
-                           f"at most {MAX_TAG} characters).", field=field)
+        raise InvalidInput(_("A language is a tag such as de, es, fr or pt-BR (letters, digits and hyphens, "
+                             "at most %(max)s characters).", max=MAX_TAG), field=field)
     try:
         locale = locale_of(raw)
     except (UnknownLocaleError, ValueError, TypeError):
-        raise InvalidInput(f"“{raw}” is not a language this platform knows; use a tag such as de, es, fr "
-                           "or pt-BR.", field=field) from None
+        raise InvalidInput(_("“%(tag)s” is not a language this platform knows; use a tag such as de, es, fr "
+                             "or pt-BR.", tag=raw), field=field) from None
     return str(locale).replace("_", "-")
 
 
@@ -82,9 +85,50 @@ def own_name(tag: str) -> str:
     return display_name(tag, tag)
 
 
-def label(tag: str) -> str:
-    """'German (de)'."""
-    return f"{display_name(tag)} ({tag})"
+def viewer_language() -> str:
+    """The interface language messages are shown in now: Flask-Babel's locale when the web layer has one
+    (a request, or a locale forced around a mail), else English. Read without importing Flask."""
+    flask_babel = sys.modules.get("flask_babel")
+    if flask_babel is None:
+        return DEFAULT
+    try:
+        locale = flask_babel.get_locale()
+    except (RuntimeError, AttributeError):  # outside an application
+        return DEFAULT
+    return str(locale) if locale else DEFAULT
+
+
+def label(tag: str, in_language: str | None = None) -> str:
+    """'German (de)', the name in ``in_language`` (default: the viewer's language, 'Deutsch (de)' for a
+    German reader)."""
+    return f"{display_name(tag, in_language or viewer_language())} ({tag})"
+
+
+class Number:
+    """A count as a message parameter: grouped as the language it is shown in writes it (4,000; 4.000)."""
+
+    __slots__ = ("n",)
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __str__(self) -> str:
+        try:
+            return format_decimal(self.n, locale=viewer_language().replace("-", "_"))
+        except (UnknownLocaleError, ValueError):
+            return f"{self.n:,}"
+
+
+class Label:
+    """A language's label as a message parameter: named in the language the message is shown in."""
+
+    __slots__ = ("tag",)
+
+    def __init__(self, tag: str):
+        self.tag = tag
+
+    def __str__(self) -> str:
+        return label(self.tag)
 
 
 def long_date(value: date, tag: str) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.errors import InvalidInput, NotAllowed
 from app.extensions import db
+from app.i18n import _
 from app.models import Organisation, OrganisationName, User
 from app.translating.languages import normalise_tag, primary
 
@@ -43,14 +44,14 @@ def set_language_name(organisation: Organisation, user: User | None, language: s
     Its admins and platform admins (``user`` None: the operator). Published files keep the names they were
     published with."""
     if user is not None and not organisation.can_manage(user):
-        raise NotAllowed("Only the organisation's admins set its names.")
+        raise NotAllowed(_("Only the organisation's admins set its names."))
     language = normalise_tag(language)
     name = " ".join((name or "").split())
     if len(name) > MAX_NAME:
-        raise InvalidInput(f"A name in statements can have at most {MAX_NAME} characters.",
+        raise InvalidInput(_("A name in statements can have at most %(max)s characters.", max=MAX_NAME),
                            field="name_in_statements")
     if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or 0xD800 <= ord(c) <= 0xDFFF for c in name):
-        raise InvalidInput("The name contains a control character or an invalid one.", field="name_in_statements")
+        raise InvalidInput(_("The name contains a control character or an invalid one."), field="name_in_statements")
     row = db.session.scalar(select(OrganisationName).where(OrganisationName.organisation_id == organisation.id,
                                                             OrganisationName.language == language))
     if not name:

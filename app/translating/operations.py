@@ -30,6 +30,7 @@ from app.diffing import render_diff, word_diff
 from app.drafting.text import canonical_text, normalise_paragraph, normalise_title, sha256_hex
 from app.errors import InvalidInput, NotAllowed, NotFound, StaleText, WrongPhase
 from app.extensions import db
+from app.i18n import _
 from app.limits import PAGE_DIFF_SECONDS, WORD_DIFF_SECONDS
 from app.locking import lock_statement
 from app.models import (
@@ -43,7 +44,7 @@ from app.models import (
     TranslationText,
     User,
 )
-from app.translating.languages import label, normalise_tag
+from app.translating.languages import Label, normalise_tag
 
 MAX_LANGUAGES = 30
 
@@ -61,7 +62,7 @@ def target_language(statement: Statement, tag: str) -> StatementLanguage:
     row = db.session.scalar(select(StatementLanguage).where(
         StatementLanguage.statement_id == statement.id, StatementLanguage.language == tag))
     if row is None:
-        raise NotFound(f"This statement has no {tag} translation.")
+        raise NotFound(_("This statement has no %(tag)s translation.", tag=tag))
     return row
 
 
@@ -133,23 +134,54 @@ class TranslationState:
     def canonical_text(self) -> str:
         return canonical_text(self.title, [p.text for p in self.paragraphs])
 
-    def problems(self) -> str:
-        """What keeps it from being frozen, in words ('' if nothing)."""
+    def problems(self) -> Joined:
+        """What keeps it from being frozen, in words (empty if nothing), in the reader's language."""
         parts = []
         if self.title_missing:
-            parts.append("the title is not translated")
+            parts.append(_("the title is not translated"))
         elif self.title_outdated:
-            parts.append("the title changed since it was translated")
-        if self.missing:
-            parts.append(f"{_numbers(self.missing)} not translated")
-        if self.outdated:
-            parts.append(f"{_numbers(self.outdated)} outdated (the source changed since)")
-        return "; ".join(parts)
+            parts.append(_("the title changed since it was translated"))
+        # One message for one paragraph and one for several (not ngettext: Flask-Babel's, which shows the
+        # rules' messages, formats a plural itself with nothing but its count).
+        if len(self.missing) == 1:
+            parts.append(_("paragraph %(numbers)s is not translated", numbers=_numbers(self.missing)))
+        elif self.missing:
+            parts.append(_("paragraphs %(numbers)s are not translated", numbers=_numbers(self.missing)))
+        if len(self.outdated) == 1:
+            parts.append(_("paragraph %(numbers)s is outdated (the source changed since)",
+                           numbers=_numbers(self.outdated)))
+        elif self.outdated:
+            parts.append(_("paragraphs %(numbers)s are outdated (the source changed since)",
+                           numbers=_numbers(self.outdated)))
+        return Joined(parts, "; ")
+
+
+class Joined:
+    """Messages joined by a separator, each read in the language the whole is shown in."""
+
+    __slots__ = ("parts", "separator")
+
+    def __init__(self, parts: list, separator: str):
+        self.parts, self.separator = parts, separator
+
+    def __str__(self) -> str:
+        return self.separator.join(str(p) for p in self.parts)
+
+    def __bool__(self) -> bool:
+        return bool(self.parts)
+
+    def __contains__(self, item: str) -> bool:
+        return item in str(self)
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
 
 
 def _numbers(numbers: list[int]) -> str:
-    shown = ", ".join(str(n) for n in numbers[:10]) + (" …" if len(numbers) > 10 else "")
-    return f"paragraph{'s' if len(numbers) > 1 else ''} {shown} {'are' if len(numbers) > 1 else 'is'}"
+    return ", ".join(str(n) for n in numbers[:10]) + (" …" if len(numbers) > 10 else "")
 
 
 def translation_state(statement: Statement, language: str) -> TranslationState:
@@ -222,10 +254,10 @@ def _published_languages(statement_id: int) -> set[str]:
 def is_locked(statement: Statement, language: str) -> str:
     """Why this language's texts cannot change now ('' if they can)."""
     if statement.status == "signing" and language in frozen_hashes(statement):
-        return (f"The {label(language)} text is authentic and frozen for signing; it can change only "
-                "after the statement is reopened.")
+        return _("The %(language)s text is authentic and frozen for signing; it can change only after the "
+                 "statement is reopened.", language=Label(language))
     if statement.status == "published" and language in _published_languages(statement.id):
-        return f"The {label(language)} text is published; a published text never changes."
+        return _("The %(language)s text is published; a published text never changes.", language=Label(language))
     return ""
 
 
@@ -236,8 +268,8 @@ def _manager(statement: Statement, user: User) -> Statement:
     statement = lock_statement(statement.id)
     if not statement.rights(user).can_manage_languages:
         if statement.is_coordinator(user):
-            raise WrongPhase("The languages of a withdrawn statement cannot change.")
-        raise NotAllowed("Only the coordinator chooses the statement's languages.")
+            raise WrongPhase(_("The languages of a withdrawn statement cannot change."))
+        raise NotAllowed(_("Only the coordinator chooses the statement's languages."))
     return statement
 
 
@@ -245,13 +277,13 @@ def set_source_language(statement: Statement, user: User, tag: str, *, now: date
     statement = _manager(statement, user)
     tag = normalise_tag(tag, field="source_language")
     if statement.status not in ("draft", "amending"):
-        raise WrongPhase("The source language can change only before the text is frozen for signing.")
+        raise WrongPhase(_("The source language can change only before the text is frozen for signing."))
     if tag == statement.source_language:
         return statement
     if db.session.scalar(select(StatementLanguage.id).where(
             StatementLanguage.statement_id == statement.id, StatementLanguage.language == tag)):
-        raise InvalidInput(f"{label(tag)} is a target language of this statement; remove it first.",
-                           field="source_language")
+        raise InvalidInput(_("%(language)s is a target language of this statement; remove it first.",
+                             language=Label(tag)), field="source_language")
     before = statement.source_language
     statement.source_language = tag
     statement.updated_at = now
@@ -264,12 +296,15 @@ def add_language(statement: Statement, user: User, tag: str, *, now: datetime) -
     statement = _manager(statement, user)
     tag = normalise_tag(tag)
     if tag == statement.source_language:
-        raise InvalidInput(f"{label(tag)} is the statement's source language.", field="language")
+        raise InvalidInput(_("%(language)s is the statement's source language.", language=Label(tag)),
+                           field="language")
     existing = target_languages(statement)
     if any(row.language == tag for row in existing):
-        raise InvalidInput(f"{label(tag)} is already a language of this statement.", field="language")
+        raise InvalidInput(_("%(language)s is already a language of this statement.", language=Label(tag)),
+                           field="language")
     if len(existing) >= MAX_LANGUAGES:
-        raise InvalidInput(f"A statement can have at most {MAX_LANGUAGES} target languages.", field="language")
+        raise InvalidInput(_("A statement can have at most %(max)s target languages.", max=MAX_LANGUAGES),
+                           field="language")
     row = StatementLanguage(statement_id=statement.id, language=tag, authentic=False, added_by_id=user.id,
                             created_at=now)
     db.session.add(row)
@@ -282,9 +317,10 @@ def remove_language(statement: Statement, user: User, tag: str, *, now: datetime
     statement = _manager(statement, user)
     row = target_language(statement, tag)
     if statement.status == "signing" and tag in frozen_hashes(statement):
-        raise WrongPhase(f"{label(tag)} is authentic in the text being signed; reopen the statement first.")
+        raise WrongPhase(_("%(language)s is authentic in the text being signed; reopen the statement first.",
+                           language=Label(tag)))
     if tag in _published_languages(statement.id):
-        raise WrongPhase(f"{label(tag)} is published; a published language stays.")
+        raise WrongPhase(_("%(language)s is published; a published language stays.", language=Label(tag)))
     db.session.delete(row)
     audit.record(statement.id, "language_removed", user, now=now, language=tag)
     db.session.flush()
@@ -309,8 +345,8 @@ def save_translation(
     rights = statement.rights(user)
     if not rights.can_translate:
         if statement.can_view(user) and statement.status == "withdrawn":
-            raise WrongPhase("The statement is withdrawn.")
-        raise NotAllowed("Only delegates of participating organisations and the coordinator translate.")
+            raise WrongPhase(_("The statement is withdrawn."))
+        raise NotAllowed(_("Only delegates of participating organisations and the coordinator translate."))
     target_language(statement, language)
     locked = is_locked(statement, language)
     if locked:
@@ -322,26 +358,27 @@ def save_translation(
     pending: list[tuple[int | None, int | None, str, str]] = []
     if title is not None and title.strip():
         if title_source is not None and title_source != statement.title:
-            raise StaleText("The source title changed since you opened the page; reload it and translate "
-                            "the current title.", field="title")
+            raise StaleText(_("The source title changed since you opened the page; reload it and translate "
+                              "the current title."), field="title")
         text = normalise_title(title)
         if text != state.title or state.title_translated_from != statement.title:
             pending.append((None, None, statement.title, text))
     for paragraph_id, (text, revision_id) in paragraphs.items():
         entry = by_id.get(paragraph_id)
         if entry is None:
-            raise NotFound("A paragraph of the form is not a paragraph of this statement (any more); reload "
-                           "the page.")
+            raise NotFound(_("A paragraph of the form is not a paragraph of this statement (any more); reload "
+                             "the page."))
         if not (text or "").strip():
             continue
         if revision_id != entry.source_revision_id:
-            raise StaleText(f"Paragraph {entry.number} of the source changed since you opened the page; "
-                            "reload it and check your translation against the current text.",
+            raise StaleText(_("Paragraph %(number)s of the source changed since you opened the page; "
+                              "reload it and check your translation against the current text.", number=entry.number),
                             field=f"p{paragraph_id}")
         try:
             text = normalise_paragraph(text)
         except InvalidInput as error:
-            raise InvalidInput(f"Paragraph {entry.number}: {error.message}", field=f"p{paragraph_id}") from None
+            raise InvalidInput(_("Paragraph %(number)s: %(problem)s", number=entry.number, problem=error.raw_message),
+                               field=f"p{paragraph_id}") from None
         if text != entry.text or entry.translated_revision_id != entry.source_revision_id:
             pending.append((paragraph_id, entry.source_revision_id, "", text))
     for paragraph_id, revision_id, source_title, text in pending:
@@ -375,17 +412,18 @@ def freeze_languages(statement: Statement, user: User, authentic: Iterable[str],
         if not tag or tag == statement.source_language or tag in wanted:
             continue
         if tag not in rows:
-            raise InvalidInput(f"{tag} is not a language of this statement.", field="authentic_languages")
+            raise InvalidInput(_("%(tag)s is not a language of this statement.", tag=tag),
+                               field="authentic_languages")
         wanted.append(tag)
     frozen: list[FrozenTranslation] = []
     problems = []
     states = {tag: translation_state(statement, tag) for tag in wanted}
     for tag, state in states.items():
         if not state.ready:
-            problems.append(f"{label(tag)}: {state.problems()}")
+            problems.append(_("%(language)s: %(problems)s.", language=Label(tag), problems=state.problems()))
     if problems:
-        raise InvalidInput("The text cannot be frozen yet: every authentic translation must be complete and "
-                           "current. " + " ".join(f"{p}." for p in problems), field="authentic_languages")
+        raise InvalidInput(_("The text cannot be frozen yet: every authentic translation must be complete and "
+                             "current. %(problems)s", problems=Joined(problems, " ")), field="authentic_languages")
     for tag, row in rows.items():
         row.authentic = tag in states
     for tag, state in states.items():

@@ -23,6 +23,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Opt
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app import dates, i18n
+from app.i18n import N_
 from app.limits import (
     MAX_IMPORT_BYTES,
     MAX_PARAGRAPH_CHARS,
@@ -233,41 +234,57 @@ class InviteForm(FlaskForm):
     make_admin = BooleanField(_l("Platform admin (manages every account and organisation)"))
 
 
+def _shown(text: str, **numbers: int) -> LazyString:
+    """A message with counts, translated when shown, its numbers written as the viewer's language writes them."""
+    return LazyString(lambda: gettext(text, **{k: count(v) for k, v in numbers.items()}))
+
+
+def _sentences(*parts) -> LazyString:
+    """Sentences joined by a space, each translated when the form is shown."""
+    return LazyString(lambda: " ".join(str(p) for p in parts))
+
+
+_EMPTY_PARAGRAPH = _l("A paragraph cannot be empty.")
+
+
 class _Participants:
     coordinator_organisation = SelectField(
-        "Coordinating organisation", coerce=int, validators=[InputRequired()],
-        description="You coordinate on behalf of this organisation; it is listed first.",
+        _l("Coordinating organisation"), coerce=int, validators=[InputRequired()],
+        description=_l("You coordinate on behalf of this organisation; it is listed first."),
     )
     participants = MultiCheckboxField(
-        "Participating organisations", coerce=int, validators=[Optional()],
-        description="The organisations that will amend and sign the statement.",
+        _l("Participating organisations"), coerce=int, validators=[Optional()],
+        description=_l("The organisations that will amend and sign the statement."),
     )
 
 
-_PASTE_LENGTH = Length(max=MAX_IMPORT_BYTES, message=f"At most {MAX_IMPORT_BYTES:,} characters can be sent at once.")
+_PASTE_LENGTH = Length(max=MAX_IMPORT_BYTES, message=_shown(N_("At most %(max)s characters can be sent at once."),
+                                                            max=MAX_IMPORT_BYTES))
 
 
 class StatementForm(FlaskForm, _Participants):
-    title = StringField("Title", validators=[DataRequired(), Length(max=MAX_TITLE_CHARS)], description=TITLE_HINT)
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=MAX_TITLE_CHARS)],
+                        description=TITLE_HINT)
     text = TextAreaField(
-        "First paragraphs (optional)", validators=[Optional(), _PASTE_LENGTH],
-        description="Separate paragraphs with a blank line. You can add and edit paragraphs later. "
-                    + STATEMENT_HINT,
+        _l("First paragraphs (optional)"), validators=[Optional(), _PASTE_LENGTH],
+        description=_sentences(_l("Separate paragraphs with a blank line. You can add and edit paragraphs later."),
+                               STATEMENT_HINT),
     )
 
 
 class ImportForm(FlaskForm, _Participants):
     text = TextAreaField(
-        "Paste the statement", validators=[Optional(), _PASTE_LENGTH],
-        description="Title first; paragraphs numbered “1.”, “2.”, … or separated by blank lines. " + STATEMENT_HINT,
+        _l("Paste the statement"), validators=[Optional(), _PASTE_LENGTH],
+        description=_sentences(_l("Title first; paragraphs numbered “1.”, “2.”, … or separated by blank lines."),
+                               STATEMENT_HINT),
     )
-    upload = FileField(f"…or upload a .txt file (UTF-8, at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB)")
+    upload = FileField(_l("…or upload a .txt file (UTF-8, at most %(mb)s MB)", mb=MAX_IMPORT_BYTES // (1024 * 1024)))
     confirm = HiddenField()
 
 
 class ParagraphForm(FlaskForm):
-    text = TextAreaField("Text", validators=[DataRequired(message="A paragraph cannot be empty."),
-                                             PARAGRAPH_LENGTH], description=PARAGRAPH_HINT)
+    text = TextAreaField(_l("Text"), validators=[DataRequired(message=_EMPTY_PARAGRAPH), PARAGRAPH_LENGTH],
+                         description=PARAGRAPH_HINT)
     base_revision_id = IntegerField(validators=[Optional()])
 
 
@@ -284,9 +301,9 @@ class ParagraphRefField(HiddenField):
 
 
 class NewParagraphForm(FlaskForm):
-    text = TextAreaField("Text of the new paragraph",
-                         validators=[DataRequired(message="A paragraph cannot be empty."),
-                                     PARAGRAPH_LENGTH], description=PARAGRAPH_HINT)
+    text = TextAreaField(_l("Text of the new paragraph"),
+                         validators=[DataRequired(message=_EMPTY_PARAGRAPH), PARAGRAPH_LENGTH],
+                         description=PARAGRAPH_HINT)
     after = ParagraphRefField()
 
 
@@ -299,4 +316,5 @@ class MoveParagraphForm(FlaskForm):
 
 
 class TitleForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=MAX_TITLE_CHARS)], description=TITLE_HINT)
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=MAX_TITLE_CHARS)],
+                        description=TITLE_HINT)

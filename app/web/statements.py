@@ -3,6 +3,8 @@ from __future__ import annotations
 import functools
 
 from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import format_decimal, gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.orm import defer, joinedload
@@ -34,12 +36,12 @@ VERSIONS_PER_PAGE = 50
 STATEMENTS_PER_PAGE = 50
 # The steps of a statement's life drawn on its history page, from its audit trail.
 MILESTONES = {
-    "created": "Draft started",
-    "opened": "Opened for amendments",
-    "frozen": "Frozen for signing",
-    "reopened": "Reopened",
-    "published": "Published",
-    "statement_withdrawn": "Withdrawn",
+    "created": _l("Draft started"),
+    "opened": _l("Opened for amendments"),
+    "frozen": _l("Frozen for signing"),
+    "reopened": _l("Reopened"),
+    "published": _l("Published"),
+    "statement_withdrawn": _l("Withdrawn"),
 }
 
 
@@ -61,9 +63,9 @@ def _editable(statement_id: int) -> Statement:
     statement = _visible(statement_id)
     if not statement.can_edit_draft(current_user):
         if statement.status != "draft":
-            flash("The text is no longer a draft: it changes only through amendments.", "error")
+            flash(gettext("The text is no longer a draft: it changes only through amendments."), "error")
         else:
-            flash("Only the coordinator edits the draft.", "error")
+            flash(gettext("Only the coordinator edits the draft."), "error")
         abort(redirect(url_for("statements.show", statement_id=statement.id)))
     return statement
 
@@ -81,7 +83,7 @@ def _organisations(ids) -> list[Organisation]:
     ids = list(dict.fromkeys(ids or []))
     found = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
     if len(found) != len(ids):
-        raise InvalidInput("One of the chosen organisations does not exist.", field="participants")
+        raise InvalidInput(gettext("One of the chosen organisations does not exist."), field="participants")
     return [found[i] for i in ids]
 
 
@@ -89,7 +91,7 @@ def _create(form, title: str, paragraphs: list[str], note: str):
     def action():
         coordinator_org = db.session.get(Organisation, form.coordinator_organisation.data or 0)
         if coordinator_org is None:
-            raise InvalidInput("Choose the coordinating organisation.", field="coordinator_organisation")
+            raise InvalidInput(gettext("Choose the coordinating organisation."), field="coordinator_organisation")
         return drafting.create_statement(
             current_user._get_current_object(), title=title,
             coordinator_organisation=coordinator_org,
@@ -117,7 +119,7 @@ def new():
         blocks = [b for b in (form.text.data or "").replace("\r\n", "\n").split("\n\n") if b.strip()]
         ok, statement = _create(form, form.title.data, blocks, "Created")
         if ok:
-            flash("The statement is created as a draft.", "success")
+            flash(gettext("The statement is created as a draft."), "success")
             return redirect(url_for("statements.show", statement_id=statement.id))
     return render_template("statements/new.html", form=form), form_status(form)
 
@@ -137,14 +139,15 @@ def import_text():
             else:
                 text = form.text.data or ""
             if not text.strip():
-                raise InvalidInput("Paste the text or choose a file.", field="text")
+                raise InvalidInput(gettext("Paste the text or choose a file."), field="text")
             parsed = parse_statement(text)
         except ConcordError as exc:
             add_error(form, exc)
         if parsed is not None and form.confirm.data == "yes":
             ok, statement = _create(form, parsed.title, parsed.paragraphs, "Imported")
             if ok:
-                flash(f"Imported: {len(parsed.paragraphs)} paragraphs.", "success")
+                flash(ngettext("Imported: %(count)s paragraph.", "Imported: %(count)s paragraphs.",
+                               len(parsed.paragraphs), count=format_decimal(len(parsed.paragraphs))), "success")
                 return redirect(url_for("statements.show", statement_id=statement.id))
         if parsed is not None:
             form.text.data = text  # the confirmation resends exactly what was parsed
@@ -262,8 +265,8 @@ def edit_title(statement_id: int):
         ok, version = run_rule(form, drafting.retitle, statement, current_user._get_current_object(),
                                form.title.data, now=now())
         if ok:
-            flash(f"Title saved as version {version.number}." if version else "Nothing changed.",
-                  "success" if version else "info")
+            flash(gettext("Title saved as version %(number)s.", number=version.number) if version
+                  else gettext("Nothing changed."), "success" if version else "info")
             return redirect(url_for("statements.show", statement_id=statement.id))
     return render_template("statements/edit_title.html", statement=statement, form=form), form_status(form)
 
@@ -290,8 +293,8 @@ def edit_paragraph(statement_id: int, paragraph_id: int):
                               current_user._get_current_object(), paragraph.id, form.text.data,
                               base_revision_id=form.base_revision_id.data, now=now())
         if ok:
-            flash(f"¶ {number} saved as version {result.number}." if result else "Nothing changed.",
-                  "success" if result else "info")
+            flash(gettext("¶ %(number)s saved as version %(version)s.", number=number, version=result.number)
+                  if result else gettext("Nothing changed."), "success" if result else "info")
             return redirect(url_for("statements.show", statement_id=statement.id,
                                     _anchor=f"p-{paragraph.id}"))
         stale = result.code == "stale"
@@ -321,8 +324,8 @@ def new_paragraph(statement_id: int):
                               after_id=after_id, now=now())
         if ok:
             paragraph, version = result
-            flash(f"Paragraph inserted as ¶ {after_number + 1}; saved as version {version.number}.",
-                  "success")
+            flash(gettext("Paragraph inserted as ¶ %(number)s; saved as version %(version)s.",
+                          number=after_number + 1, version=version.number), "success")
             return redirect(url_for("statements.show", statement_id=statement.id,
                                     _anchor=f"p-{paragraph.id}"))
     return render_template("statements/new_paragraph.html", statement=statement, form=form,
@@ -342,8 +345,8 @@ def delete_paragraph(statement_id: int, paragraph_id: int):
                               current_user._get_current_object(), paragraph.id,
                               base_revision_id=form.base_revision_id.data, now=now())
         if ok:
-            flash(f"¶ {number} deleted; saved as version {result.number}. "
-                  "Its text stays in the history.", "success")
+            flash(gettext("¶ %(number)s deleted; saved as version %(version)s. Its text stays in the history.",
+                          number=number, version=result.number), "success")
             return redirect(url_for("statements.show", statement_id=statement.id))
         form.base_revision_id.data = paragraph.current_revision_id
     return render_template("statements/delete_paragraph.html", statement=statement, number=number,
@@ -360,10 +363,10 @@ def move_paragraph(statement_id: int, paragraph_id: int):
         ok, result = run_rule(form, drafting.move_paragraph, statement,
                               current_user._get_current_object(), paragraph_id,
                               form.direction.data, now=now())
-        flash(f"Moved; saved as version {result.number}." if ok else result.message,
+        flash(gettext("Moved; saved as version %(version)s.", version=result.number) if ok else result.message,
               "success" if ok else "error")
     else:
-        flash("The form expired; please try again.", "error")
+        flash(gettext("The form expired; please try again."), "error")
     return redirect(url_for("statements.show", statement_id=statement.id, _anchor=f"p-{paragraph_id}"))
 
 
@@ -383,7 +386,7 @@ def history(statement_id: int):
     return render_template("statements/history.html", statement=statement, versions=versions,
                            current=versions.items[0] if versions.page == 1 and versions.items
                            else drafting.current_version(statement),
-                           milestones=milestones, milestone_labels=MILESTONES)
+                           milestones=milestones, milestone_labels=MILESTONES, shown_note=drafting.shown_note)
 
 
 @bp.route("/<int:statement_id>/versions/<int:number>")
@@ -392,7 +395,7 @@ def version(statement_id: int, number: int):
     statement = _visible(statement_id)
     version, paragraphs = drafting.version_texts(statement, number)
     return render_template("statements/version.html", statement=statement, version=version,
-                           paragraphs=paragraphs)
+                           paragraphs=paragraphs, shown_note=drafting.shown_note)
 
 
 @bp.route("/<int:statement_id>/versions/<int:number>.txt")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -19,11 +21,11 @@ bp = Blueprint("translations", __name__, url_prefix="/statements")
 
 
 class LanguageForm(FlaskForm):
-    language = StringField("Language (a tag such as de, es, fr or pt-BR)", validators=[Length(max=100)])
+    language = StringField(_l("Language (a tag such as de, es, fr or pt-BR)"), validators=[Length(max=100)])
 
 
 class SourceLanguageForm(FlaskForm):
-    source_language = StringField("Source language", validators=[Length(max=100)])
+    source_language = StringField(_l("Source language"), validators=[Length(max=100)])
 
 
 def _user():
@@ -55,17 +57,19 @@ def languages(statement_id: int):
     if "source_language" in request.form:
         form = SourceLanguageForm()
         if form.validate_on_submit():
-            ok, _ = run_rule(form, translating.set_source_language, statement, _user(), form.source_language.data,
-                             now=now())
+            ok, _result = run_rule(form, translating.set_source_language, statement, _user(),
+                                   form.source_language.data, now=now())
             if ok:
-                flash(f"The source language is now {label(statement.source_language)}.", "success")
+                flash(gettext("The source language is now %(language)s.", language=label(statement.source_language)),
+                      "success")
                 return redirect(url_for("translations.languages", statement_id=statement.id))
         return _languages_page(statement, source_form=form, status=422)
     form = LanguageForm()
     if form.validate_on_submit():
         ok, row = run_rule(form, translating.add_language, statement, _user(), form.language.data, now=now())
         if ok:
-            flash(f"{label(row.language)} added. Delegates can now translate the statement into it.", "success")
+            flash(gettext("%(language)s added. Delegates can now translate the statement into it.",
+                          language=label(row.language)), "success")
             return redirect(url_for("translations.translate", statement_id=statement.id, language=row.language))
     return _languages_page(statement, add_form=form, status=422)
 
@@ -79,10 +83,10 @@ def remove_language(statement_id: int, language: str):
     form = EmptyForm()
     if form.validate_on_submit():
         ok, error = run_rule(form, translating.remove_language, statement, _user(), language, now=now())
-        flash(f"{label(language)} removed; its texts are kept and come back if it is added again." if ok
-              else error.message, "success" if ok else "error")
+        flash(gettext("%(language)s removed; its texts are kept and come back if it is added again.",
+                      language=label(language)) if ok else error.message, "success" if ok else "error")
     else:
-        flash("The form expired. Please send it again.", "error")
+        flash(gettext("The form expired. Please send it again."), "error")
     return redirect(url_for("translations.languages", statement_id=statement.id))
 
 
@@ -100,11 +104,12 @@ def publish_language(statement_id: int, language: str):
     if form.validate_on_submit():
         ok, error = run_rule(form, publish_translation, statement, _user(), tag, now=now())
         if ok:
-            flash(f"The {label(tag)} translation is published, marked as not authentic.", "success")
+            flash(gettext("The %(language)s translation is published, marked as not authentic.", language=label(tag)),
+                  "success")
             return redirect(url_for("public.statement", slug=f"{statement.slug}.{tag}"))
         flash(error.message, "error")
     else:
-        flash("The form expired. Please send it again.", "error")
+        flash(gettext("The form expired. Please send it again."), "error")
     return redirect(url_for("translations.languages", statement_id=statement.id))
 
 
@@ -139,7 +144,7 @@ def translate(statement_id: int, language: str):
                     continue
                 revision = request.form.get(f"r{key[1:]}", "")
                 if not revision.isdecimal() or len(revision) > 12:
-                    form.form_errors.append("The form is incomplete; reload the page.")
+                    form.form_errors.append(gettext("The form is incomplete; reload the page."))
                     break
                 paragraphs[int(key[1:])] = (value, int(revision))
             if not form.form_errors:
@@ -147,8 +152,9 @@ def translate(statement_id: int, language: str):
                                       title_source=request.form.get("title_source"), paragraphs=paragraphs,
                                       now=now())
                 if ok:
-                    flash(f"Saved {len(result)} text{'s' if len(result) != 1 else ''} of the {label(tag)} "
-                          "translation." if result else "Nothing changed.", "success")
+                    flash(ngettext("Saved %(num)s text of the %(language)s translation.",
+                                   "Saved %(num)s texts of the %(language)s translation.", len(result),
+                                   language=label(tag)) if result else gettext("Nothing changed."), "success")
                     anchor = f"p{which}" if which.isdecimal() and len(which) <= 12 else None
                     return redirect(url_for("translations.translate", statement_id=statement.id, language=tag,
                                             _anchor=anchor))
