@@ -52,8 +52,9 @@ class Message:
 
     __slots__ = ("msgid", "plural", "n", "params")
 
-    def __init__(self, msgid: str, plural: str | None = None, n: int | None = None, **params: Any):
-        self.msgid, self.plural, self.n, self.params = msgid, plural, n, params
+    def __init__(self, msgid: str, plural: str | None = None, n: int | None = None,
+                 params: dict[str, Any] | None = None):
+        self.msgid, self.plural, self.n, self.params = msgid, plural, n, params or {}
 
     def render(self, translate: Callable[[str], str], translate_plural: Callable[[str, str, int], str]) -> str:
         text = translate_plural(self.msgid, self.plural, self.n) if self.plural is not None else translate(self.msgid)
@@ -96,14 +97,14 @@ class Message:
         return getattr(str(self), name)
 
 
-def _(msgid: str, **params: Any) -> Message:
+def _(msgid: str, /, **params: Any) -> Message:
     """Mark a message for translation (extracted by ``make translations``)."""
-    return Message(msgid, **params)
+    return Message(msgid, params=params)
 
 
-def ngettext(singular: str, plural: str, n: int, **params: Any) -> Message:
+def ngettext(singular: str, plural: str, n: int, /, **params: Any) -> Message:
     """A message whose form depends on a number (``%(num)d`` in the text stands for it)."""
-    return Message(singular, plural, n, **params)
+    return Message(singular, plural, n, params=params)
 
 
 def N_(msgid: str) -> str:

@@ -122,3 +122,11 @@ def test_plural_forms_sit_in_the_slots_the_languages_rule_picks(tag, five, milli
     t = i18n.translations_for(tag)
     assert t.ngettext("%(num)s open amendment", "%(num)s open amendments", 5) % {"num": 5} == five
     assert t.ngettext("%(num)s open amendment", "%(num)s open amendments", 1000000) % {"num": 1000000} == million
+
+
+def test_a_message_keeps_parameters_of_any_name():
+    """``n`` and ``plural`` are parameters like any other, not the message's own fields."""
+    message = i18n._("%(n)s of %(plural)s", n=3, plural="many")
+    assert str(message) == "3 of many"
+    counted = i18n.ngettext("%(num)d file from %(n)s", "%(num)d files from %(n)s", 2, n="Ana")
+    assert str(counted) == "2 files from Ana"

@@ -35,7 +35,7 @@ def _dump(value: Any) -> Any:
 def _load(value: Any) -> Any:
     if isinstance(value, dict) and "m" in value:
         params = {k: _load(v) for k, v in (value.get("a") or {}).items()}
-        return Message(value["m"], value.get("p"), value.get("n"), **params)
+        return Message(value["m"], value.get("p"), value.get("n"), params=params)
     return value
 
 
