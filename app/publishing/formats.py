@@ -426,7 +426,8 @@ def _css_string(value: str) -> str:
 
 def page_numbers_css(language: str) -> str:
     """The page numbers ('Page 2 of 5') in the document's language: a rule over PRINT_CSS's."""
-    template = words(language)("Page %(page)s of %(pages)s", page="\0page\0", pages="\0pages\0")
+    _ = words(language)
+    template = _("Page %(page)s of %(pages)s", page="\0page\0", pages="\0pages\0")
     parts = []
     for n, piece in enumerate(template.split("\0")):
         if n % 2:  # between the markers: a counter's name
