@@ -248,3 +248,45 @@ def test_api_errors_read_in_the_request_language(frozen, client):
     assert unknown.get_json()["error"]["message"] == "No hay nada en esta dirección."
     english = client.get("/api/v1/statements/999999", headers={"Authorization": f"Bearer {token}"})
     assert english.get_json()["error"]["message"] == "There is no such statement."
+
+
+def test_a_broken_manifest_is_explained_in_german(pub, client):
+    token = csrf_token(client, "/verify")
+    result = client.post("/verify", data={"csrf_token": token, "text": '{"format": "concord-manifest/1"}'},
+                         headers=DE)
+    page = text_of(result)
+    assert "Dieses Manifest ist nicht intakt:" in page and "Das Manifest hat kein Siegel." in page
+    assert "The manifest has no seal." not in page
+
+
+def test_every_problem_verify_py_names_is_a_message_that_reads_the_same_in_english(pub):
+    """verify.py stays standalone and English; the verify page shows its words as messages, unchanged in
+    English (a problem no message matches would be shown untranslated)."""
+    import copy
+    import json
+
+    from app.i18n import Message
+    from app.publishing.verify import verify_manifest
+    from app.publishing.verifying import problem_message
+
+    manifest = json.loads(pub.publication.manifest)
+    broken = []
+    for change in (
+        lambda m: m.update(text="changed\n"),
+        lambda m: m.update(canonical_text="changed\n", format="other"),
+        lambda m: m["signatures"].append(dict(m["signatures"][0], organisation_slug="nobody", recorded=True)),
+        lambda m: m["signatures"].__setitem__(0, "not a record"),
+        lambda m: m.update(languages=[{"language": "de"}, "x"]),
+        lambda m: m["seal"].update(algorithm="RSA"),
+        lambda m: m.pop("seal"),
+        lambda m: m.update(participants=[]),
+    ):
+        changed = copy.deepcopy(manifest)
+        change(changed)
+        broken += verify_manifest(changed, expected_public_key="AAAA")
+    broken += verify_manifest([]) + verify_manifest({})
+    assert len(broken) > 15
+    for problem in broken:
+        said = problem_message(problem)
+        assert isinstance(said, Message), problem
+        assert str(said) == problem

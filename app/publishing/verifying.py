@@ -58,7 +58,7 @@ class Result:
     identical: bool = False  # byte for byte
     same_text: bool = False  # the same characters once line ends and spaces at line ends are set aside
     matched_file: str | Message = ""  # which of the publication's files it is identical to
-    problems: list[str] = field(default_factory=list)  # a manifest's
+    problems: list[str | Message] = field(default_factory=list)  # a manifest's
     manifest_intact: bool | None = None
     changes: list[Change] = field(default_factory=list)
     compared_paragraphs: int = 0
@@ -171,6 +171,70 @@ def check_pasted(text: str, *, within: Publication | None = None) -> Result:
 
 # --- manifests ---------------------------------------------------------------------------------
 
+# What verify.py says of a broken manifest, in its words (it stays standalone, in English): each as a message,
+# so that the verify page shows it in the reader's language. A problem none of these match is shown as it is.
+PROBLEMS = (
+    N_('The manifest has no plain text ("text").'),
+    N_('The manifest has no SHA-256 of the plain text ("sha256").'),
+    N_("The plain text is not valid Unicode."),
+    N_("The plain text does not match its SHA-256, so the text has been changed: the manifest says %(said)s, "
+       "the text hashes to %(actual)s."),
+    N_('The manifest has no version hash ("version": {"sha256": ...}).'),
+    N_('The manifest has no canonical text ("canonical_text").'),
+    N_("The canonical text is not valid Unicode."),
+    N_("The canonical text does not match the version's SHA-256, so the signed text has been changed: the "
+       "manifest says %(said)s, the text hashes to %(actual)s."),
+    N_("The plain text and the canonical text do not carry the same title and paragraphs."),
+    N_("The manifest lists no signatures."),
+    N_("Signature %(number)s is not a record."),
+    N_("The signature of %(who)s is for another version (%(signed)s) than the published one (%(published)s)."),
+    N_("The signature of %(who)s is marked as recorded by the coordinator, but the manifest is not an archived "
+       "statement's."),
+    N_("The signature of %(who)s is not marked as recorded, but the manifest is an archived statement's, whose "
+       "signatures were not made on Concord."),
+    N_("The manifest lists no participating organisations."),
+    N_("%(name)s is a participant but has no signature."),
+    N_("%(name)s has %(count)s signatures; there should be exactly one."),
+    N_("A signature is from %(slug)s, which is not a participant."),
+    N_('The manifest\'s "languages" is not a list.'),
+    N_("Language %(number)s of the manifest is not a record with a language."),
+    N_("The %(tag)s text lacks its plain text, canonical text or their SHA-256."),
+    N_("The %(tag)s text is not valid Unicode."),
+    N_("The %(tag)s plain text does not match its SHA-256, so the text has been changed: the manifest says "
+       "%(said)s, the text hashes to %(actual)s."),
+    N_("The %(tag)s canonical text does not match its SHA-256, so the text has been changed: the manifest says "
+       "%(said)s, the text hashes to %(actual)s."),
+    N_("The %(tag)s plain text and its canonical text do not carry the same title and paragraphs."),
+    N_("The %(tag)s text does not have as many paragraphs as the source."),
+    N_("The signature of %(who)s names its translations in an unreadable form."),
+    N_("The signature of %(who)s does not name the authentic %(tag)s text's SHA-256 (%(sha)s)."),
+    N_("The signature of %(who)s names a %(tag)s text that the manifest does not list as authentic."),
+    N_("The manifest has no seal."),
+    N_("The seal uses an unknown algorithm (%(algorithm)s); expected Ed25519."),
+    N_("The seal's public key or signature is not valid base64 of the right length."),
+    N_("The seal does not match the manifest: something in it (text, date, signatures, participants...) was "
+       "changed after the platform sealed it."),
+    N_("The manifest contains invalid Unicode, so the seal cannot match."),
+    N_("The expected public key given is not valid base64."),
+    N_("The manifest is sealed with key %(key)s, not the expected key %(expected)s."),
+    N_("The manifest is not a JSON object."),
+    N_("Unknown manifest format %(format)s; expected %(expected)s."),
+)
+_PLACEHOLDER = re.compile(r"%\\\(([a-z]+)\\\)s")
+_PROBLEM_PATTERNS = tuple(
+    (re.compile(_PLACEHOLDER.sub(lambda m: f"(?P<{m.group(1)}>.*?)", re.escape(msgid)) + r"\Z", re.DOTALL), msgid)
+    for msgid in PROBLEMS)
+
+
+def problem_message(problem: str) -> Message | str:
+    """A problem verify.py found, as a message (read in the viewer's language); in English it is the same text."""
+    for pattern, msgid in _PROBLEM_PATTERNS:
+        found = pattern.match(problem)
+        if found:
+            return Message(msgid, **found.groupdict())
+    return problem
+
+
 
 def _check_manifest(result: Result, data: bytes, *, within: Publication | None = None) -> Result:
     result.kind = "json"
@@ -179,7 +243,7 @@ def _check_manifest(result: Result, data: bytes, *, within: Publication | None =
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         result.message = _("This is not a JSON manifest: it cannot be read as JSON.")
         return result
-    result.problems = verify_manifest(manifest, expected_public_key=sealing.public_key())
+    result.problems = [problem_message(p) for p in verify_manifest(manifest, expected_public_key=sealing.public_key())]
     result.manifest_intact = not result.problems
     if result.publication is None and isinstance(manifest, dict):
         slug = manifest.get("slug")

@@ -81,7 +81,7 @@ def freeze(
         amendment.status = "not_decided"
         amendment.decided_at = now
         amendment.decided_by_id = user.id
-        amendment.decision_reason = "Amendments were closed when the text was frozen for signing."
+        amendment.decision_reason = N_("Amendments were closed when the text was frozen for signing.")
     version = current_version(statement)
     # Refused (nothing written) unless every authentic translation is complete and current.
     frozen = translations.freeze_languages(statement, user, authentic_languages, version_id=version.id, now=now)
