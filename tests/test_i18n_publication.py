@@ -290,3 +290,16 @@ def test_every_problem_verify_py_names_is_a_message_that_reads_the_same_in_engli
         said = problem_message(problem)
         assert isinstance(said, Message), problem
         assert str(said) == problem
+
+
+def test_the_feed_title_follows_the_reader_language(pub, client):
+    german = client.get("/o/hwu/feed.atom", headers=DE)
+    assert "<title>Von Harbour Workers Union unterzeichnete Erklärungen</title>" in german.get_data(as_text=True)
+    english = client.get("/o/hwu/feed.atom")
+    assert "<title>Statements signed by Harbour Workers Union</title>" in english.get_data(as_text=True)
+    assert german.headers["ETag"] != english.headers["ETag"] and "Accept-Language" in german.headers["Vary"]
+
+
+def test_the_audit_trail_counts_in_the_reader_format(frozen):
+    page = text_of(frozen.browser(frozen.coordinator).get(f"/statements/{frozen.sid}/audit", headers=DE))
+    assert "Die Einträge 1 bis" in page and "sind stimmig" in page
