@@ -84,6 +84,10 @@ def test_each_translation_has_the_placeholders_of_its_source(tag):
     assert not wrong, f"{tag}: placeholders differ in {wrong[:10]}"
 
 
+def _tupled(value):
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
 @pytest.mark.parametrize("tag", SHIPPED)
 def test_the_compiled_catalogue_is_the_source_catalogue(tag):
     """Concord reads the .mo files; `make translations` compiles them and they are committed."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, jsonify
+from flask_babel import gettext
 
 from app.api import bp
 from app.api.routes import _body, _commit, _now, _string, _visible_statement
@@ -34,12 +35,13 @@ def recorded_json(recorded: RecordedSignature) -> dict:
 def _signatories(data: dict) -> list[archive.Signatory]:
     value = data.get("signatories")
     if not isinstance(value, list) or not value:
-        raise InvalidInput("“signatories” must be a list of {organisation, signer_name, signer_title}.",
+        raise InvalidInput(gettext("“signatories” must be a list of {organisation, signer_name, signer_title}."),
                            field="signatories")
     found = []
     for n, item in enumerate(value, start=1):
         if not isinstance(item, dict):
-            raise InvalidInput(f"Signatory {n} must be an object {{organisation, signer_name, signer_title}}.",
+            raise InvalidInput(gettext("Signatory %(number)s must be an object {organisation, signer_name, "
+                                       "signer_title}.", number=n),
                                field="signatories")
         found.append(archive.Signatory(orgs.get_organisation(_string(item, "organisation")),
                                        _string(item, "signer_name"),
@@ -63,7 +65,7 @@ def archive_statement():
     )
     payload = publication_json(made.publication)
     payload["statement_id"] = made.publication.statement_id
-    payload["import_notes"] = made.notes
+    payload["import_notes"] = [str(note) for note in made.notes]
     payload["recorded_signatures"] = [recorded_json(r) for r in made.publication.recorded_signatures]
     return _commit(payload, 201)
 
@@ -81,11 +83,11 @@ def answer_recorded_signature(recorded_id: int):
     """Confirm ({"confirm": true}) or dispute ({"confirm": false, "reason": "..."}) a recorded signature."""
     recorded = db.session.get(RecordedSignature, recorded_id)
     if recorded is None or not g.api_user.has_role(recorded.organisation, "signatory"):
-        raise NotFound("There is no such recorded signature for an organisation you sign for.")
+        raise NotFound(gettext("There is no such recorded signature for an organisation you sign for."))
     data = _body()
     confirm = data.get("confirm")
     if not isinstance(confirm, bool):
-        raise InvalidInput("“confirm” must be true (confirm) or false (dispute).", field="confirm")
+        raise InvalidInput(gettext("“confirm” must be true (confirm) or false (dispute)."), field="confirm")
     recorded = archive.answer_recorded_signature(recorded, g.api_user, confirm=confirm,
                                                  reason=_string(data, "reason", required=False), now=_now())
     return _commit(dict(recorded_json(recorded), publication=recorded.publication.slug))

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import g, jsonify, request, url_for
+from flask_babel import format_decimal, gettext
 from sqlalchemy import select
 from sqlalchemy.orm import defer, joinedload
 
@@ -32,7 +33,7 @@ def authenticate():
     if user is None:
         db.session.rollback()
         return json_error(401, "unauthorized",
-                          "Send a valid personal token as “Authorization: Bearer <token>”.")
+                          gettext("Send a valid personal token as “Authorization: Bearer <token>”."))
     if db.session.dirty:
         commit_keeping_state()  # records last_used_at, at most once a minute
     g.api_user = user
@@ -57,7 +58,7 @@ def domain_error(exc: ConcordError):
 def _body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise InvalidInput("Send a JSON object with Content-Type: application/json.")
+        raise InvalidInput(gettext("Send a JSON object with Content-Type: application/json."))
     return data
 
 
@@ -65,17 +66,17 @@ def _string(data: dict, key: str, *, required: bool = True, default: str = "") -
     value = data.get(key, None)
     if value is None:
         if required:
-            raise InvalidInput(f"“{key}” is required.", field=key)
+            raise InvalidInput(gettext("“%(key)s” is required.", key=key), field=key)
         return default
     if not isinstance(value, str):
-        raise InvalidInput(f"“{key}” must be a string.", field=key)
+        raise InvalidInput(gettext("“%(key)s” must be a string.", key=key), field=key)
     return value
 
 
 def _string_list(data: dict, key: str) -> list[str]:
     value = data.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidInput(f"“{key}” must be a list of strings.", field=key)
+        raise InvalidInput(gettext("“%(key)s” must be a list of strings.", key=key), field=key)
     return value
 
 
@@ -85,7 +86,8 @@ MAX_ID = 2**31 - 1  # ids and counters are 32-bit INTEGER columns on PostgreSQL
 def _optional_int(data: dict, key: str) -> int | None:
     value = data.get(key)
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not -MAX_ID <= value <= MAX_ID):
-        raise InvalidInput(f"“{key}” must be a whole number (at most {MAX_ID:,}) or null.", field=key)
+        raise InvalidInput(gettext("“%(key)s” must be a whole number (at most %(max)s) or null.", key=key,
+                                   max=format_decimal(MAX_ID)), field=key)
     return value
 
 
@@ -162,7 +164,7 @@ def update_organisation(slug: str):
     data = _body()
     unknown = sorted(set(data) - {"name", "short_name", "country", "name_in_statements"})
     if unknown:
-        raise InvalidInput(f"Unknown field: {', '.join(unknown)}.", field=unknown[0])
+        raise InvalidInput(gettext("Unknown field: %(fields)s.", fields=", ".join(unknown)), field=unknown[0])
     values = {key: _string(data, key) for key in data}
     org = orgs.update_organisation(g.api_user, org, **values)
     return _commit(organisation_json(org))
@@ -191,7 +193,7 @@ def set_language_name(slug: str, language: str):
 def add_member(slug: str):
     org = orgs.get_organisation(slug)
     if not org.can_manage(g.api_user):  # before any lookup: the answer must not reveal who has an account
-        raise NotAllowed("You may not manage the members of this organisation.")
+        raise NotAllowed(gettext("You may not manage the members of this organisation."))
     data = _body()
     user = orgs.add_member(g.api_user, org, _string(data, "email"), _string_list(data, "roles"))
     return _commit({"email": user.email, "name": user.name, "organisation": org.slug,
@@ -204,7 +206,7 @@ def add_member(slug: str):
 def _visible_statement(statement_id: int) -> Statement:
     statement = db.session.get(Statement, statement_id)
     if statement is None or not statement.can_view(g.api_user):
-        raise NotFound("There is no such statement.")
+        raise NotFound(gettext("There is no such statement."))
     return statement
 
 
@@ -241,14 +243,14 @@ def create_statement():
 @bp.post("/statements/import")
 def import_statement():
     if request.mimetype != "text/plain":
-        raise InvalidInput("Send the statement as a text/plain body (UTF-8).")
+        raise InvalidInput(gettext("Send the statement as a text/plain body (UTF-8)."))
     try:
         text = request.get_data().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"The body is not valid UTF-8 (at byte {exc.start}).") from exc
+        raise InvalidInput(gettext("The body is not valid UTF-8 (at byte %(position)s).", position=exc.start)) from exc
     coordinator = request.args.get("coordinator_organisation", "")
     if not coordinator:
-        raise InvalidInput("Give ?coordinator_organisation=<slug>.")
+        raise InvalidInput(gettext("Give ?coordinator_organisation=<slug>."))
     participants = [s for s in request.args.get("participants", "").split(",") if s.strip()]
     parsed = parse_statement(text)
     statement = drafting.create_statement(
@@ -258,7 +260,7 @@ def import_statement():
         paragraphs=parsed.paragraphs, now=_now(), note="Imported",
     )
     payload = statement_json(statement)
-    payload["import_notes"] = parsed.notes
+    payload["import_notes"] = [str(note) for note in parsed.notes]
     return _commit(payload, 201)
 
 
@@ -281,7 +283,7 @@ def insert_paragraph(statement_id: int):
     statement = _visible_statement(statement_id)
     data = _body()
     if "after" not in data:
-        raise InvalidInput("“after” is required: a paragraph id, or null for the top.", field="after")
+        raise InvalidInput(gettext("“after” is required: a paragraph id, or null for the top."), field="after")
     paragraph, _ = drafting.insert_paragraph(statement, g.api_user, _string(data, "text"),
                                              after_id=_optional_int(data, "after"), now=_now())
     payload = statement_json(statement)

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, date
 
 from flask import g, jsonify, request, url_for
+from flask_babel import gettext
 from sqlalchemy import select
 
 from app.api import bp
@@ -32,19 +33,19 @@ def _date(data: dict, key: str) -> date | None:
     if raw is None:
         return None
     if not isinstance(raw, str):
-        raise InvalidInput(f"“{key}” must be a date string YYYY-MM-DD or null.", field=key)
+        raise InvalidInput(gettext("“%(key)s” must be a date string YYYY-MM-DD or null.", key=key), field=key)
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
             raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(f"“{key}” is not a date of the form YYYY-MM-DD.", field=key) from None
+        raise InvalidInput(gettext("“%(key)s” is not a date of the form YYYY-MM-DD.", key=key), field=key) from None
 
 
 def _bool(data: dict, key: str, default: bool = False) -> bool:
     value = data.get(key, default)
     if not isinstance(value, bool):
-        raise InvalidInput(f"“{key}” must be true or false.", field=key)
+        raise InvalidInput(gettext("“%(key)s” must be true or false.", key=key), field=key)
     return value
 
 
@@ -174,8 +175,8 @@ def _hashes(data: dict) -> dict[str, str]:
     if value is None:
         value = {}
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise InvalidInput("“translation_sha256” must be an object {language: SHA-256} naming every authentic "
-                           "translation.", field="translation_sha256")
+        raise InvalidInput(gettext("“translation_sha256” must be an object {language: SHA-256} naming every "
+                                   "authentic translation."), field="translation_sha256")
     return value
 
 
@@ -205,7 +206,7 @@ def revoke(statement_id: int, signature_id: int):
     statement = _visible_statement(statement_id)
     signature = db.session.get(Signature, signature_id)
     if signature is None or signature.statement_id != statement.id:
-        raise NotFound("There is no such signature on this statement.")
+        raise NotFound(gettext("There is no such signature on this statement."))
     signature = signing.revoke(signature, g.api_user, now=_now())
     return _commit(signature_json(signature))
 

@@ -22,6 +22,7 @@ from app.drafting.importer import parse_statement
 from app.drafting.operations import create_statement, version_texts
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from app.extensions import db
+from app.i18n import _
 from app.locking import lock_statement
 from app.models import Organisation, Publication, RecordedSignature, Statement, User
 from app.notifications import events
@@ -48,15 +49,39 @@ class Archived:
     notes: list[str] = field(default_factory=list)
 
 
-def _clean(value: str | None, label: str, field_name: str, *, required: bool = True,
+def _messages(label: str, organisation: str) -> tuple:
+    """What is wrong with the signer's name or title for an organisation, or with a reason: a control
+    character, or nothing given."""
+    if label == "name":
+        return (_("The signer's name for %(organisation)s contains a control character.", organisation=organisation),
+                _("Give the signer's name for %(organisation)s.", organisation=organisation))
+    if label == "title":
+        return (_("The signer's title for %(organisation)s contains a control character.", organisation=organisation),
+                _("Give the signer's title for %(organisation)s.", organisation=organisation))
+    return _("The reason contains a control character."), _("Give the reason.")
+
+
+def _too_long(label: str, organisation: str, max_length: int):
+    if label == "name":
+        return _("The signer's name for %(organisation)s can have at most %(max)s characters.",
+                 organisation=organisation, max=max_length)
+    if label == "title":
+        return _("The signer's title for %(organisation)s can have at most %(max)s characters.",
+                 organisation=organisation, max=max_length)
+    return _("The reason can have at most %(max)s characters.", max=max_length)
+
+
+def _clean(value: str | None, label: str, field_name: str, *, organisation: str = "", required: bool = True,
            max_length: int = MAX_NAME) -> str:
+    """A signer's name or title (``label`` "name" or "title", for ``organisation``) or a reason ("reason")."""
     value = " ".join((value or "").split())
+    control, missing = _messages(label, organisation)
     if any(unicodedata.category(c) == "Cc" for c in value):
-        raise InvalidInput(f"The {label} contains a control character.", field=field_name)
+        raise InvalidInput(control, field=field_name)
     if required and not value:
-        raise InvalidInput(f"Give the {label}.", field=field_name)
+        raise InvalidInput(missing, field=field_name)
     if len(value) > max_length:
-        raise InvalidInput(f"The {label} can have at most {max_length} characters.", field=field_name)
+        raise InvalidInput(_too_long(label, organisation, max_length), field=field_name)
     return value
 
 
@@ -74,35 +99,37 @@ def record_archived_statement(
     parsed = parse_statement(text)
     notes = list(parsed.notes)
     if not signatories:
-        raise InvalidInput("Name at least one organisation that signed the statement.", field="signatories")
+        raise InvalidInput(_("Name at least one organisation that signed the statement."), field="signatories")
     seen: set[int] = set()
     cleaned: list[Signatory] = []
     for n, s in enumerate(signatories, start=1):
         if s.organisation.id in seen:
-            raise InvalidInput(f"{s.organisation.name} is named twice.", field="signatories")
+            raise InvalidInput(_("%(organisation)s is named twice.", organisation=s.organisation.name),
+                               field="signatories")
         seen.add(s.organisation.id)
         cleaned.append(Signatory(s.organisation,
-                                 _clean(s.signer_name, f"signer's name for {s.organisation.name}", f"signer_name_{n}"),
-                                 _clean(s.signer_title, f"signer's title for {s.organisation.name}",
-                                        f"signer_title_{n}", required=False)))
+                                 _clean(s.signer_name, "name", f"signer_name_{n}", organisation=s.organisation.name),
+                                 _clean(s.signer_title, "title", f"signer_title_{n}", organisation=s.organisation.name,
+                                        required=False)))
     if coordinator_organisation.id not in seen:
-        raise InvalidInput("The coordinating organisation must be one of the organisations that signed.",
+        raise InvalidInput(_("The coordinating organisation must be one of the organisations that signed."),
                            field="coordinator_organisation")
     publication_date = publication_date or parsed.date
     if publication_date is None:
-        raise InvalidInput("Give the date on which the statement was first published.", field="publication_date")
+        raise InvalidInput(_("Give the date on which the statement was first published."), field="publication_date")
     if publication_date > now.date():
-        raise InvalidInput("The original publication date cannot be in the future.", field="publication_date")
+        raise InvalidInput(_("The original publication date cannot be in the future."), field="publication_date")
 
     organisations = [s.organisation for s in cleaned]
     if parsed.organisations_text is not None:
         ours = join_names([o.statement_name for o in organisations])
         if " ".join(parsed.organisations_text.split()) != ours:
-            notes.append(f"The pasted signatory line names “{parsed.organisations_text}”; the published line "
-                         f"names the organisations by their names in statements: “{ours}”.")
+            notes.append(_("The pasted signatory line names “%(pasted)s”; the published line names the "
+                           "organisations by their names in statements: “%(ours)s”.",
+                           pasted=parsed.organisations_text, ours=ours))
         if parsed.date is not None and parsed.date != publication_date:
-            notes.append(f"The pasted signatory line is dated {format_date(parsed.date)}; the statement is "
-                         f"recorded as published on {format_date(publication_date)}.")
+            notes.append(_("The pasted signatory line is dated %(pasted)s; the statement is recorded as published "
+                           "on %(recorded)s.", pasted=format_date(parsed.date), recorded=format_date(publication_date)))
 
     statement = create_statement(
         user, title=parsed.title, coordinator_organisation=coordinator_organisation,
@@ -123,7 +150,7 @@ def record_archived_statement(
          "recorded": True, "version_sha256": version.sha256}
         for s in cleaned
     ]
-    made = draft(statement, version, [t for _, t in entries], organisations, signatures, publication_date,
+    made = draft(statement, version, [t for _entry, t in entries], organisations, signatures, publication_date,
                  archive=archive)
     publication = store(statement, user, made, artefacts.render(made.data), now=now, archived=True)
     for position, s in enumerate(cleaned):
@@ -168,14 +195,17 @@ def answer_recorded_signature(recorded: RecordedSignature, user: User, *, confir
     recorded = db.session.execute(select(RecordedSignature).where(RecordedSignature.id == recorded.id)
                                   .execution_options(populate_existing=True)).scalar_one_or_none()
     if recorded is None:
-        raise NotFound("There is no such recorded signature.")
+        raise NotFound(_("There is no such recorded signature."))
     organisation = recorded.organisation
     if not user.has_role(organisation, "signatory"):
-        raise NotAllowed(f"Only a signatory of {organisation.name} can confirm or dispute its signature.")
+        raise NotAllowed(_("Only a signatory of %(organisation)s can confirm or dispute its signature.",
+                           organisation=organisation.name))
     status = "confirmed" if confirm else "disputed"
     reason = "" if confirm else _clean(reason, "reason", "reason", max_length=MAX_REASON)
     if recorded.status == status and recorded.dispute_reason == reason:
-        raise Conflict(f"The signature of {organisation.name} is already {status}.")
+        raise Conflict(_("The signature of %(organisation)s is already confirmed.", organisation=organisation.name)
+                       if confirm else _("The signature of %(organisation)s is already disputed.",
+                                         organisation=organisation.name))
     recorded.status = status
     recorded.dispute_reason = reason
     recorded.answered_by_id = user.id

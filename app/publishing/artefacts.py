@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.publishing import formats, pdf_signing
-from app.publishing.text import format_date
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 KINDS = ("md", "docx", "pdf", "html")  # made from the data
@@ -50,9 +49,10 @@ def _env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
-    def signed_on_text(signature: dict) -> str:
+    def signed_on_text(signature: dict, language: str = "en") -> str:
         when = formats.signed_on(signature)
-        return format_date(when) if when else "recorded, not signed on Concord"
+        _ = formats.words(language)
+        return formats.long_date(when, language) if when else _("recorded, not signed on Concord")
 
     env.filters["signed_on_text"] = signed_on_text
     return env
@@ -67,20 +67,32 @@ def qr_data_uri(url: str) -> str:
 
 def page_part(data: formats.PublicationData) -> str:
     """The statement part of /p/<slug>: title, signatory line (and the archive notice), paragraphs."""
-    return _env().get_template("public/_statement_part.html").render(data=data)
+    return _env().get_template("public/_statement_part.html").render(data=data, _=data.words)
+
+
+_MARK = "\0"
+
+
+def _coded(text: str, value: str) -> Markup:
+    """A label holding ``_MARK`` where ``value`` goes, with ``value`` set as code."""
+    before, _mark, after = text.partition(_MARK)
+    return escape(before) + Markup("<code>%s</code>") % value + escape(after)
 
 
 def print_html(data: formats.PublicationData) -> str:
     qr = qr_data_uri(data.url) if data.url else ""
-    return _env().get_template("public/statement_print.html").render(data=data, qr=Markup(qr))
+    return _env().get_template("public/statement_print.html").render(
+        data=data, qr=Markup(qr), _=data.words, coded=_coded, mark=_MARK)
 
 
 def pdf(data: formats.PublicationData) -> bytes:
     """The PDF, typeset and signed."""
-    stylesheets = (formats.PRINT_CSS, formats.footer_css(data.sha256, data.url))
+    stylesheets = (formats.PRINT_CSS, formats.page_numbers_css(data.language),
+                   formats.footer_css(data.sha256, data.url))
     unsigned = formats.to_pdf(print_html(data), stylesheets=stylesheets)
-    reason = (f"Published on Concord: {data.signatory_line}" if not data.archive
-              else f"Recorded on Concord (archived statement): {data.signatory_line}")
+    _ = data.words
+    reason = (_("Published on Concord: %(line)s", line=data.signatory_line) if not data.archive
+              else _("Recorded on Concord (archived statement): %(line)s", line=data.signatory_line))
     return pdf_signing.sign_pdf(unsigned, reason=reason, location=data.url)
 
 

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from app import audit
 from app.errors import Conflict, InvalidInput, NotAllowed, WrongPhase
 from app.extensions import db
+from app.i18n import _
 from app.locking import lock_statement
 from app.models import Endorsement, Organisation, Statement, User
 from app.publishing.publication import publication_of, valid_signatures_of
@@ -21,16 +22,17 @@ def add_endorsement(
 ) -> Endorsement:
     statement = lock_statement(statement.id)
     if not statement.is_coordinator(user):
-        raise NotAllowed("Only the coordinator adds later endorsements.")
+        raise NotAllowed(_("Only the coordinator adds later endorsements."))
     publication = publication_of(statement)
     if publication is None:
-        raise WrongPhase("Endorsements are added after publication.")
+        raise WrongPhase(_("Endorsements are added after publication."))
     if organisation.id in present_organisation_ids(publication):
-        raise Conflict(f"{organisation.name} already appears on this statement.", field="organisation")
+        raise Conflict(_("%(organisation)s already appears on this statement.", organisation=organisation.name),
+                       field="organisation")
     if endorsed_on < publication.publication_date:
-        raise InvalidInput("An endorsement cannot be dated before the publication.", field="endorsed_on")
+        raise InvalidInput(_("An endorsement cannot be dated before the publication."), field="endorsed_on")
     if endorsed_on > now.date():
-        raise InvalidInput("An endorsement cannot be dated in the future.", field="endorsed_on")
+        raise InvalidInput(_("An endorsement cannot be dated in the future."), field="endorsed_on")
     endorsement = Endorsement(organisation_id=organisation.id, endorsed_on=endorsed_on, added_by_id=user.id,
                               created_at=now)
     publication.endorsements.append(endorsement)

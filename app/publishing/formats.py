@@ -19,7 +19,39 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
+from app.i18n import LANGUAGES, N_, translations_for
 from app.publishing.text import format_date, signatory_line
+
+# --- the words of a document ----------------------------------------------------------------
+
+
+def document_language(tag: str | None) -> str:
+    """The interface language a document's labels are in: its own language's, else English."""
+    primary = (tag or "en").replace("_", "-").split("-")[0].lower()
+    return primary if primary in LANGUAGES else "en"
+
+
+def words(tag: str | None) -> Callable[..., str]:
+    """``_(msgid, **params)`` for the labels of a document in the language ``tag`` (app.i18n's
+    catalogues; English for a language the interface does not speak), whoever is looking."""
+    catalogue = translations_for(document_language(tag))
+
+    def _(msgid: str, **params) -> str:
+        text = catalogue.gettext(msgid)
+        return text % params if params else text
+
+    return _
+
+
+def long_date(value: date, tag: str | None) -> str:
+    """A date in a document's labels: '1 March 2026' in English, the document language's long date else."""
+    language = document_language(tag)
+    if language == "en":
+        return format_date(value)
+    from app.translating.languages import long_date as in_language
+
+    return in_language(value, language)
+
 
 # --- the data every format is built from ---------------------------------------------------
 
@@ -67,8 +99,18 @@ class PublicationData:
 
     @property
     def archive_notice(self) -> str:
-        """What every page and file of an archived statement says about its signatures ('' if none)."""
-        return archive_notice(self.archive, self.publication_date) if self.archive else ""
+        """What every page and file of an archived statement says about its signatures ('' if none), in the
+        document's language."""
+        return archive_notice(self.archive, self.publication_date, self.language) if self.archive else ""
+
+    @property
+    def words(self) -> Callable[..., str]:
+        """The labels of this document, in its language (:func:`words`)."""
+        return words(self.language)
+
+    @property
+    def not_authentic(self) -> str:
+        return self.words(NOT_AUTHENTIC)
 
     @classmethod
     def from_manifest(cls, manifest: dict) -> PublicationData:
@@ -102,16 +144,22 @@ class PublicationData:
         )
 
 
-NOT_AUTHENTIC = "A translation for information: this text is not authentic and was not signed."
+NOT_AUTHENTIC = N_("A translation for information: this text is not authentic and was not signed.")
 
 
-def archive_notice(archive: dict, published: date) -> str:
-    """'First published elsewhere on …; the signatures were recorded by the coordinator, …, on …'."""
-    recorded_on = format_date(date.fromisoformat(archive["recorded_on"]))
-    by = f", {archive['recorded_by']}," if archive.get("recorded_by") else ""
-    return (f"Archived statement, first published elsewhere on {format_date(published)}. "
-            f"Its signatures were recorded by the coordinator{by} on {recorded_on}, as printed in the "
-            "original publication; they were not made on Concord.")
+def archive_notice(archive: dict, published: date, language: str = "en") -> str:
+    """'First published elsewhere on …; the signatures were recorded by the coordinator, …, on …', in the
+    document language ``language`` (the Markdown keeps English)."""
+    _ = words(language)
+    recorded_on = long_date(date.fromisoformat(archive["recorded_on"]), language)
+    if archive.get("recorded_by"):
+        return _("Archived statement, first published elsewhere on %(published)s. Its signatures were recorded by "
+                 "the coordinator, %(name)s, on %(recorded)s, as printed in the original publication; they were not "
+                 "made on Concord.", published=long_date(published, language), name=archive["recorded_by"],
+                 recorded=recorded_on)
+    return _("Archived statement, first published elsewhere on %(published)s. Its signatures were recorded by the "
+             "coordinator on %(recorded)s, as printed in the original publication; they were not made on Concord.",
+             published=long_date(published, language), recorded=recorded_on)
 
 
 def signed_on(signature: dict) -> date | None:
@@ -180,8 +228,8 @@ def to_markdown(data: PublicationData) -> str:
     out += [_md_paragraph(n, text) for n, text in enumerate(data.paragraphs, start=1)]
     if data.signatures:
         out.append("## Signatures recorded by the coordinator" if data.archive else "## Signed by")
-        if data.archive:
-            out.append(_md_inline(data.archive_notice))
+        if data.archive:  # the Markdown keeps its English labels, as published
+            out.append(_md_inline(archive_notice(data.archive, data.publication_date)))
         items = []
         for sig in data.signatures:
             when = signed_on(sig)
@@ -230,13 +278,14 @@ def to_docx(data: PublicationData) -> bytes:
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.shared import Pt
 
+    _ = data.words
     doc = Document()
     props = doc.core_properties
     props.title = _core(data.title)  # core properties hold at most 255 characters each
     props.subject = _core(data.signatory_line)
     props.author = "Concord"
     props.last_modified_by = "Concord"
-    props.comments = f"SHA-256 of the plain-text publication: {data.sha256}"
+    props.comments = _("SHA-256 of the plain-text publication: %(sha256)s", sha256=data.sha256)
     props.identifier = _core(data.url or data.slug)
     props.keywords = ""
     if data.language != "en":  # English files stay byte for byte as they were made before languages
@@ -251,19 +300,19 @@ def to_docx(data: PublicationData) -> bytes:
     line = doc.add_paragraph()
     line.add_run(data.signatory_line).italic = True
     if not data.authentic:
-        doc.add_paragraph().add_run(NOT_AUTHENTIC).italic = True
+        doc.add_paragraph().add_run(data.not_authentic).italic = True
 
     for n, text in enumerate(data.paragraphs, start=1):
         doc.add_paragraph(f"{n}. {text}")  # python-docx turns "\n" into line breaks
 
     if data.signatures:
-        doc.add_heading("Signatures recorded by the coordinator" if data.archive else "Signed by", level=2)
+        doc.add_heading(_("Signatures recorded by the coordinator") if data.archive else _("Signed by"), level=2)
         if data.archive:
             doc.add_paragraph(data.archive_notice)
         table = doc.add_table(rows=1, cols=4)
         table.style = "Table Grid"
         table.alignment = WD_TABLE_ALIGNMENT.LEFT
-        for cell, label in zip(table.rows[0].cells, ("Organisation", "Name", "Title", "Signed"),
+        for cell, label in zip(table.rows[0].cells, (_("Organisation"), _("Name"), _("Title"), _("Signed")),
                                strict=True):
             cell.text = ""
             cell.paragraphs[0].add_run(label).bold = True
@@ -273,11 +322,12 @@ def to_docx(data: PublicationData) -> bytes:
             row[1].text = str(sig.get("signer_name", ""))
             row[2].text = str(sig.get("signer_title", ""))
             when = signed_on(sig)
-            row[3].text = format_date(when) if when else "recorded, not signed on Concord"
+            row[3].text = long_date(when, data.language) if when else _("recorded, not signed on Concord")
 
     footer_lines = [
-        f"SHA-256 of the plain-text publication: {data.sha256}",
-        f"Signed text: version {data.version_number}, SHA-256 {data.version_sha256}",
+        _("SHA-256 of the plain-text publication: %(sha256)s", sha256=data.sha256),
+        _("Signed text: version %(number)s, SHA-256 %(sha256)s", number=data.version_number,
+          sha256=data.version_sha256),
     ]
     if data.url:
         footer_lines.append(data.url)
@@ -372,6 +422,19 @@ def _css_string(value: str) -> str:
     """A CSS string literal holding ``value`` (quotes, backslashes and line ends escaped)."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\A ").replace("\r", "")
     return f'"{escaped}"'
+
+
+def page_numbers_css(language: str) -> str:
+    """The page numbers ('Page 2 of 5') in the document's language: a rule over PRINT_CSS's."""
+    _ = words(language)
+    template = _("Page %(page)s of %(pages)s", page="\0page\0", pages="\0pages\0")
+    parts = []
+    for n, piece in enumerate(template.split("\0")):
+        if n % 2:  # between the markers: a counter's name
+            parts.append(f"counter({piece})")
+        elif piece:
+            parts.append(_css_string(piece))
+    return "@page { @bottom-right { content: " + " ".join(parts) + "; } }"
 
 
 def footer_css(sha256: str, url: str) -> str:

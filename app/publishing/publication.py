@@ -20,6 +20,7 @@ from app.drafting.operations import version_texts
 from app.drafting.text import sha256_hex
 from app.errors import Conflict, InvalidInput, NotAllowed, NotFound, WrongPhase
 from app.extensions import db
+from app.i18n import _
 from app.locking import lock_statement
 from app.models import (
     Organisation,
@@ -200,26 +201,27 @@ def _copies(publication: Publication, kinds: tuple[str, ...] = artefacts.COPIED_
 
 def _check(statement: Statement, user: User, automatic: bool) -> None:
     if statement.status == "published":
-        raise Conflict("This statement is already published.")
+        raise Conflict(_("This statement is already published."))
     if not automatic and not statement.is_coordinator(user):
-        raise NotAllowed("Only the coordinator publishes.")
+        raise NotAllowed(_("Only the coordinator publishes."))
     if statement.status != "signing":
-        raise WrongPhase("Only a statement being signed can be published.")
+        raise WrongPhase(_("Only a statement being signed can be published."))
 
 
 def _draft_of(statement: Statement, publication_date: date | None, now: datetime) -> Draft:
     state = progress(statement)
     if not state.complete:
         names = ", ".join(o.name for o in state.waiting)
-        raise Conflict(f"Every participating organisation must sign first; still waiting for: {names}.")
-    last_signed = max(s.signed_at for _, s in state.signed).date()
+        raise Conflict(_("Every participating organisation must sign first; still waiting for: %(names)s.",
+                         names=names))
+    last_signed = max(s.signed_at for _org, s in state.signed).date()
     publication_date = publication_date or now.date()
     if publication_date < last_signed:
-        raise InvalidInput(f"The publication date cannot be before the last signature "
-                           f"({last_signed.isoformat()}).", field="publication_date")
+        raise InvalidInput(_("The publication date cannot be before the last signature (%(date)s).",
+                             date=last_signed.isoformat()), field="publication_date")
     version, entries = version_texts(statement, statement.frozen_version.number)
     signatures = [signature_json(org, s) for org, s in state.signed]
-    return draft(statement, version, [t for _, t in entries], [org for org, _ in state.signed], signatures,
+    return draft(statement, version, [t for _entry, t in entries], [org for org, _s in state.signed], signatures,
                  publication_date, translations=_translations(statement))
 
 
@@ -287,23 +289,24 @@ def publish_translation(statement: Statement, user: User, language: str, *, now:
     now = now.astimezone(UTC)
     statement = lock_statement(statement.id)
     if not statement.is_coordinator(user):
-        raise NotAllowed("Only the coordinator publishes a translation.")
+        raise NotAllowed(_("Only the coordinator publishes a translation."))
     if statement.status != "published":
-        raise WrongPhase("A translation is added this way only after publication; before it, complete translations "
-                         "are published with the statement.")
+        raise WrongPhase(_("A translation is added this way only after publication; before it, complete "
+                           "translations are published with the statement."))
     publication = publication_of(statement)
     translating.target_language(statement, language)
     if db.session.scalar(select(PublicationLanguage.id).where(PublicationLanguage.publication_id == publication.id,
                                                               PublicationLanguage.language == language)):
-        raise Conflict(f"The {language} text is already published.")
+        raise Conflict(_("The %(language)s text is already published.", language=language))
     state = translating.translation_state(statement, language)
     if not state.ready:
-        raise InvalidInput(f"The {language} translation cannot be published yet: {state.problems()}.")
+        raise InvalidInput(_("The %(language)s translation cannot be published yet: %(problems)s.", language=language,
+                             problems=state.problems()))
     published = [e.paragraph_id for e in db.session.scalars(
         select(VersionParagraph).where(VersionParagraph.version_id == publication.version_id)
         .order_by(VersionParagraph.number))]
     if published != [p.paragraph_id for p in state.paragraphs]:
-        raise Conflict("The statement's paragraphs are not those published; the translation cannot be matched.")
+        raise Conflict(_("The statement's paragraphs are not those published; the translation cannot be matched."))
     manifest = json.loads(publication.manifest)
     data = data_of(publication)
     organisations = [db.session.scalar(select(Organisation).where(Organisation.slug == p["slug"]))
@@ -346,7 +349,7 @@ def plain_text_line(text: str) -> str:
 def get_publication(slug: str) -> Publication:
     publication = db.session.scalar(select(Publication).where(Publication.slug == slug))
     if publication is None:
-        raise NotFound("There is no published statement at this address.")
+        raise NotFound(_("There is no published statement at this address."))
     return publication
 
 

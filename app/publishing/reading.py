@@ -269,6 +269,15 @@ def _page_view(connection, slug: str, language: str | None = None, files: FileSt
                     language or source_language or "en", tuple((r[0], bool(r[1]), r[2], r[3]) for r in languages))
 
 
+def archive_of(slug: str) -> dict | None:
+    """An archived publication's archive record (recorded on, by whom), from its sealed manifest."""
+    row = db.session.execute(select(_PUBLICATIONS.manifest).where(_PUBLICATIONS.slug == slug)).first()
+    if row is None:
+        return None
+    archive = json.loads(row[0]).get("archive")
+    return archive if isinstance(archive, dict) else None
+
+
 def seal_public_key(slug: str) -> str:
     """The public key that sealed a publication's manifest (read from the manifest itself)."""
     row = db.session.execute(select(_PUBLICATIONS.manifest).where(_PUBLICATIONS.slug == slug)).first()

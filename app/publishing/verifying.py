@@ -30,6 +30,7 @@ from app.diffing import DELETE, EQUAL, render_diff, word_diff
 from app.drafting.importer import parse_statement
 from app.errors import ConcordError
 from app.extensions import db
+from app.i18n import N_, Message, _
 from app.models import Publication, PublicationArtefact, Version
 from app.publishing import reading, sealing
 from app.publishing.formats import PublicationData
@@ -37,13 +38,13 @@ from app.publishing.verify import verify_manifest
 
 MAX_BYTES = 4 * 1024 * 1024
 RECENT = 50  # publications compared by their words when no title matches
-FILE_NAMES = {"txt": "plain text", "json": "signed manifest", "pdf": "PDF", "docx": "Word file",
-              "md": "Markdown file"}
+FILE_NAMES = {"txt": N_("plain text"), "json": N_("signed manifest"), "pdf": N_("PDF"), "docx": N_("Word file"),
+              "md": N_("Markdown file")}
 
 
 @dataclass
 class Change:
-    label: str  # "Title", "Signatory line", "Paragraph 3"
+    label: str | Message  # "Title", "Signatory line", "Paragraph 3"
     diff: Markup
 
 
@@ -56,27 +57,31 @@ class Result:
     view: reading.PageView | None = None
     identical: bool = False  # byte for byte
     same_text: bool = False  # the same characters once line ends and spaces at line ends are set aside
-    matched_file: str = ""  # which of the publication's files it is identical to
-    problems: list[str] = field(default_factory=list)  # a manifest's
+    matched_file: str | Message = ""  # which of the publication's files it is identical to
+    problems: list[str | Message] = field(default_factory=list)  # a manifest's
     manifest_intact: bool | None = None
     changes: list[Change] = field(default_factory=list)
     compared_paragraphs: int = 0
-    pdf_signature: str = ""  # what the PDF's signature says, for a PDF that is not identical
-    message: str = ""
+    pdf_signature: str | Message = ""  # what the PDF's signature says, for a PDF that is not identical
+    message: str | Message = ""
 
     @property
     def differs(self) -> bool:
         return bool(self.changes)
 
 
-def _file_name(kind: str) -> str:
-    """'plain text', or for a translation's file 'plain text in German (de)'."""
+def _named(kind: str) -> Message | str:
+    return Message(FILE_NAMES[kind]) if kind in FILE_NAMES else kind
+
+
+def _file_name(kind: str) -> Message | str:
+    """'plain text', or for a translation's file 'plain text in German (de)' (shown in the viewer's language)."""
     if "." in kind:
         from app.translating.languages import label
 
         language, ext = kind.split(".", 1)
-        return f"{FILE_NAMES.get(ext, ext)} in {label(language)}"
-    return FILE_NAMES.get(kind, kind)
+        return _("%(file)s in %(language)s", file=_named(ext), language=label(language))
+    return _named(kind)
 
 
 def _by_sha256(sha256: str, within: Publication | None) -> tuple[Publication | None, str]:
@@ -106,7 +111,7 @@ def _with_view(result: Result, publication: Publication | None) -> Result:
 def check_upload(data: bytes, filename: str, *, within: Publication | None = None) -> Result:
     """A dropped or chosen file."""
     if len(data) > MAX_BYTES:
-        return Result("file", message="The file is larger than 4 MB; no published statement is that large.")
+        return Result("file", message=_("The file is larger than 4 MB; no published statement is that large."))
     name = (filename or "").lower()
     sha256 = hashlib.sha256(data).hexdigest()
     publication, kind = _by_sha256(sha256, within)
@@ -126,13 +131,13 @@ def check_upload(data: bytes, filename: str, *, within: Publication | None = Non
     if result.kind == "pdf":
         return _check_pdf(result, data, within)
     if result.kind == "docx":
-        result.message = ("This Word file is not one that Concord published. Word files change whenever they are "
-                          "saved again; paste its text below to see how its words differ.")
+        result.message = _("This Word file is not one that Concord published. Word files change whenever they are "
+                           "saved again; paste its text below to see how its words differ.")
         return result
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        result.message = "This file is neither a PDF nor UTF-8 text, so it cannot be compared."
+        result.message = _("This file is neither a PDF nor UTF-8 text, so it cannot be compared.")
         return result
     if result.kind == "json":
         return _check_manifest(result, data, within=within)
@@ -166,15 +171,79 @@ def check_pasted(text: str, *, within: Publication | None = None) -> Result:
 
 # --- manifests ---------------------------------------------------------------------------------
 
+# What verify.py says of a broken manifest, in its words (it stays standalone, in English): each as a message,
+# so that the verify page shows it in the reader's language. A problem none of these match is shown as it is.
+PROBLEMS = (
+    N_('The manifest has no plain text ("text").'),
+    N_('The manifest has no SHA-256 of the plain text ("sha256").'),
+    N_("The plain text is not valid Unicode."),
+    N_("The plain text does not match its SHA-256, so the text has been changed: the manifest says %(said)s, "
+       "the text hashes to %(actual)s."),
+    N_('The manifest has no version hash ("version": {"sha256": ...}).'),
+    N_('The manifest has no canonical text ("canonical_text").'),
+    N_("The canonical text is not valid Unicode."),
+    N_("The canonical text does not match the version's SHA-256, so the signed text has been changed: the "
+       "manifest says %(said)s, the text hashes to %(actual)s."),
+    N_("The plain text and the canonical text do not carry the same title and paragraphs."),
+    N_("The manifest lists no signatures."),
+    N_("Signature %(number)s is not a record."),
+    N_("The signature of %(who)s is for another version (%(signed)s) than the published one (%(published)s)."),
+    N_("The signature of %(who)s is marked as recorded by the coordinator, but the manifest is not an archived "
+       "statement's."),
+    N_("The signature of %(who)s is not marked as recorded, but the manifest is an archived statement's, whose "
+       "signatures were not made on Concord."),
+    N_("The manifest lists no participating organisations."),
+    N_("%(name)s is a participant but has no signature."),
+    N_("%(name)s has %(count)s signatures; there should be exactly one."),
+    N_("A signature is from %(slug)s, which is not a participant."),
+    N_('The manifest\'s "languages" is not a list.'),
+    N_("Language %(number)s of the manifest is not a record with a language."),
+    N_("The %(tag)s text lacks its plain text, canonical text or their SHA-256."),
+    N_("The %(tag)s text is not valid Unicode."),
+    N_("The %(tag)s plain text does not match its SHA-256, so the text has been changed: the manifest says "
+       "%(said)s, the text hashes to %(actual)s."),
+    N_("The %(tag)s canonical text does not match its SHA-256, so the text has been changed: the manifest says "
+       "%(said)s, the text hashes to %(actual)s."),
+    N_("The %(tag)s plain text and its canonical text do not carry the same title and paragraphs."),
+    N_("The %(tag)s text does not have as many paragraphs as the source."),
+    N_("The signature of %(who)s names its translations in an unreadable form."),
+    N_("The signature of %(who)s does not name the authentic %(tag)s text's SHA-256 (%(sha)s)."),
+    N_("The signature of %(who)s names a %(tag)s text that the manifest does not list as authentic."),
+    N_("The manifest has no seal."),
+    N_("The seal uses an unknown algorithm (%(algorithm)s); expected Ed25519."),
+    N_("The seal's public key or signature is not valid base64 of the right length."),
+    N_("The seal does not match the manifest: something in it (text, date, signatures, participants...) was "
+       "changed after the platform sealed it."),
+    N_("The manifest contains invalid Unicode, so the seal cannot match."),
+    N_("The expected public key given is not valid base64."),
+    N_("The manifest is sealed with key %(key)s, not the expected key %(expected)s."),
+    N_("The manifest is not a JSON object."),
+    N_("Unknown manifest format %(format)s; expected %(expected)s."),
+)
+_PLACEHOLDER = re.compile(r"%\\\(([a-z]+)\\\)s")
+_PROBLEM_PATTERNS = tuple(
+    (re.compile(_PLACEHOLDER.sub(lambda m: f"(?P<{m.group(1)}>.*?)", re.escape(msgid)) + r"\Z", re.DOTALL), msgid)
+    for msgid in PROBLEMS)
+
+
+def problem_message(problem: str) -> Message | str:
+    """A problem verify.py found, as a message (read in the viewer's language); in English it is the same text."""
+    for pattern, msgid in _PROBLEM_PATTERNS:
+        found = pattern.match(problem)
+        if found:
+            return Message(msgid, **found.groupdict())
+    return problem
+
+
 
 def _check_manifest(result: Result, data: bytes, *, within: Publication | None = None) -> Result:
     result.kind = "json"
     try:
         manifest = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        result.message = "This is not a JSON manifest: it cannot be read as JSON."
+        result.message = _("This is not a JSON manifest: it cannot be read as JSON.")
         return result
-    result.problems = verify_manifest(manifest, expected_public_key=sealing.public_key())
+    result.problems = [problem_message(p) for p in verify_manifest(manifest, expected_public_key=sealing.public_key())]
     result.manifest_intact = not result.problems
     if result.publication is None and isinstance(manifest, dict):
         slug = manifest.get("slug")
@@ -186,7 +255,7 @@ def _check_manifest(result: Result, data: bytes, *, within: Publication | None =
             _with_view(result, within)
         if result.publication is not None and result.publication.manifest.encode("utf-8") == data:
             result.identical = True
-            result.matched_file = FILE_NAMES["json"]
+            result.matched_file = _named("json")
             return result
         if result.publication is not None and isinstance(manifest.get("text"), str):
             _diff_against(result, manifest["text"], result.publication)
@@ -199,12 +268,12 @@ def _check_manifest(result: Result, data: bytes, *, within: Publication | None =
 def _check_pdf(result: Result, data: bytes, within: Publication | None) -> Result:
     """A PDF that is not byte-identical: does it carry the platform's signature, and is it intact?"""
     result.pdf_signature = pdf_signature_status(data)
-    result.message = ("This PDF is not byte-identical to any PDF that Concord published. "
-                      "To see how its words differ, copy its text and paste it below.")
+    result.message = _("This PDF is not byte-identical to any PDF that Concord published. "
+                       "To see how its words differ, copy its text and paste it below.")
     return result
 
 
-def pdf_signature_status(data: bytes) -> str:
+def pdf_signature_status(data: bytes) -> Message:
     """What the platform's signature in a PDF says, in plain words."""
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
@@ -216,22 +285,23 @@ def pdf_signature_status(data: bytes) -> str:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         signatures = reader.embedded_signatures
     except Exception:  # noqa: BLE001 - a damaged or hostile file: say so, whatever pyHanko raised
-        return "The file cannot be read as a PDF."
+        return _("The file cannot be read as a PDF.")
     if not signatures:
-        return "The PDF carries no digital signature."
+        return _("The PDF carries no digital signature.")
     ours = pdf_signing._asn1(pdf_signing.certificate())
     try:
         status = pdf_signing.outside_event_loop(
             lambda: validate_pdf_signature(signatures[0], ValidationContext(trust_roots=[ours])))
     except Exception:  # noqa: BLE001
-        return "The PDF's signature cannot be checked: the file is damaged."
+        return _("The PDF's signature cannot be checked: the file is damaged.")
     if status.signing_cert is None or status.signing_cert.sha256 != ours.sha256:
-        return "The PDF is signed, but not by this platform."
+        return _("The PDF is signed, but not by this platform.")
     if not status.intact or not status.valid:
-        return "The PDF carries this platform's signature, but the file was changed after it was signed."
+        return _("The PDF carries this platform's signature, but the file was changed after it was signed.")
     if status.coverage is None or status.coverage.name != "ENTIRE_FILE":
-        return "The PDF carries this platform's signature, but something was added to the file after it was signed."
-    return "The PDF carries this platform's valid signature and was not changed since it was signed."
+        return _("The PDF carries this platform's signature, but something was added to the file after it was "
+                 "signed.")
+    return _("The PDF carries this platform's valid signature and was not changed since it was signed.")
 
 
 # --- texts -----------------------------------------------------------------------------------------
@@ -285,7 +355,7 @@ def _compare_text(result: Result, text: str, within: Publication | None) -> Resu
         title = ""
     publication = _closest(title, normalised, within)
     if publication is None:
-        result.message = "No published statement resembles this text."
+        result.message = _("No published statement resembles this text.")
         return result
     _with_view(result, publication)
     _diff_against(result, normalised, publication)
@@ -337,23 +407,24 @@ def _diff_against(result: Result, text: str, publication: Publication) -> None:
             line, paragraphs = paragraphs[0], paragraphs[1:]
     changes: list[Change] = []
 
-    def compare(label: str, published: str, copy: str) -> None:
+    def compare(label: Message, published: str, copy: str) -> None:
         ops = word_diff(published, copy)
         if not _only_spacing(ops):
             changes.append(Change(label, render_diff([(op, t) if t.strip() or op == EQUAL else (EQUAL, t)
                                                       for op, t in ops if not (op == DELETE and not t.strip())])))
 
     if title:
-        compare("Title", data.title, title)
+        compare(_("Title"), data.title, title)
     if line is not None:
-        compare("Signatory line", data.signatory_line, line)
+        compare(_("Signatory line"), data.signatory_line, line)
     if len(paragraphs) == len(data.paragraphs):
         for n, (published, copy) in enumerate(zip(data.paragraphs, paragraphs, strict=True), start=1):
-            compare(f"Paragraph {n}", published, copy)
+            compare(_("Paragraph %(number)s", number=n), published, copy)
     else:
         joined = "\n\n".join(f"{n}. {p}" for n, p in enumerate(data.paragraphs, start=1))
         copied = "\n\n".join(f"{n}. {p}" for n, p in enumerate(paragraphs, start=1))
-        compare(f"The paragraphs ({len(paragraphs)} in this copy, {len(data.paragraphs)} published)", joined, copied)
+        compare(_("The paragraphs (%(copy)s in this copy, %(published)s published)", copy=len(paragraphs),
+                  published=len(data.paragraphs)), joined, copied)
     result.changes = changes
     result.compared_paragraphs = len(data.paragraphs)
 

@@ -22,6 +22,7 @@ from app.dates import format_datetime
 from app.drafting.operations import current_version
 from app.errors import Conflict, InvalidInput, NotAllowed, WrongPhase
 from app.extensions import db
+from app.i18n import N_, _
 from app.locking import lock_statement
 from app.models import (
     OPEN_STATUSES,
@@ -35,6 +36,13 @@ from app.notifications import events
 from app.translating import operations as translations
 
 MAX_NAME = 200
+
+# Why a signature stops counting, as stored (English) and shown translated (app/web/signing.py).
+END_REASONS = (
+    N_("The statement was reopened for amendments."),
+    N_("Revoked by a signatory of the organisation."),
+    N_("The statement was withdrawn."),
+)
 
 
 class AlreadySigned(Conflict):
@@ -55,17 +63,17 @@ def freeze(
     no amendment round took place (``without_amendment_round``, kept in the audit trail)."""
     statement = lock_statement(statement.id)
     if not statement.is_coordinator(user):
-        raise NotAllowed("Only the coordinator freezes the text.")
+        raise NotAllowed(_("Only the coordinator freezes the text."))
     if statement.status not in ("draft", "amending"):
-        raise WrongPhase("Only a draft or a statement open for amendments can be frozen for signing.")
+        raise WrongPhase(_("Only a draft or a statement open for amendments can be frozen for signing."))
     skipped_amendments = statement.status == "draft"
     if skipped_amendments and not without_amendment_round:
-        raise InvalidInput("Confirm that the organisations agreed on this text without an amendment round, "
-                           "or open it for amendments first.", field="without_amendment_round")
+        raise InvalidInput(_("Confirm that the organisations agreed on this text without an amendment round, "
+                             "or open it for amendments first."), field="without_amendment_round")
     if signing_deadline is not None and signing_deadline <= now:
-        raise InvalidInput("The signing deadline must be in the future.", field="signing_deadline")
+        raise InvalidInput(_("The signing deadline must be in the future."), field="signing_deadline")
     if planned_publication_date is not None and planned_publication_date < now.date():
-        raise InvalidInput("The planned publication date cannot be in the past.",
+        raise InvalidInput(_("The planned publication date cannot be in the past."),
                            field="planned_publication_date")
     undecided = db.session.scalars(select(Amendment).where(
         Amendment.statement_id == statement.id, Amendment.status.in_(OPEN_STATUSES))).all()
@@ -73,7 +81,7 @@ def freeze(
         amendment.status = "not_decided"
         amendment.decided_at = now
         amendment.decided_by_id = user.id
-        amendment.decision_reason = "Amendments were closed when the text was frozen for signing."
+        amendment.decision_reason = N_("Amendments were closed when the text was frozen for signing.")
     version = current_version(statement)
     # Refused (nothing written) unless every authentic translation is complete and current.
     frozen = translations.freeze_languages(statement, user, authentic_languages, version_id=version.id, now=now)
@@ -102,9 +110,9 @@ def reopen(statement: Statement, user: User, *, now: datetime) -> list[Signature
     """Back to amending; every signature on the frozen version becomes void (kept in history)."""
     statement = lock_statement(statement.id)
     if not statement.is_coordinator(user):
-        raise NotAllowed("Only the coordinator reopens the statement.")
+        raise NotAllowed(_("Only the coordinator reopens the statement."))
     if statement.status != "signing":
-        raise WrongPhase("Only a statement being signed can be reopened.")
+        raise WrongPhase(_("Only a statement being signed can be reopened."))
     voided = valid_signatures(statement)
     for signature in voided:
         _end(signature, "void", user, now, "The statement was reopened for amendments.")
@@ -165,13 +173,17 @@ def progress(statement: Statement) -> Progress:
 
 
 def _clean(value: str | None, label: str, field: str) -> str:
+    """The signer's name or title (``label``: "name" or "title"), spaces tidied."""
     value = " ".join((value or "").split())
     if not value:
-        raise InvalidInput(f"Type your {label} as it should appear.", field=field)
+        raise InvalidInput(_("Type your name as it should appear.") if label == "name"
+                           else _("Type your title as it should appear."), field=field)
     if len(value) > MAX_NAME:
-        raise InvalidInput(f"The {label} can have at most {MAX_NAME} characters.", field=field)
+        raise InvalidInput(_("The name can have at most %(max)s characters.", max=MAX_NAME) if label == "name"
+                           else _("The title can have at most %(max)s characters.", max=MAX_NAME), field=field)
     if any(ord(c) < 32 for c in value):
-        raise InvalidInput(f"The {label} contains a control character.", field=field)
+        raise InvalidInput(_("The name contains a control character.") if label == "name"
+                           else _("The title contains a control character."), field=field)
     return value
 
 
@@ -192,31 +204,34 @@ def sign(
     now = now.astimezone(UTC)  # signed_at goes into the manifest as it is: always UTC
     statement = lock_statement(statement.id)
     if statement.status != "signing":
-        raise WrongPhase("This statement is not being signed now."
-                         + (" It is already published." if statement.status == "published" else ""))
+        raise WrongPhase(_("This statement is not being signed now. It is already published.")
+                         if statement.status == "published" else _("This statement is not being signed now."))
     if not statement.participates(organisation):
-        raise NotAllowed(f"{organisation.name} does not take part in this statement.", field="organisation")
+        raise NotAllowed(_("%(organisation)s does not take part in this statement.", organisation=organisation.name),
+                         field="organisation")
     if not user.has_role(organisation, "signatory"):
-        raise NotAllowed(f"You are not a signatory of {organisation.name}.", field="organisation")
+        raise NotAllowed(_("You are not a signatory of %(organisation)s.", organisation=organisation.name),
+                         field="organisation")
     version = statement.frozen_version
     if version_sha256 != version.sha256:
-        raise Conflict("The text changed since you opened it: you were shown a different version. "
-                       "Read the current frozen text before signing.", field="version_sha256")
+        raise Conflict(_("The text changed since you opened it: you were shown a different version. "
+                         "Read the current frozen text before signing."), field="version_sha256")
     bound = translations.frozen_hashes(statement)
     shown = {str(k): str(v).lower() for k, v in (translation_sha256 or {}).items()}
     if shown != bound:
-        raise Conflict("The authentic texts changed since you opened them: you were shown other translations "
-                       "than those frozen for signing. Read the current texts before signing.",
+        raise Conflict(_("The authentic texts changed since you opened them: you were shown other translations "
+                         "than those frozen for signing. Read the current texts before signing."),
                        field="translation_sha256")
     signer_name = _clean(signer_name, "name", "signer_name")
     signer_title = _clean(signer_title, "title", "signer_title")
     if not authorised:
-        raise InvalidInput(f"Confirm that you are authorised to sign on behalf of {organisation.name}.",
+        raise InvalidInput(_("Confirm that you are authorised to sign on behalf of %(organisation)s.",
+                             organisation=organisation.name),
                            field="authorised")
     if not verify_password(user.password_hash, password):
-        raise InvalidInput("The password is not correct.", field="password")
+        raise InvalidInput(_("The password is not correct."), field="password")
     if any(s.organisation_id == organisation.id for s in valid_signatures(statement)):
-        raise AlreadySigned(f"{organisation.name} has already signed this version.")
+        raise AlreadySigned(_("%(organisation)s has already signed this version.", organisation=organisation.name))
     signature = Signature(
         statement_id=statement.id, version_id=version.id, version_sha256=version.sha256,
         translation_sha256=json.dumps(bound, sort_keys=True), organisation_id=organisation.id, user_id=user.id,
@@ -242,11 +257,14 @@ def revoke(signature: Signature, user: User, *, now: datetime) -> Signature:
     signature = db.session.execute(select(Signature).where(Signature.id == signature.id)
                                    .execution_options(populate_existing=True)).scalar_one()
     if not user.has_role(signature.organisation, "signatory"):
-        raise NotAllowed(f"Only a signatory of {signature.organisation.name} can revoke its signature.")
+        raise NotAllowed(_("Only a signatory of %(organisation)s can revoke its signature.",
+                           organisation=signature.organisation.name))
     if statement.status == "published":
-        raise WrongPhase("The statement is published; its signatures can no longer be revoked.")
+        raise WrongPhase(_("The statement is published; its signatures can no longer be revoked."))
     if signature.status != "valid":
-        raise Conflict(f"This signature is already {signature.status}.")
+        raise Conflict(_("This signature is already void.") if signature.status == "void"
+                       else _("This signature is already revoked.") if signature.status == "revoked"
+                       else _("This signature is already %(status)s.", status=signature.status))
     _end(signature, "revoked", user, now, "Revoked by a signatory of the organisation.")
     audit.record(statement.id, "signature_revoked", user, now=now, organisation=signature.organisation,
                  signature=signature.id)
@@ -259,12 +277,13 @@ def revoke(signature: Signature, user: User, *, now: datetime) -> Signature:
 def withdraw_statement(statement: Statement, user: User, *, reason: str, now: datetime) -> Statement:
     statement = lock_statement(statement.id)
     if not statement.is_coordinator(user):
-        raise NotAllowed("Only the coordinator withdraws the statement.")
+        raise NotAllowed(_("Only the coordinator withdraws the statement."))
     if statement.status in ("published", "withdrawn"):
-        raise WrongPhase(f"The statement is already {statement.status}.")
+        raise WrongPhase(_("The statement is already published.") if statement.status == "published"
+                         else _("The statement is already withdrawn."))
     reason = " ".join((reason or "").split())
     if not reason:
-        raise InvalidInput("Give a reason; the organisations will see it.", field="reason")
+        raise InvalidInput(_("Give a reason; the organisations will see it."), field="reason")
     for signature in valid_signatures(statement):
         _end(signature, "void", user, now, "The statement was withdrawn.")
     statement.status = "withdrawn"

@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, make_response, redirect, render_template, request, session, url_for
-from flask_babel import get_locale, get_timezone
+from flask_babel import get_locale, get_timezone, gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, generate_csrf
@@ -190,12 +190,12 @@ def register(app: Flask) -> None:
                 try:
                     texts.extend(_json_strings(request.get_json(silent=True)))
                 except RecursionError:
-                    raise InvalidInput("The JSON is nested too deeply.") from None
+                    raise InvalidInput(gettext("The JSON is nested too deeply.")) from None
         else:
             texts.extend(t for pair in request.form.items(multi=True) for t in pair)
         if any(not _storable(text) for text in texts):
-            raise InvalidInput("What you sent contains a NUL character or half of a surrogate pair, "
-                               "which Concord cannot store. Remove it and send it again.")
+            raise InvalidInput(gettext("What you sent contains a NUL character or half of a surrogate pair, "
+                                       "which Concord cannot store. Remove it and send it again."))
 
     @app.after_request
     def add_security_headers(response):
@@ -204,46 +204,53 @@ def register(app: Flask) -> None:
             response.headers.setdefault(name, value)
         return response
 
-    def error_page(status: int, title: str, message: str):
+    def error_page(status: int, code: str, title: str, message: str):
+        """``code`` (English, for the API's JSON) names the error; ``title`` and ``message`` are shown."""
         if request.path.startswith("/api/"):
             from app.api import json_error
 
-            return json_error(status, title.lower().replace(" ", "_"), message)
+            return json_error(status, code, message)
         return render_template("error.html", status=status, title=title, message=message), status
 
     @app.errorhandler(ConcordError)
     def concord_error(exc: ConcordError):
         db.session.rollback()
-        titles = {403: "Not allowed", 404: "Not found", 409: "Conflict"}
-        return error_page(exc.status, titles.get(exc.status, "Cannot do that"), exc.message)
+        titles = {403: ("not_allowed", gettext("Not allowed")), 404: ("not_found", gettext("Not found")),
+                  409: ("conflict", gettext("Conflict"))}
+        code, title = titles.get(exc.status, ("cannot_do_that", gettext("Cannot do that")))
+        return error_page(exc.status, code, title, exc.message)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         return error_page(
             400,
-            "Form expired",
-            "This form was open too long or was sent twice. Go back, reload the page and try again.",
+            "form_expired",
+            gettext("Form expired"),
+            gettext("This form was open too long or was sent twice. Go back, reload the page and try again."),
         )
 
     @app.errorhandler(404)
     def not_found(exc):
-        return error_page(404, "Not found", "There is nothing at this address.")
+        return error_page(404, "not_found", gettext("Not found"), gettext("There is nothing at this address."))
 
     @app.errorhandler(403)
     def forbidden(exc):
-        return error_page(403, "Not allowed", "You are not allowed to do that.")
+        return error_page(403, "not_allowed", gettext("Not allowed"), gettext("You are not allowed to do that."))
 
     @app.errorhandler(405)
     def method_not_allowed(exc):
-        return error_page(405, "Method not allowed", "This address does not accept that request.")
+        return error_page(405, "method_not_allowed", gettext("Method not allowed"),
+                          gettext("This address does not accept that request."))
 
     @app.errorhandler(413)
     def too_large(exc):
-        return error_page(413, "Too large", "What you sent is larger than Concord accepts (4 MB).")
+        return error_page(413, "too_large", gettext("Too large"),
+                          gettext("What you sent is larger than Concord accepts (4 MB)."))
 
     @app.errorhandler(400)
     def bad_request(exc):
-        return error_page(400, "Bad request", "The request could not be understood.")
+        return error_page(400, "bad_request", gettext("Bad request"),
+                          gettext("The request could not be understood."))
 
     @app.errorhandler(OperationalError)
     def database_unavailable(exc: OperationalError):
@@ -255,15 +262,17 @@ def register(app: Flask) -> None:
         db.session.rollback()
         app.logger.error("Database error on %s %s: %s", request.method, request.path, exc.orig, exc_info=exc)
         if request.method in ("GET", "HEAD", "OPTIONS"):
-            message = "The database is not available just now. Please try again in a few minutes."
+            message = gettext("The database is not available just now. Please try again in a few minutes.")
         else:
-            message = ("Your change could not be saved: the database is not available just now (its disk may "
-                       "be full, or it may be restarting). Nothing was changed. Please try again in a few minutes.")
-        response = make_response(error_page(503, "Database unavailable", message))
+            message = gettext("Your change could not be saved: the database is not available just now (its disk "
+                              "may be full, or it may be restarting). Nothing was changed. Please try again in a "
+                              "few minutes.")
+        response = make_response(error_page(503, "database_unavailable", gettext("Database unavailable"), message))
         response.headers["Retry-After"] = "60"
         return response
 
     @app.errorhandler(500)
     def server_error(exc):
         db.session.rollback()
-        return error_page(500, "Something went wrong", "Nothing was changed. Please try again.")
+        return error_page(500, "something_went_wrong", gettext("Something went wrong"),
+                          gettext("Nothing was changed. Please try again."))

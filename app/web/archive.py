@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.drafting.importer import decode_upload
@@ -58,9 +59,10 @@ def record():
                                   coordinator_organisation=coordinator, signatories=signatories,
                                   publication_date=form.publication_date.data, now=now())
             if ok:
-                message = "Recorded and published. The signatories' organisations are asked to confirm the record."
+                message = gettext("Recorded and published. The signatories' organisations are asked to confirm "
+                                  "the record.")
                 if result.notes:
-                    message += " Notes: " + " ".join(result.notes)
+                    message += " " + gettext("Notes: %(notes)s", notes=" ".join(str(n) for n in result.notes))
                 flash(message, "success")
                 return redirect(url_for("public.statement", slug=result.publication.slug))
     return render_template("archive/record.html", form=form, rows=rows, notes=notes,
@@ -87,10 +89,12 @@ def answer(recorded_id: int):
         ok, result = run_rule(None, archive.answer_recorded_signature, recorded, _user(), confirm=confirm,
                               reason=form.reason.data or "", now=now())
         if ok:
-            flash(f"The signature of {result.organisation.name} is {result.status}." +
-                  ("" if confirm else " The coordinator has been told."), "success")
+            flash(gettext("The signature of %(organisation)s is confirmed.", organisation=result.organisation.name)
+                  if confirm else
+                  gettext("The signature of %(organisation)s is disputed. The coordinator has been told.",
+                          organisation=result.organisation.name), "success")
         else:
             flash(result.message, "error")
     else:
-        flash("Choose confirm or dispute.", "error")
+        flash(gettext("Choose confirm or dispute."), "error")
     return redirect(url_for("archive.recorded"))

@@ -7,19 +7,22 @@ server's copy on disk, named by their SHA-256 (app/publishing/filestore.py).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 from markupsafe import Markup
 
 from app.extensions import db
 from app.models import Publication
 from app.organisations import operations as orgs
-from app.publishing import artefacts, pdf_signing, reading, sealing, verifying
+from app.publishing import artefacts, formats, pdf_signing, reading, sealing, verifying
 from app.publishing.filestore import FileStore
 from app.publishing.publication import data_of, get_publication
 from app.publishing.text import format_date
+from app.translating import languages
 from app.translating.languages import own_name
 from app.web.public_forms import VerifyForm
 
@@ -61,9 +64,9 @@ def _file(slug: str, kind: str):
         if "." in kind:  # not published in that language (its files are made with it)
             abort(404)
         response = Response(render_template(
-            "error.html", status=503, title="Not ready yet",
-            message="This format of the statement has not been made yet. Please try again later; "
-                    "the plain text and the signed manifest are available now."), status=503)
+            "error.html", status=503, title=gettext("Not ready yet"),
+            message=gettext("This format of the statement has not been made yet. Please try again later; "
+                            "the plain text and the signed manifest are available now.")), status=503)
         response.headers["Retry-After"] = "3600"
         return response
     if stored is None:
@@ -124,13 +127,17 @@ def _page(slug: str, template: str, **context):
     if view is None:
         abort(404)
     anonymous = not current_user.is_authenticated
-    etag = view.etag(template, _TEMPLATES_VERSION)
+    # The page's words are the viewer's: the language is part of its tag (and the stored part's notices are
+    # put in it below, whatever language they were stored in).
+    viewer_language = str(get_locale())
+    etag = view.etag(template, _TEMPLATES_VERSION, viewer_language)
     if anonymous and request.if_none_match.contains(etag):
         response = Response(status=304)
     else:
         part = view.statement_part
         if part is None:  # published before the part was stored: made from the manifest
             part = artefacts.page_part(data_of(get_publication(slug)))
+        part = _notices_in(part, view, slug, viewer_language)
         response = Response(render_template(template, view=view, statement_part=Markup(part),
                                             language_label=own_name, **context), mimetype="text/html")
     if anonymous:
@@ -138,8 +145,32 @@ def _page(slug: str, template: str, **context):
         response.headers["Cache-Control"] = "public, no-cache"
     else:
         response.headers["Cache-Control"] = "private, no-cache"
-    response.vary.add("Cookie")
+    response.vary.add("Cookie")  # the language chosen in the footer, or on the account
+    response.vary.add("Accept-Language")
     return response
+
+
+_TRANSLATION_NOTICE = re.compile(r'<p class="translation-notice"[^>]*>.*?</p>', re.DOTALL)
+_ARCHIVE_NOTICE = re.compile(r'<p class="archive-notice"[^>]*>.*?</p>', re.DOTALL)
+
+
+def _notices_in(part: str, view, slug: str, language: str) -> str:
+    """The stored statement part with its notices (not authentic; archived) in the viewer's language.
+
+    The part was stored once, at publication, with them in the text's language (or, made before
+    languages, in English); the rest of it is the published text, which stays as it is. User text in
+    the part is escaped, so these paragraphs are only ever the notices."""
+    if 'class="translation-notice"' in part:
+        notice = Markup('<p class="translation-notice" lang="%s" dir="ltr">%s</p>') % (
+            language, gettext(formats.NOT_AUTHENTIC))
+        part = _TRANSLATION_NOTICE.sub(lambda _match: str(notice), part)
+    if 'class="archive-notice"' in part:
+        archive = reading.archive_of(slug)
+        if archive is not None:
+            notice = Markup('<p class="archive-notice" lang="%s" dir="ltr">%s</p>') % (
+                language, formats.archive_notice(archive, view.publication_date, language))
+            part = _ARCHIVE_NOTICE.sub(lambda _match: str(notice), part)
+    return part
 
 
 @bp.route("/p/<slug>")
@@ -182,7 +213,7 @@ def _verify(publication: Publication | None):
         elif (form.text.data or "").strip():
             result = verifying.check_pasted(form.text.data, within=publication)
         else:
-            form.form_errors.append("Choose a file, or paste the text you want to check.")
+            form.form_errors.append(gettext("Choose a file, or paste the text you want to check."))
             status = 422
     elif request.method == "POST":
         status = 422
@@ -199,15 +230,20 @@ def feed(slug: str):
                           updated=updated, data=data_of)
     response = Response(xml, mimetype="application/atom+xml")
     response.headers["Content-Type"] = "application/atom+xml; charset=utf-8"
-    response.set_etag(f"feed-{organisation.id}-{len(publications)}-{updated.timestamp():.0f}")
+    response.set_etag(f"feed-{organisation.id}-{len(publications)}-{updated.timestamp():.0f}-{get_locale()}")
     response.headers["Cache-Control"] = "public, max-age=300"
+    response.vary.add("Cookie")  # its title is in the reader's language
+    response.vary.add("Accept-Language")
     return response.make_conditional(request)
 
 
 @bp.app_template_filter("long_date")
 def long_date(value) -> str:
-    """'20 February 2022'."""
-    return format_date(value) if value else ""
+    """'20 February 2022', in the viewer's language ('20. Februar 2022')."""
+    if not value:
+        return ""
+    language = str(get_locale())
+    return format_date(value) if language == "en" else languages.long_date(value, language)
 
 
 @bp.app_template_filter("iso")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from app import audit
 from app.extensions import db
+from app.i18n import N_
 from app.models import Organisation, Publication, Signature
 from app.paging import paginate
 from app.publishing.endorsement import add_endorsement, present_organisation_ids
@@ -62,7 +65,7 @@ def freeze(statement_id: int):
                          without_amendment_round=form.without_amendment_round.data,
                          authentic_languages=form.authentic_languages.data or [], now=now())
         if ok:
-            flash("The text is frozen. Signatories can now sign exactly this version.", "success")
+            flash(gettext("The text is frozen. Signatories can now sign exactly this version."), "success")
             return redirect(url_for("signing.sign", statement_id=statement.id))
     from app.amending.operations import open_counts
 
@@ -85,7 +88,8 @@ def _sign_page(statement, form=None, status=200):
     form.organisation.choices = [(o.id, o.display_name) for o in organisations if o.id not in signed_ids]
     if len(form.organisation.choices) == 1:
         only = next(o for o in organisations if o.id not in signed_ids)
-        form.authorised.label.text = f"I am authorised to sign on behalf of {only.name}"
+        form.authorised.label.text = gettext("I am authorised to sign on behalf of %(organisation)s",
+                                             organisation=only.name)
     form.version_sha256.data = version.sha256 if version else ""
     authentic = [f for f in translating.frozen_translations(statement) if f.authentic] if version else []
     form.translation_sha256.data = " ".join(f"{f.language}={f.sha256}" for f in authentic)
@@ -96,8 +100,13 @@ def _sign_page(statement, form=None, status=200):
         can_publish=statement.status == "signing" and progress.complete and statement.is_coordinator(current_user),
         can_sign=statement.status == "signing" and bool(form.organisation.choices),
         my_orgs={o.id for o in organisations}, earlier=_earlier_signatures(statement),
-        authentic=authentic, label=label, direction=direction,
+        authentic=authentic, label=label, direction=direction, end_reason=_end_reason,
     ), status
+
+
+def _end_reason(reason: str) -> str:
+    """Why a signature ended, in the viewer's language (the rules store it in English; plain text)."""
+    return gettext(reason) if reason in signing.END_REASONS else reason
 
 
 def _hashes(value: str | None) -> dict[str, str]:
@@ -120,7 +129,7 @@ def sign(statement_id: int):
         # Published statements, and statements reopened after signatures, keep a read-only page.
         if request.method == "GET" and (statement.status == "published" or _earlier_signatures(statement)):
             return _sign_page(statement)
-        flash("This statement is not being signed now.", "info")
+        flash(gettext("This statement is not being signed now."), "info")
         return _show(statement)
     if request.method == "GET":
         return _sign_page(statement)
@@ -145,10 +154,11 @@ def sign(statement_id: int):
         if ok:
             db.session.refresh(statement)
             if statement.status == "published":
-                flash(f"{organisation.name} has signed. Every organisation has now signed, and the "
-                      "statement is published.", "success")
+                flash(gettext("%(organisation)s has signed. Every organisation has now signed, and the "
+                              "statement is published.", organisation=organisation.name), "success")
                 return redirect(url_for("public.statement", slug=statement.slug))
-            flash(f"{organisation.name} has signed version {statement.frozen_version.number}.", "success")
+            flash(gettext("%(organisation)s has signed version %(number)s.", organisation=organisation.name,
+                          number=statement.frozen_version.number), "success")
             return redirect(url_for("signing.sign", statement_id=statement.id))
     form.password.data = ""
     return _sign_page(statement, form, 422)
@@ -163,7 +173,8 @@ def revoke(statement_id: int, signature_id: int):
         abort(404)
     if EmptyForm().validate_on_submit():
         ok, result = run_rule(None, signing.revoke, signature, _user(), now=now())
-        flash(f"The signature of {signature.organisation.name} is revoked." if ok else result.message,
+        flash(gettext("The signature of %(organisation)s is revoked.", organisation=signature.organisation.name)
+              if ok else result.message,
               "success" if ok else "error")
     return redirect(url_for("signing.sign", statement_id=statement.id))
 
@@ -176,8 +187,10 @@ def reopen(statement_id: int):
     if form.validate_on_submit():
         ok, result = run_rule(form, signing.reopen, statement, _user(), now=now())
         if ok:
-            flash(f"Reopened for amendments. {len(result)} signature(s) are now void and kept in the "
-                  "history; signing starts again on the new version.", "success")
+            flash(ngettext("Reopened for amendments. %(num)d signature(s) are now void and kept in the history; "
+                           "signing starts again on the new version.",
+                           "Reopened for amendments. %(num)d signature(s) are now void and kept in the history; "
+                           "signing starts again on the new version.", len(result)), "success")
             return _show(statement)
     return render_template("signing/reopen.html", statement=statement, form=form,
                            signatures=signing.valid_signatures(statement))
@@ -195,7 +208,7 @@ def publish(statement_id: int):
         ok, _ = run_rule(form, publish_statement, statement, _user(),
                          publication_date=form.publication_date.data, now=now())
         if ok:
-            flash("Published. This page is its permanent address.", "success")
+            flash(gettext("Published. This page is its permanent address."), "success")
             return redirect(url_for("public.statement", slug=statement.slug))
     last = max((s.signed_at for _, s in progress.signed), default=None)
     return render_template("signing/publish.html", statement=statement, form=form, progress=progress,
@@ -211,7 +224,7 @@ def withdraw_statement(statement_id: int):
         ok, _ = run_rule(form, signing.withdraw_statement, statement, _user(), reason=form.reason.data,
                          now=now())
         if ok:
-            flash("The statement is withdrawn. Its history is kept.", "success")
+            flash(gettext("The statement is withdrawn. Its history is kept."), "success")
             return _show(statement)
     return render_template("signing/withdraw_statement.html", statement=statement, form=form)
 
@@ -234,13 +247,39 @@ def endorsements(statement_id: int):
         ok, _ = run_rule(form, add_endorsement, statement, _user(), organisation,
                          endorsed_on=form.endorsed_on.data, now=now())
         if ok:
-            flash(f"{organisation.name} is shown as a later endorser.", "success")
+            flash(gettext("%(organisation)s is shown as a later endorser.", organisation=organisation.name),
+                  "success")
             return redirect(url_for("public.statement", slug=statement.slug))
     return render_template("signing/endorsements.html", statement=statement, publication=publication,
                            form=form)
 
 
 AUDIT_PER_PAGE = 100
+
+# What an entry about an amendment says, the amendment (a link) in its place.
+_ABOUT_AMENDMENT = {
+    "proposed": N_("proposed %(amendment)s"),
+    "amendment_edited": N_("edited %(amendment)s"),
+    "amendment_withdrawn": N_("withdrew %(amendment)s"),
+    "cosponsored": N_("co-sponsored %(amendment)s"),
+    "suggested": N_("suggested a change to %(amendment)s"),
+    "accepted": N_("accepted %(amendment)s"),
+    "rejected": N_("rejected %(amendment)s"),
+}
+
+
+def action_label(entry) -> Markup:
+    """What an audit entry says was done, in the viewer's language, linking the amendment it is about."""
+    english = audit.ACTION_LABELS.get(entry.action, entry.action)
+    said = gettext(english) if entry.action in audit.ACTION_LABELS else english
+    amendment_id = audit.amendment_of(entry)
+    if not amendment_id:
+        return escape(said)
+    link = Markup('<a href="%s">%s</a>') % (url_for("amendments.show", amendment_id=amendment_id),
+                                            gettext("amendment #%(id)s", id=amendment_id))
+    if entry.action in _ABOUT_AMENDMENT:
+        return Markup(escape(gettext(_ABOUT_AMENDMENT[entry.action]))) % {"amendment": link}
+    return Markup(escape(gettext("%(action)s on %(amendment)s"))) % {"action": said, "amendment": link}
 
 
 @bp.route("/<int:statement_id>/audit")
@@ -253,4 +292,4 @@ def audit_trail(statement_id: int):
     before = audit.entry_before(statement.id, entries.items[0].seq) if entries.items and entries.page > 1 else None
     broken = audit.verify_stretch(entries.items, before)
     return render_template("signing/audit.html", statement=statement, entries=entries,
-                           labels=audit.ACTION_LABELS, amendment_of=audit.amendment_of, broken=broken)
+                           action_label=action_label, broken=broken)

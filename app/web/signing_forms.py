@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -18,48 +19,49 @@ from app.web.forms import LocalDateTimeField, MultiCheckboxField
 
 
 class FreezeForm(FlaskForm):
-    signing_deadline = LocalDateTimeField("Signing deadline (optional)", validators=[Optional()])
-    planned_publication_date = DateField("Planned publication date (optional)", validators=[Optional()])
-    auto_publish = BooleanField("Publish automatically when the last organisation signs")
+    signing_deadline = LocalDateTimeField(_l("Signing deadline (optional)"), validators=[Optional()])
+    planned_publication_date = DateField(_l("Planned publication date (optional)"), validators=[Optional()])
+    auto_publish = BooleanField(_l("Publish automatically when the last organisation signs"))
     without_amendment_round = BooleanField(
-        "The organisations agreed on this text as it stands: no amendment round took place",
-        description="Recorded in the audit trail. Open the draft for amendments instead if they may want changes.")
+        _l("The organisations agreed on this text as it stands: no amendment round took place"),
+        description=_l("Recorded in the audit trail. Open the draft for amendments instead if they may want "
+                       "changes."))
     authentic_languages = MultiCheckboxField(
-        "Authentic translations", choices=[], validate_choice=False,
-        description="Signed together with the source text, which is always authentic. Each must be complete and "
-                    "current.")
+        _l("Authentic translations"), choices=[], validate_choice=False,
+        description=_l("Signed together with the source text, which is always authentic. Each must be complete "
+                       "and current."))
 
 
 class SignForm(FlaskForm):
-    organisation = SelectField("Sign on behalf of", coerce=int, validators=[InputRequired()])
-    signer_name = StringField("Your name, as it should appear", validators=[DataRequired(), Length(max=200)])
-    signer_title = StringField("Your title or function", validators=[DataRequired(), Length(max=200)],
-                               description="For example “General Secretary”.")
-    authorised = BooleanField("I am authorised to sign on behalf of this organisation",
-                              validators=[DataRequired(message="Confirm that you are authorised to sign.")])
-    password = PasswordField("Your password", validators=[DataRequired(), Length(max=1000)],
-                             description="Re-enter your password to confirm that it is you signing.")
+    organisation = SelectField(_l("Sign on behalf of"), coerce=int, validators=[InputRequired()])
+    signer_name = StringField(_l("Your name, as it should appear"), validators=[DataRequired(), Length(max=200)])
+    signer_title = StringField(_l("Your title or function"), validators=[DataRequired(), Length(max=200)],
+                               description=_l("For example “General Secretary”."))
+    authorised = BooleanField(_l("I am authorised to sign on behalf of this organisation"),
+                              validators=[DataRequired(message=_l("Confirm that you are authorised to sign."))])
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=1000)],
+                             description=_l("Re-enter your password to confirm that it is you signing."))
     version_sha256 = HiddenField(validators=[DataRequired()])
     # The authentic translations shown, as "de=<sha256> es=<sha256>" (empty for a single language).
     translation_sha256 = HiddenField(validators=[Length(max=5000)])
 
 
 class WithdrawOrganisationForm(FlaskForm):
-    organisation = SelectField("Organisation", coerce=int, validators=[InputRequired()])
-    reason = TextAreaField("Reason", validators=[DataRequired(message="Give a reason; the other "
-                                                              "organisations will see it."),
-                                                 Length(max=2000)])
+    organisation = SelectField(_l("Organisation"), coerce=int, validators=[InputRequired()])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(message=_l("Give a reason; the other "
+                                                                             "organisations will see it.")),
+                                                     Length(max=2000)])
 
 
 class PublishForm(FlaskForm):
-    publication_date = DateField("Publication date", validators=[DataRequired()],
-                                 description="Today, the date of the last signature, or a date after it.")
+    publication_date = DateField(_l("Publication date"), validators=[DataRequired()],
+                                 description=_l("Today, the date of the last signature, or a date after it."))
 
 
 class EndorsementForm(FlaskForm):
-    organisation = SelectField("Organisation", coerce=int, validators=[InputRequired()])
-    endorsed_on = DateField("Endorsed on", validators=[DataRequired()])
+    organisation = SelectField(_l("Organisation"), coerce=int, validators=[InputRequired()])
+    endorsed_on = DateField(_l("Endorsed on"), validators=[DataRequired()])
 
 
 class ReasonForm(FlaskForm):
-    reason = TextAreaField("Reason", validators=[DataRequired(message="Give a reason."), Length(max=2000)])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(message=_l("Give a reason.")), Length(max=2000)])
