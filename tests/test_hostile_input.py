@@ -393,6 +393,14 @@ def _(w, s, data):
     return web(w, data, "/logout", {}, client=s["client"])
 
 
+@endpoint("POST", "/language", person, writes_on=frozenset({303}), refusing_flashes=("error",))
+def _(w, s, data):
+    return web(w, data, "/language", {
+        "language": form_field("language", "de", st.sampled_from(["fr", "xx", "de-DE", ""])),
+        "next": form_field("next", "/account/", st.just("//evil.example/")),
+    }, client=s["client"])
+
+
 @endpoint("POST", "/invitations/<token>", invited)
 def _(w, s, data):
     token = data.draw(st.one_of(st.just(s["token"]), st.just(s["token"]), st.just(s["token"][:-3] + "abc"),
@@ -849,6 +857,13 @@ def _(w, s, data):
     zones = st.sampled_from(["", "UTC", "Asia/Tokyo", "Mars/Base", "Etc/GMT+12", "../../etc"])
     return web(w, data, "/account/timezone", {"zone": form_field("tz-timezone", "Europe/Lisbon", zones)},
                client=s["client"], prefixes=("tz",), pages=("/account/",), viewer=s["client"])
+
+
+@endpoint("POST", "/account/language", person, renew=False)
+def _(w, s, data):
+    languages = st.sampled_from(["", "en", "fr", "xx", "de-DE", "../../etc"])
+    return web(w, data, "/account/language", {"language": form_field("lang-language", "es", languages)},
+               client=s["client"], prefixes=("lang",), pages=("/account/",), viewer=s["client"])
 
 
 @endpoint("POST", "/admin/invitations/<int:invitation_id>/resend", platform_invitation, renew=False)

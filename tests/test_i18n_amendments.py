@@ -173,5 +173,18 @@ def test_what_the_rules_tell_people_has_its_words_in_every_language():
     assert in_language(words.position_body("oppose", "GVA"), "fr") == "GVA a enregistré sa position : s’opposer."
     assert in_language(words.proposed_subject("modify", 2, 9, "Cool Cities"), "es") == (
         "Nueva enmienda #9 al ¶ 2: Cool Cities")
-    assert str(words.notice(words.proposed_body("retitle", None, "GVA"))) == (
+    assert str(words.proposed_body("retitle", None, "GVA")) == (
         "GVA proposes to retitle the title. Read it and record your organisation's position.")
+
+
+def test_a_notification_of_a_proposal_reads_in_each_readers_language(w):
+    """One proposal, one notification per delegate: each reads it in their own language, whoever wrote it."""
+    from app.models import User
+
+    db.session.get(User, w.tenant.id).language = "de"
+    db.session.commit()
+    amendment_id = w.propose(w.partner, w.gva, paragraph_id=w.pids[0], text=HOTTER)
+    german = page(w.browser(w.tenant), "/notifications", "en")
+    english = page(w.browser(w.coordinator), "/notifications", "en")
+    assert f"Neuer Änderungsantrag #{amendment_id} zu ¶ 1" in german
+    assert f"New amendment #{amendment_id} on ¶ 1" in english and "Neuer" not in english

@@ -130,6 +130,7 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("GET", "/account/notifications"): E(members(OK)),
     ("POST", "/account/notifications"): E(members(REDIRECT)),
     ("POST", "/account/timezone"): E(members(REDIRECT), prefixes=("tz",), data={"tz-timezone": ""}),
+    ("POST", "/account/language"): E(members(REDIRECT), prefixes=("lang",), data={"lang-language": ""}),
     ("GET", "/notifications"): E(members(OK)),
     ("GET", "/notifications/<int:note_id>"): E(only(signatory=REDIRECT), get_writes=True),  # marks read
     ("POST", "/notifications/read"): E(members(REDIRECT)),

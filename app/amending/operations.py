@@ -323,8 +323,8 @@ def propose(
                  text=amendment.proposed_text)
     events.notify_participants(
         statement, ("delegate",), "amendment_new", exclude=user, now=now, path=events.amendment_path(amendment),
-        subject=words.notice(words.proposed_subject(kind, amendment.base_number, amendment.id, statement.title)),
-        body=words.notice(words.proposed_body(kind, amendment.base_number, organisation.name)))
+        subject=words.proposed_subject(kind, amendment.base_number, amendment.id, statement.title),
+        body=words.proposed_body(kind, amendment.base_number, organisation.name))
     return amendment
 
 
@@ -545,8 +545,8 @@ def take_position(
                  amendment=amendment.id, stance=stance, reason=position.reason)
     events.notify([amendment.proposer], "amendment_activity", statement=statement, exclude=user, now=now,
                   path=events.amendment_path(amendment),
-                  subject=words.notice(words.position_subject(stance, organisation.name, amendment.id)),
-                  body=position.reason or words.notice(words.position_body(stance, organisation.name)))
+                  subject=words.position_subject(stance, organisation.name, amendment.id),
+                  body=position.reason or words.position_body(stance, organisation.name))
     db.session.flush()
     return position
 
@@ -582,8 +582,8 @@ def add_comment(
     audit.record(statement.id, "commented", user, now=now, amendment=amendment.id, comment=comment.id)
     events.notify([amendment.proposer], "amendment_activity", statement=statement, exclude=user, now=now,
                   path=f"{events.amendment_path(amendment)}#c-{comment.id}",
-                  subject=words.notice(_("%(name)s commented on your amendment #%(id)s", name=user.name,
-                                         id=amendment.id)), body=text[:1000])
+                  subject=_("%(name)s commented on your amendment #%(id)s", name=user.name,
+                                         id=amendment.id), body=text[:1000])
     return comment
 
 
@@ -644,7 +644,7 @@ def reject(amendment: Amendment, user: User, *, reason: str, now: datetime) -> A
     audit.record(statement.id, "rejected", user, now=now, amendment=amendment.id, reason=reason)
     events.notify([amendment.proposer], "amendment_decided", statement=statement, exclude=user, now=now,
                   path=events.amendment_path(amendment),
-                  subject=words.notice(_("Your amendment #%(id)s was rejected", id=amendment.id)), body=reason)
+                  subject=_("Your amendment #%(id)s was rejected", id=amendment.id), body=reason)
     db.session.flush()
     return amendment
 
@@ -847,12 +847,12 @@ def _tell_accepted(
     user: User, now: datetime,
 ) -> None:
     """Tell the proposer of the accepted amendment, and of every sibling it rebased, in one batch."""
-    told = [([accepted.proposer], words.notice(_("Your amendment #%(id)s was accepted", id=accepted.id)),
-             words.notice(_("It is part of the text as version %(number)s.", number=version_number)),
+    told = [([accepted.proposer], _("Your amendment #%(id)s was accepted", id=accepted.id),
+             _("It is part of the text as version %(number)s.", number=version_number),
              events.amendment_path(accepted))]
-    on_same = words.notice(_("Amendment #%(id)s was accepted on the same paragraph.", id=accepted.id))
+    on_same = _("Amendment #%(id)s was accepted on the same paragraph.", id=accepted.id)
     told += [
-        ([sibling.proposer], words.notice(words.outcome_subject(status, sibling.id)), on_same,
+        ([sibling.proposer], words.outcome_subject(status, sibling.id), on_same,
          events.amendment_path(sibling))
         for sibling, status in touched
     ]

@@ -125,10 +125,10 @@ def suggest(
                  suggestion=suggestion.id, text=proposed)
     events.notify([amendment.proposer], "amendment_activity", statement=statement, exclude=user, now=now,
                   path=suggestion_path(amendment.id, suggestion.id),
-                  subject=words.notice(_("%(organisation)s suggests a change to your amendment #%(id)s",
-                                         organisation=organisation.name, id=amendment.id)),
-                  body=reason or words.notice(_("%(name)s suggests a new text for it. Adopt it or decline it with a "
-                                                "reason.", name=user.name)))
+                  subject=_("%(organisation)s suggests a change to your amendment #%(id)s",
+                                         organisation=organisation.name, id=amendment.id),
+                  body=reason or _("%(name)s suggests a new text for it. Adopt it or decline it with a "
+                                                "reason.", name=user.name))
     return suggestion
 
 
@@ -204,17 +204,17 @@ def adopt(suggestion: Suggestion | int, user: User, *, now: datetime) -> Amendme
                  amendment=amendment.id, suggestion=suggestion.id, text=amendment.proposed_text)
     events.notify([suggestion.author], "amendment_activity", statement=statement, exclude=user, now=now,
                   path=suggestion_path(amendment.id, suggestion.id),
-                  subject=words.notice(_("Your suggestion to amendment #%(id)s was adopted", id=amendment.id)),
-                  body=words.notice(_("Amendment #%(id)s now has the text you suggested; its positions start a new "
-                                      "round.", id=amendment.id)))
+                  subject=_("Your suggestion to amendment #%(id)s was adopted", id=amendment.id),
+                  body=_("Amendment #%(id)s now has the text you suggested; its positions start a new "
+                                      "round.", id=amendment.id))
     if spoken:
         events.notify(events.members(spoken, "delegate"), "amendment_new", statement=statement, exclude=user,
                       now=now, path=events.amendment_path(amendment),
-                      subject=words.notice(_("Amendment #%(id)s has a new text: your position is needed again",
-                                             id=amendment.id)),
-                      body=words.notice(_("%(organisation)s adopted a suggestion, so positions given on the earlier "
+                      subject=_("Amendment #%(id)s has a new text: your position is needed again",
+                                             id=amendment.id),
+                      body=_("%(organisation)s adopted a suggestion, so positions given on the earlier "
                                           "text no longer count. Read the new text and record your organisation's "
-                                          "position.", organisation=amendment.organisation.name)))
+                                          "position.", organisation=amendment.organisation.name))
     return amendment
 
 
@@ -236,7 +236,7 @@ def decline(suggestion: Suggestion | int, user: User, *, reason: str, now: datet
                  amendment=amendment.id, suggestion=suggestion.id, reason=reason)
     events.notify([suggestion.author], "amendment_activity", statement=statement, exclude=user, now=now,
                   path=suggestion_path(amendment.id, suggestion.id),
-                  subject=words.notice(_("Your suggestion to amendment #%(id)s was declined", id=amendment.id)),
+                  subject=_("Your suggestion to amendment #%(id)s was declined", id=amendment.id),
                   body=reason)
     return suggestion
 

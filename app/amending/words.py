@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from app.i18n import _, in_language
+from app.i18n import _
 
 #: An amendment's status, as its badge and the list's filter show it.
 AMENDMENT_STATUS = {
@@ -113,19 +113,6 @@ def decision_reason(status: str, reason: str | None):
 
 
 # --- what the amendment rules tell people (notifications and their e-mails) ---------------------------
-
-try:  # notifications that keep their messages, to show each reader in their own language
-    from app.notifications import texts as _notification_texts  # noqa: F401
-    NOTIFICATIONS_KEEP_MESSAGES = True
-except ImportError:  # pragma: no cover - until the notifications take messages, they keep the English text
-    NOTIFICATIONS_KEEP_MESSAGES = False
-
-
-def notice(message):
-    """A notification's subject or body: the message itself where notifications keep messages (and show
-    each reader their language), else its English text, as before."""
-    return message if NOTIFICATIONS_KEEP_MESSAGES else in_language(message, "en")
-
 
 def proposed_subject(kind: str, number: int | None, amendment_id: int, title: str):
     if kind == "retitle":

@@ -164,9 +164,10 @@ def record_archived_statement(
                                "signer_title": s.signer_title} for s in cleaned])
     events.notify(events.members(organisations, "signatory"), "published", statement=statement, now=now,
                   path="/archive/recorded", exclude=user,
-                  subject=f"Recorded as signed by your organisation: {made.data.title}",
-                  body=f"{user.name} recorded “{made.data.title}” ({format_date(publication_date)}) as signed by "
-                       "your organisation elsewhere. Confirm the record, or dispute it if it is wrong.")
+                  subject=_("Recorded as signed by your organisation: %(title)s", title=made.data.title),
+                  body=_("%(name)s recorded “%(title)s” (%(date)s) as signed by your organisation elsewhere. "
+                         "Confirm the record, or dispute it if it is wrong.", name=user.name, title=made.data.title,
+                         date=format_date(publication_date)))
     return Archived(publication, notes)
 
 
@@ -216,8 +217,9 @@ def answer_recorded_signature(recorded: RecordedSignature, user: User, *, confir
     if not confirm:
         events.notify([statement.coordinator], "published", statement=statement, now=now,
                       path=f"/p/{publication.slug}", exclude=user,
-                      subject=f"Disputed: {organisation.name} on “{statement.title}”",
-                      body=f"{user.name}, a signatory of {organisation.name}, disputes the signature you recorded "
-                           f"for it: {reason}")
+                      subject=_("Disputed: %(organisation)s on “%(title)s”", organisation=organisation.name,
+                                title=statement.title),
+                      body=_("%(name)s, a signatory of %(organisation)s, disputes the signature you recorded for "
+                             "it: %(reason)s", name=user.name, organisation=organisation.name, reason=reason))
     db.session.flush()
     return recorded

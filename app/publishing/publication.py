@@ -274,8 +274,9 @@ def publish(
                  sha256=made.data.sha256, version=made.version.number, automatic=automatic)
     events.notify_participants(statement, ("delegate", "signatory", "admin"), "published", now=now,
                                path=f"/p/{publication.slug}", exclude=None if automatic else user,
-                               subject=f"Published: {made.data.title}",
-                               body=f"{plain_text_line(made.data.text)}. It now has its permanent public address.")
+                               subject=_("Published: %(title)s", title=made.data.title),
+                               body=_("%(line)s. It now has its permanent public address.",
+                                      line=plain_text_line(made.data.text)))
     return publication
 
 

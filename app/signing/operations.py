@@ -96,12 +96,15 @@ def freeze(
         details["translations"] = {f.language: f.sha256 for f in frozen}
     audit.record(statement.id, "frozen", user, now=now, version=version.number, sha256=version.sha256,
                  not_decided=[a.id for a in undecided], auto_publish=auto_publish, **details)
-    deadline = f" Please sign by {format_datetime(signing_deadline)}." if signing_deadline else ""
+    frozen_at = dict(number=version.number, sha256=f"{version.sha256[:12]}…")
+    body = (_("The text is frozen at version %(number)s (SHA-256 %(sha256)s). Read it and sign on behalf of "
+              "your organisation. Please sign by %(deadline)s.", deadline=format_datetime(signing_deadline),
+              **frozen_at) if signing_deadline else
+            _("The text is frozen at version %(number)s (SHA-256 %(sha256)s). Read it and sign on behalf of "
+              "your organisation.", **frozen_at))
     events.notify(events.members(statement.participant_organisations, "signatory"), "signature_requested",
                   statement=statement, exclude=user, now=now, path=events.statement_path(statement, "/sign"),
-                  subject=f"Your signature is requested: {statement.title}",
-                  body=f"The text is frozen at version {version.number} (SHA-256 {version.sha256[:12]}…). "
-                       f"Read it and sign on behalf of your organisation.{deadline}")
+                  subject=_("Your signature is requested: %(title)s", title=statement.title), body=body)
     db.session.flush()
     return statement
 
@@ -124,8 +127,8 @@ def reopen(statement: Statement, user: User, *, now: datetime) -> list[Signature
     audit.record(statement.id, "reopened", user, now=now, voided=[s.id for s in voided])
     events.notify([s.user for s in voided], "signature_voided", statement=statement, exclude=user, now=now,
                   path=events.statement_path(statement),
-                  subject=f"Your signature is void: {statement.title} was reopened for amendments",
-                  body="The text may change again. You will be asked to sign the new version.")
+                  subject=_("Your signature is void: %(title)s was reopened for amendments", title=statement.title),
+                  body=_("The text may change again. You will be asked to sign the new version."))
     db.session.flush()
     return voided
 

@@ -2,7 +2,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, send_from_directory
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+)
+from flask_babel import gettext
 from flask_login import current_user
 
 from app import i18n
@@ -33,7 +44,7 @@ def choose_language():
     """The footer's language chooser, kept in a cookie. A visitor's form is a GET (it only sets the
     cookie: a page read anonymously makes no session); a logged-in person's is a POST with its CSRF
     token and sets the account's language too, so that their mail follows. An unknown language
-    changes nothing."""
+    changes nothing (and says so)."""
     from app.web.auth import safe_next
     from app.web.i18n import LANGUAGE_COOKIE
 
@@ -41,6 +52,7 @@ def choose_language():
     tag = values.get("language", "")
     response = redirect(safe_next(values.get("next")), code=303)
     if tag not in i18n.LANGUAGES:
+        flash(gettext("Choose a language from the list."), "error")
         return response
     if request.method == "POST" and current_user.is_authenticated:
         accounts.set_language(current_user._get_current_object(), tag)
