@@ -50,14 +50,21 @@ def set_translator(translate: Callable[[str], str], translate_plural: Callable[[
 class Message:
     """A message for a person: English source text and parameters, translated when shown."""
 
-    __slots__ = ("msgid", "plural", "n", "params")
+    __slots__ = ("msgid", "plural", "n", "params", "context")
 
     def __init__(self, msgid: str, plural: str | None = None, n: int | None = None,
-                 params: dict[str, Any] | None = None):
-        self.msgid, self.plural, self.n, self.params = msgid, plural, n, params or {}
+                 params: dict[str, Any] | None = None, context: str | None = None):
+        self.msgid, self.plural, self.n, self.params, self.context = msgid, plural, n, params or {}, context
 
     def render(self, translate: Callable[[str], str], translate_plural: Callable[[str, str, int], str]) -> str:
-        text = translate_plural(self.msgid, self.plural, self.n) if self.plural is not None else translate(self.msgid)
+        if self.plural is not None:
+            text = translate_plural(self.msgid, self.plural, self.n)
+        elif self.context is not None:  # gettext's key for a message in a context: "context\x04msgid"
+            key = f"{self.context}\x04{self.msgid}"
+            text = translate(key)
+            text = self.msgid if text == key else text
+        else:
+            text = translate(self.msgid)
         params = {k: v.render(translate, translate_plural) if isinstance(v, Message) else v
                   for k, v in self.params.items()}
         if self.plural is not None:
@@ -105,6 +112,12 @@ def _(msgid: str, /, **params: Any) -> Message:
 def ngettext(singular: str, plural: str, n: int, /, **params: Any) -> Message:
     """A message whose form depends on a number (``%(num)d`` in the text stands for it)."""
     return Message(singular, plural, n, params=params)
+
+
+def pgettext(context: str, msgid: str, /, **params: Any) -> Message:
+    """A message whose words depend on what it is said of: "open" of an amendment (French "ouvert") and
+    of an invitation ("ouverte") are two messages."""
+    return Message(msgid, params=params, context=context)
 
 
 def N_(msgid: str) -> str:

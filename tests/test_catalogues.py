@@ -21,14 +21,14 @@ PLACEHOLDER = re.compile(r"%(?:\([A-Za-z_][A-Za-z0-9_]*\))?[-#0 +]*\d*(?:\.\d+)?
 
 @pytest.fixture(scope="module")
 def extracted(tmp_path_factory) -> dict:
-    """The messages the code marks now (what `make translations` extracts), by id."""
+    """The messages the code marks now (what `make translations` extracts), by (id, context)."""
     out = tmp_path_factory.mktemp("pot") / "messages.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "-F", "babel.cfg",
                     "--ignore-dirs", ".* __pycache__",  # Babel's default skips folders named _…: templates/_macros
                     "-k", "_", "-k", "N_", "-k", "_l", "-k", "ngettext:1,2", "-k", "lazy_gettext", "--no-location",
                     "-o", str(out), "."], cwd=ROOT, check=True)
     with out.open("rb") as f:
-        return {m.id: m for m in read_po(f) if m.id}
+        return {(m.id, m.context): m for m in read_po(f) if m.id}
 
 
 def catalogue(tag: str):
@@ -43,7 +43,7 @@ def placeholders(text: str) -> list[str]:
 def test_the_code_marks_messages_and_the_template_lists_them(extracted):
     assert len(extracted) > 3
     with (i18n.CATALOGUES / "messages.pot").open("rb") as f:
-        listed = {m.id for m in read_po(f) if m.id}
+        listed = {(m.id, m.context) for m in read_po(f) if m.id}
     missing = sorted(str(k) for k in set(extracted) - listed)
     assert not missing, f"run `make translations`: messages.pot lacks {missing[:10]}"
 
@@ -52,8 +52,8 @@ def test_the_code_marks_messages_and_the_template_lists_them(extracted):
 def test_every_message_is_translated_and_none_is_fuzzy(extracted, tag):
     po = catalogue(tag)
     problems = []
-    for msgid in extracted:
-        message = po.get(msgid)
+    for msgid, context in extracted:
+        message = po.get(msgid, context=context)
         if message is None:
             problems.append(f"missing: {msgid!r}")
         elif message.fuzzy:
@@ -84,10 +84,6 @@ def test_each_translation_has_the_placeholders_of_its_source(tag):
     assert not wrong, f"{tag}: placeholders differ in {wrong[:10]}"
 
 
-def _tupled(value):
-    return tuple(value) if isinstance(value, list | tuple) else value
-
-
 @pytest.mark.parametrize("tag", SHIPPED)
 def test_the_compiled_catalogue_is_the_source_catalogue(tag):
     """Concord reads the .mo files; `make translations` compiles them and they are committed."""
@@ -95,8 +91,9 @@ def test_the_compiled_catalogue_is_the_source_catalogue(tag):
         return tuple(value) if isinstance(value, (list, tuple)) else value
 
     with (i18n.CATALOGUES / tag / "LC_MESSAGES" / "messages.mo").open("rb") as f:
-        compiled = {plain(m.id): plain(m.string) for m in read_mo(f) if m.id}
-    source = {plain(m.id): plain(m.string) for m in catalogue(tag) if m.id and m.string and not m.fuzzy}
+        compiled = {(plain(m.id), m.context): plain(m.string) for m in read_mo(f) if m.id}
+    source = {(plain(m.id), m.context): plain(m.string) for m in catalogue(tag)
+              if m.id and m.string and not m.fuzzy}
     assert compiled == source, "run `make translations` to compile the catalogues"
 
 
@@ -134,3 +131,15 @@ def test_a_message_keeps_parameters_of_any_name():
     assert str(message) == "3 of many"
     counted = i18n.ngettext("%(num)d file from %(n)s", "%(num)d files from %(n)s", 2, n="Ana")
     assert str(counted) == "2 files from Ana"
+
+
+def test_a_word_said_of_different_things_reads_as_each_needs():
+    """French agrees "open" with what is open: an amendment (masculine), a suggestion or an invitation."""
+    from app.amending import words
+
+    assert i18n.in_language(words.amendment_status("open"), "fr") == "ouvert"
+    assert i18n.in_language(words.suggestion_status("open"), "fr") == "ouverte"
+    assert i18n.in_language(i18n._("open"), "fr") == "ouverte"
+    assert i18n.in_language(words.amendment_status("withdrawn"), "fr") == "retiré"
+    assert i18n.in_language(words.amendment_status("not_decided"), "de") == "nicht entschieden"
+    assert str(i18n.pgettext("nothing known", "open")) == "open"  # no such context: the English

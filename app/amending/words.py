@@ -7,36 +7,38 @@ from __future__ import annotations
 
 import re
 
-from app.i18n import _
+from app.i18n import _, pgettext
 
 #: An amendment's status, as its badge and the list's filter show it.
 AMENDMENT_STATUS = {
-    "open": _("open"),
-    "rebased": _("rebased"),
-    "conflicted": _("conflicted"),
-    "accepted": _("accepted"),
-    "rejected": _("rejected"),
-    "withdrawn": _("withdrawn"),
-    "obsolete": _("obsolete"),
-    "superseded": _("superseded"),
+    "not_decided": pgettext("amendment", "not decided"),
+    "open": pgettext("amendment", "open"),
+    "rebased": pgettext("amendment", "rebased"),
+    "conflicted": pgettext("amendment", "conflicted"),
+    "accepted": pgettext("amendment", "accepted"),
+    "rejected": pgettext("amendment", "rejected"),
+    "withdrawn": pgettext("amendment", "withdrawn"),
+    "obsolete": pgettext("amendment", "obsolete"),
+    "superseded": pgettext("amendment", "superseded"),
 }
 
 #: A closed amendment's status at the start of a sentence ("Rejected by … on …").
 DECIDED_AS = {
-    "accepted": _("Accepted"),
-    "rejected": _("Rejected"),
-    "withdrawn": _("Withdrawn"),
-    "obsolete": _("Obsolete"),
-    "superseded": _("Superseded"),
+    "accepted": pgettext("amendment", "Accepted"),
+    "rejected": pgettext("amendment", "Rejected"),
+    "withdrawn": pgettext("amendment", "Withdrawn"),
+    "obsolete": pgettext("amendment", "Obsolete"),
+    "superseded": pgettext("amendment", "Superseded"),
+    "not_decided": pgettext("amendment", "Not decided"),
 }
 
 #: A suggestion's status, as its badge shows it.
 SUGGESTION_STATUS = {
-    "open": _("open"),
-    "adopted": _("adopted"),
-    "declined": _("declined"),
-    "withdrawn": _("withdrawn"),
-    "outdated": _("outdated"),
+    "open": pgettext("suggestion", "open"),
+    "adopted": pgettext("suggestion", "adopted"),
+    "declined": pgettext("suggestion", "declined"),
+    "withdrawn": pgettext("suggestion", "withdrawn"),
+    "outdated": pgettext("suggestion", "outdated"),
 }
 
 #: Why an amendment's history has a row, at the start of its line.
@@ -98,6 +100,8 @@ STANCE_LOWER = {"support": _("support"), "oppose": _("oppose"), "abstain": _("ab
 _SUPERSEDED_BY = re.compile(r"Superseded by compromise #(\d+)\.")
 _DELETED_BY = re.compile(r"The paragraph was deleted by amendment #(\d+)\.")
 _ALREADY_IN = "The accepted text already contains this change."
+# Stored by signing.freeze for every amendment still open: app/signing/operations.py.
+_CLOSED_AT_FREEZE = "Amendments were closed when the text was frozen for signing."
 
 
 def decision_reason(status: str, reason: str | None):
@@ -109,6 +113,8 @@ def decision_reason(status: str, reason: str | None):
         return _("The paragraph was deleted by amendment #%(id)s.", id=int(found[1]))
     if status == "obsolete" and text == _ALREADY_IN:
         return _("The accepted text already contains this change.")
+    if text == _CLOSED_AT_FREEZE:
+        return _("Amendments were closed when the text was frozen for signing.")
     return text
 
 

@@ -26,6 +26,8 @@ def _dump(value: Any) -> Any:
         out: dict[str, Any] = {"m": value.msgid, "a": {k: _dump(v) for k, v in value.params.items()}}
         if value.plural is not None:
             out["p"], out["n"] = value.plural, value.n
+        if value.context is not None:
+            out["c"] = value.context
         return out
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
@@ -35,7 +37,7 @@ def _dump(value: Any) -> Any:
 def _load(value: Any) -> Any:
     if isinstance(value, dict) and "m" in value:
         params = {k: _load(v) for k, v in (value.get("a") or {}).items()}
-        return Message(value["m"], value.get("p"), value.get("n"), params=params)
+        return Message(value["m"], value.get("p"), value.get("n"), params=params, context=value.get("c"))
     return value
 
 
