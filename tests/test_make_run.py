@@ -107,6 +107,16 @@ def test_one_worker_process_and_a_mail_sender_run_beside_the_master(served):
     assert sum("notifications send-due --every" in c for c in children) == 1, children
 
 
+@pytest.mark.parametrize("tag,words", [("de", "Anmelden"), ("es", "Iniciar sesión"), ("fr", "Se connecter"),
+                                       ("en", "Log in")])
+def test_every_interface_language_is_served_without_another_command(served, tag, words):
+    """The compiled catalogues come with the code: `make run` on a fresh clone speaks all four languages."""
+    request = urllib.request.Request(served[0] + "/login", headers={"Accept-Language": f"{tag},en;q=0.1"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        page = response.read().decode()
+    assert f'<html lang="{tag}">' in page and words in page
+
+
 def test_login_limit_holds_under_concurrent_attempts(served):
     """24 wrong passwords for one account at once: exactly 10 are checked (200), the other 14 get 429."""
     url, _, _ = served
