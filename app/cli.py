@@ -151,7 +151,8 @@ def import_statement(file: Path, coordinator_email: str, org_slug: str, particip
         raise click.ClickException(exc.message) from exc
     statement = _apply(create_statement, _user(coordinator_email), title=parsed.title,
                        coordinator_organisation=coordinator_org, participants=others,
-                       paragraphs=parsed.paragraphs, now=_now(), note="Imported")
+                       paragraphs=parsed.paragraphs, now=_now(), note="Imported",
+                       source_language=parsed.language or "en")
     click.echo(f"Imported statement {statement.id}: “{statement.title}”, "
                f"{len(parsed.paragraphs)} paragraphs, version 1.")
     for note in parsed.notes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import html
 import io
@@ -510,6 +511,36 @@ def test_import_previews_then_creates_exactly_what_was_shown(app, world):
     assert notes(statement.id) == ["Imported"]
     assert [o.id for o in statement.participant_organisations] == [world.harbour.id, world.valley.id]
     assert "Imported: 3 paragraphs." in page_text(browser.get(response.location))
+
+
+def test_a_german_signatory_line_makes_german_the_source_language(app, world):
+    """A text pasted with "Gemeinsame Erklärung von …, 21. Februar 2022" is German: the preview says so, the
+    statement is created with German as its source language, and its signatory line will be German."""
+    browser = world.browser(world.coordinator)
+    text = ("Sichere Häfen für alle\n\nGemeinsame Erklärung von Harbour Workers Union und Green Valleys "
+            "Alliance, 21. Februar 2022\n\n1. Die Kräne müssen geprüft werden.\n\n2. Wir treffen uns im Herbst.\n")
+    preview = browser.post("/statements/import", {"text": text, "coordinator_organisation": str(world.harbour.id)})
+    page = html.unescape(page_text(preview))
+    assert "The line is in German: the statement's source language will be German." in page
+    assert "21 February 2022" in page  # the date as read, shown in the viewer's language
+    response = browser.post("/statements/import", {
+        "text": text, "confirm": hidden(page, "confirm"), "coordinator_organisation": str(world.harbour.id),
+        "participants": sorted(checked_values(page, "participants"))}, form_page="/statements/import")
+    assert response.status_code == 302
+    statement = db.session.scalar(select(Statement).where(Statement.id != world.sid))
+    assert statement.source_language == "de"
+    assert texts(statement.id) == ["Die Kräne müssen geprüft werden.", "Wir treffen uns im Herbst."]
+    from app.translating.languages import signatory_line
+
+    assert signatory_line(["A", "B"], _dt.date(2022, 2, 21), statement.source_language) == (
+        "Gemeinsame Erklärung von A und B, 21. Februar 2022")
+
+
+def test_an_english_or_lineless_paste_stays_english(app, world):
+    browser = world.browser(world.coordinator)
+    page = page_text(browser.post("/statements/import", {
+        "text": IMPORT_TEXT, "coordinator_organisation": str(world.harbour.id)}))
+    assert "source language will be" not in page
 
 
 def test_import_of_an_uploaded_file(app, world):

@@ -257,7 +257,7 @@ def import_statement():
         g.api_user, title=parsed.title,
         coordinator_organisation=orgs.get_organisation(coordinator),
         participants=_participants([s.strip() for s in participants]),
-        paragraphs=parsed.paragraphs, now=_now(), note="Imported",
+        paragraphs=parsed.paragraphs, now=_now(), note="Imported", source_language=parsed.language or "en",
     )
     payload = statement_json(statement)
     payload["import_notes"] = [str(note) for note in parsed.notes]

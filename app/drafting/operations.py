@@ -237,11 +237,14 @@ def create_statement(
     paragraphs: Sequence[str],
     now: datetime,
     note: str = "Created",
+    source_language: str = "en",
 ) -> Statement:
     """Create a statement in draft with its first version (v1).
 
     The coordinator is ``author``, who must be a delegate of the coordinating
-    organisation; that organisation is always the first participant.
+    organisation; that organisation is always the first participant. ``source_language``: the
+    language the text is written in (a tag the caller checked: the importer's reading of a signatory
+    line, "en" unless said otherwise; the coordinator can change it while drafting).
     """
     if not author.has_role(coordinator_organisation, "delegate"):
         raise NotAllowed(
@@ -261,6 +264,7 @@ def create_statement(
         slug=_unique_slug(title),
         coordinator_id=author.id,
         coordinator_organisation_id=coordinator_organisation.id,
+        source_language=source_language,
         created_at=now,
         updated_at=now,
     )

@@ -18,6 +18,7 @@ from app.models import AuditEntry, Organisation, Participant, Statement, Stateme
 from app.paging import paginate
 from app.participation import invitations as participation
 from app.signing import operations as signing
+from app.translating.languages import display_name, viewer_language
 from app.web import add_error, conditional, form_status, not_modified, now, page_etag, run_rule
 from app.web.forms import (
     DeleteParagraphForm,
@@ -87,7 +88,7 @@ def _organisations(ids) -> list[Organisation]:
     return [found[i] for i in ids]
 
 
-def _create(form, title: str, paragraphs: list[str], note: str):
+def _create(form, title: str, paragraphs: list[str], note: str, source_language: str = "en"):
     def action():
         coordinator_org = db.session.get(Organisation, form.coordinator_organisation.data or 0)
         if coordinator_org is None:
@@ -96,7 +97,7 @@ def _create(form, title: str, paragraphs: list[str], note: str):
             current_user._get_current_object(), title=title,
             coordinator_organisation=coordinator_org,
             participants=_organisations(form.participants.data), paragraphs=paragraphs,
-            now=now(), note=note,
+            now=now(), note=note, source_language=source_language,
         )
 
     return run_rule(form, action)
@@ -144,7 +145,7 @@ def import_text():
         except ConcordError as exc:
             add_error(form, exc)
         if parsed is not None and form.confirm.data == "yes":
-            ok, statement = _create(form, parsed.title, parsed.paragraphs, "Imported")
+            ok, statement = _create(form, parsed.title, parsed.paragraphs, "Imported", parsed.language or "en")
             if ok:
                 flash(ngettext("Imported: %(count)s paragraph.", "Imported: %(count)s paragraphs.",
                                len(parsed.paragraphs), count=format_decimal(len(parsed.paragraphs))), "success")
@@ -153,7 +154,8 @@ def import_text():
             form.text.data = text  # the confirmation resends exactly what was parsed
             if not form.participants.data and parsed.organisations_text:
                 form.participants.data = _mentioned(parsed.organisations_text)
-    return render_template("statements/import.html", form=form, parsed=parsed), form_status(form)
+    return render_template("statements/import.html", form=form, parsed=parsed,
+                           language_name=lambda tag: display_name(tag, viewer_language())), form_status(form)
 
 
 def _mentioned(signatories: str) -> list[int]:

@@ -87,8 +87,8 @@ def test_german_journey_from_invitation_to_publication(world, browser, base_url,
         admin.get_by_label(T("Short name")).fill("BFD")
         admin.get_by_label(T("Country")).fill("Österreich")
         admin.get_by_role("button", name=T("Create organisation")).click()
-        expect(admin.get_by_text(T("%(organisation)s is created. Now add its members.", organisation="Bund der Flussdörfer"))
-               ).to_be_visible()
+        created = T("%(organisation)s is created. Now add its members.", organisation="Bund der Flussdörfer")
+        expect(admin.get_by_text(created)).to_be_visible()
         form = admin.locator("form", has=admin.get_by_role("button", name=T("Send the invitation")))
         lena = Person("Lena Gruber", "lena@flussdoerfer.example")
         form.get_by_label(T("E-mail")).fill(lena.email)
@@ -130,8 +130,9 @@ def test_german_journey_from_invitation_to_publication(world, browser, base_url,
         coordinator.get_by_role("link", name=T("Open for amendments…")).click()
         coordinator.get_by_role("radio", name=re.compile("^" + re.escape(T("Coordinator decides")))).check()
         coordinator.get_by_role("button", name=T("Open for amendments")).click()
-        expect(coordinator.get_by_text(T("The statement is open for amendments. From now on its text changes only through "
-                                                "accepted amendments."))).to_be_visible()
+        opened = T("The statement is open for amendments. From now on its text changes only through accepted "
+                   "amendments.")
+        expect(coordinator.get_by_text(opened)).to_be_visible()
 
         # --- the newcomer amends; the coordinator accepts ---------------------------------------------------
         open_statement(newcomer)
@@ -156,7 +157,8 @@ def test_german_journey_from_invitation_to_publication(world, browser, base_url,
         flows.accept_next_dialog(coordinator)
         coordinator.get_by_role("button", name=re.compile(r"^" + re.escape(T("Freeze version %(number)s", number=0))
                                                           .replace("0", r"\d+") + "$")).click()
-        expect(coordinator.get_by_text(T("The text is frozen. Signatories can now sign exactly this version."))).to_be_visible()
+        frozen = T("The text is frozen. Signatories can now sign exactly this version.")
+        expect(coordinator.get_by_text(frozen)).to_be_visible()
         for page, person, function in ((coordinator, ada, "Koordinatorin"), (newcomer, lena, "Vorsitzende")):
             open_statement(page)
             page.get_by_role("link", name=T("Read and sign")).click()
