@@ -11,15 +11,29 @@
     }
   } catch (e) { /* no Intl: times stay in UTC */ }
 
-  // Deadlines: show the time in the reader's own time zone, with a countdown.
+  // The words this file writes, in the page's language (base.html puts them on <body>; English without).
+  var words = document.body ? document.body.dataset : {};
+  function word(key, english) { return words[key] || english; }
+  var language = document.documentElement.lang || "en";
+
+  // Deadlines: show the time in the reader's own time zone, with a countdown ("in 3 days, 2 hours",
+  // "in 3 Tagen, 2 Stunden"), in the page's language.
   function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+  function span(n, unit) {  // "in 3 days" (relative), then "2 hours" (a duration)
+    try { return new Intl.RelativeTimeFormat(language, {numeric: "always"}).format(n, unit); }
+    catch (e) { return "in " + plural(n, unit); }
+  }
+  function amount(n, unit) {
+    try { return new Intl.NumberFormat(language, {style: "unit", unit: unit, unitDisplay: "long"}).format(n); }
+    catch (e) { return plural(n, unit); }
+  }
   function remaining(ms) {
-    if (ms <= 0) return "passed";
+    if (ms <= 0) return word("wPassed", "passed");
     var minutes = Math.floor(ms / 60000), days = Math.floor(minutes / 1440);
     var hours = Math.floor((minutes % 1440) / 60), mins = minutes % 60;
-    if (days > 0) return "in " + plural(days, "day") + ", " + plural(hours, "hour");
-    if (hours > 0) return "in " + plural(hours, "hour") + ", " + plural(mins, "minute");
-    return "in " + plural(Math.max(mins, 1), "minute");
+    if (days > 0) return span(days, "day") + ", " + amount(hours, "hour");
+    if (hours > 0) return span(hours, "hour") + ", " + amount(mins, "minute");
+    return span(Math.max(mins, 1), "minute");
   }
   // The server writes the time in the reader's zone ("8 Dec 2026, 21:41 Europe/Lisbon"); this adds how long is left.
   function updateCountdowns() {
@@ -44,13 +58,14 @@
     var button = document.createElement("button");
     button.type = "button";
     button.className = "small copy";
-    button.textContent = "Copy";
-    button.setAttribute("aria-label", "Copy " + (el.getAttribute("data-copy-label") || "the hash"));
+    button.textContent = word("wCopy", "Copy");
+    button.setAttribute("aria-label", word("wCopyOf", "Copy %s").replace("%s",
+      el.getAttribute("data-copy-label") || word("wTheHash", "the hash")));
     button.addEventListener("click", function () {
       var text = el.tagName === "INPUT" ? el.value : el.textContent;
       navigator.clipboard.writeText(text.trim()).then(function () {
-        button.textContent = "Copied";
-        setTimeout(function () { button.textContent = "Copy"; }, 2000);
+        button.textContent = word("wCopied", "Copied");
+        setTimeout(function () { button.textContent = word("wCopy", "Copy"); }, 2000);
       });
     });
     el.insertAdjacentElement("afterend", button);
@@ -101,12 +116,14 @@
     var section = document.createElement("section");
     section.className = "preview live-preview";
     section.setAttribute("aria-live", "polite");
-    section.innerHTML = "<h2 class=\"h3\">Live comparison with the current text</h2><div class=\"diff\"></div>";
+    section.innerHTML = "<h2 class=\"h3\"></h2><div class=\"diff\"></div>";
+    section.querySelector("h2").textContent = word("wLive", "Live comparison with the current text");
     field.closest(".field").insertAdjacentElement("afterend", section);
     var out = section.querySelector(".diff"), baseTokens = tokens(base.textContent.trim()), timer = null;
     function update() {
       var ops = wordDiff(baseTokens, tokens(field.value.replace(/\r\n/g, "\n").trim()));
-      if (ops) renderDiff(out, ops); else out.textContent = "Too long to compare here; use “Preview the change”.";
+      if (ops) renderDiff(out, ops);
+      else out.textContent = word("wTooLong", "Too long to compare here; use “Preview the change”.");
     }
     field.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(update, 150); });
     update();
@@ -123,7 +140,8 @@
     toggle.setAttribute("aria-expanded", "false");
     toggle.setAttribute("aria-controls", list.id);
     var unread = list.querySelector(".count");
-    toggle.textContent = "Menu" + (unread ? " (" + unread.textContent + " unread)" : "");
+    toggle.textContent = word("wMenu", "Menu") +
+      (unread ? " (" + word("wUnread", "%s unread").replace("%s", unread.textContent) + ")" : "");
     toggle.addEventListener("click", function () {
       var open = nav.classList.toggle("open");
       toggle.setAttribute("aria-expanded", open ? "true" : "false");

@@ -180,6 +180,11 @@ def test_german_journey_from_invitation_to_publication(world, browser, base_url,
         expect(coordinator.locator("html")).to_have_attribute("lang", "de")
         a11y.check(coordinator)
 
+        # --- on a phone, the menu button concord.js adds speaks German too -----------------------------------
+        newcomer.set_viewport_size({"width": 390, "height": 844})
+        newcomer.goto("/")
+        expect(newcomer.get_by_role("button", name=re.compile("^" + T("Menu")))).to_be_visible()
+
         # --- a reader with a German browser: the public page speaks German, the text is as signed -------------
         reader = b.new_page(**GERMAN)
         reader.goto(coordinator.url)
