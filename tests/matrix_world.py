@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -232,3 +233,15 @@ def fingerprint() -> str:
         digest.update(f"{query}:{len(rows)}:{rows!r}".encode())
     db.session.rollback()
     return digest.hexdigest()
+
+
+@contextmanager
+def built(app):
+    """A world on ``app``'s database for a whole test module, emptied at the end."""
+    from tests.conftest import IsolatedClient, _empty_tables
+
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield World(app).build()
+        _empty_tables()
+    app.extensions.pop("concord_setup_done", None)

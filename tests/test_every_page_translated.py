@@ -12,7 +12,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from app import i18n
-from tests.matrix_world import World
+from tests.matrix_world import World, built
 from tests.test_permission_matrix import OK, TABLE, url_values
 
 SHIPPED = [tag for tag in i18n.LANGUAGES if tag != i18n.DEFAULT]
@@ -86,13 +86,8 @@ def _english_of(tag: str) -> tuple[set[str], set[str]]:
 
 @pytest.fixture(scope="module")
 def world(_app):
-    from tests.conftest import IsolatedClient, _empty_tables
-
-    _app.test_client_class = IsolatedClient
-    with _app.app_context():
-        yield World(_app).build()
-        _empty_tables()
-    _app.extensions.pop("concord_setup_done", None)
+    with built(_app) as made:
+        yield made
 
 
 def _pages(world: World):

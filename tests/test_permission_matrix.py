@@ -20,8 +20,7 @@ from dataclasses import dataclass
 import pytest
 
 from app.extensions import db
-from tests.conftest import _empty_tables
-from tests.matrix_world import ACTORS, PHASES, World, fingerprint
+from tests.matrix_world import ACTORS, PHASES, World, built, fingerprint
 
 OK, REDIRECT, REFUSED, DENIED, UNAUTH, LOGIN, BOUNCED = (
     "ok", "redirect", "refused", "denied", "unauth", "login", "bounced")
@@ -443,13 +442,8 @@ def ask(world: World, method: str, rule: str, entry: Entry, actor: str, scene):
 @pytest.fixture(scope="module")
 def world(_app):
     """One world per database for the whole module; emptied at the end."""
-    from tests.conftest import IsolatedClient
-
-    _app.test_client_class = IsolatedClient
-    with _app.app_context():
-        yield World(_app).build()
-        _empty_tables()
-    _app.extensions.pop("concord_setup_done", None)
+    with built(_app) as made:
+        yield made
 
 
 def test_every_route_has_an_entry(world):

@@ -25,16 +25,10 @@ from app.publishing.text import format_date
 from app.translating import languages
 from app.translating.languages import own_name
 from app.web.public_forms import VerifyForm
+from app.web.published_files import MIMETYPES
 
 bp = Blueprint("public", __name__)
 
-MIMETYPES = {
-    "txt": "text/plain; charset=utf-8",
-    "md": "text/markdown; charset=utf-8",
-    "json": "application/json; charset=utf-8",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "pdf": "application/pdf",
-}
 
 
 def _files() -> FileStore:
