@@ -143,3 +143,16 @@ def test_a_word_said_of_different_things_reads_as_each_needs():
     assert i18n.in_language(words.amendment_status("withdrawn"), "fr") == "retiré"
     assert i18n.in_language(words.amendment_status("not_decided"), "de") == "nicht entschieden"
     assert str(i18n.pgettext("nothing known", "open")) == "open"  # no such context: the English
+
+
+@pytest.mark.parametrize("note,tag,shown", [
+    ("Amendment #7 (Port Union (PU)): modified ¶ 3", "de", "Änderungsantrag #7 (Port Union (PU)): ¶ 3 geändert"),
+    ("Amendment #8 (GVA): new title", "fr", "Amendement #8 (GVA) : nouveau titre"),
+    ("3 amendments accepted together: #4, #5, #9", "es", "3 enmiendas aceptadas juntas: #4, #5, #9"),
+    ("Edited ¶ 2", "de", "¶ 2 bearbeitet"),
+    ("A note somebody wrote", "de", "A note somebody wrote"),
+])
+def test_version_notes_the_rules_wrote_read_in_the_readers_language(note, tag, shown):
+    from app.drafting.operations import shown_note
+
+    assert i18n.in_language(shown_note(note), tag) == shown

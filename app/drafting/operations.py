@@ -467,6 +467,20 @@ _NOTES = (
      lambda m: _("Moved ¶ %(number)s up to ¶ %(to)s", number=m[1], to=m[2])),
     (re.compile(r"Moved ¶ (\d+) down to ¶ (\d+)\Z"),
      lambda m: _("Moved ¶ %(number)s down to ¶ %(to)s", number=m[1], to=m[2])),
+    # Written by amending.accept and accept_many (app/amending/operations.py).
+    (re.compile(r"Amendment #(\d+) \((.*)\): modified ¶ (\d+)\Z", re.S),
+     lambda m: _("Amendment #%(id)s (%(organisation)s): modified ¶ %(number)s", id=m[1], organisation=m[2],
+                 number=m[3])),
+    (re.compile(r"Amendment #(\d+) \((.*)\): inserted ¶ (\d+)\Z", re.S),
+     lambda m: _("Amendment #%(id)s (%(organisation)s): inserted ¶ %(number)s", id=m[1], organisation=m[2],
+                 number=m[3])),
+    (re.compile(r"Amendment #(\d+) \((.*)\): deleted ¶ (\d+)\Z", re.S),
+     lambda m: _("Amendment #%(id)s (%(organisation)s): deleted ¶ %(number)s", id=m[1], organisation=m[2],
+                 number=m[3])),
+    (re.compile(r"Amendment #(\d+) \((.*)\): new title\Z", re.S),
+     lambda m: _("Amendment #%(id)s (%(organisation)s): new title", id=m[1], organisation=m[2])),
+    (re.compile(r"(\d+) amendments accepted together: ((?:#\d+, )*#\d+)\Z"),
+     lambda m: _("%(count)s amendments accepted together: %(ids)s", count=m[1], ids=m[2])),
 )
 
 
