@@ -231,7 +231,7 @@ def problem_message(problem: str) -> Message | str:
     for pattern, msgid in _PROBLEM_PATTERNS:
         found = pattern.match(problem)
         if found:
-            return Message(msgid, **found.groupdict())
+            return Message(msgid, params=found.groupdict())
     return problem
 
 
