@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,34 @@ def _english_plural(singular: str, plural: str, n: int) -> str:
 
 _translate: Callable[[str], str] = _english
 _translate_plural: Callable[[str, str, int], str] = _english_plural
+_language: Callable[[], str] = lambda: DEFAULT  # noqa: E731
 
 
-def set_translator(translate: Callable[[str], str], translate_plural: Callable[[str, str, int], str]) -> None:
-    """Install how messages become text (the web layer: the request's language)."""
-    global _translate, _translate_plural
+def set_translator(translate: Callable[[str], str], translate_plural: Callable[[str, str, int], str],
+                   language: Callable[[], str] | None = None) -> None:
+    """Install how messages become text (the web layer: the request's language, and its tag for dates)."""
+    global _translate, _translate_plural, _language
     _translate, _translate_plural = translate, translate_plural
+    if language is not None:
+        _language = language
+
+
+class Moment:
+    """A moment as a message parameter: written when shown, in the language of the message ("8 Dec 2026,
+    21:41 UTC", "8. Dez. 2026, 21:41 UTC"), in UTC with the zone named."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: datetime):
+        self.value = value
+
+    def render(self, language: str) -> str:
+        from app import dates
+
+        return dates.format_datetime(self.value, locale=language.replace("-", "_"))
+
+    def __str__(self) -> str:
+        return self.render(_language())
 
 
 class Message:
@@ -56,7 +79,8 @@ class Message:
                  params: dict[str, Any] | None = None, context: str | None = None):
         self.msgid, self.plural, self.n, self.params, self.context = msgid, plural, n, params or {}, context
 
-    def render(self, translate: Callable[[str], str], translate_plural: Callable[[str, str, int], str]) -> str:
+    def render(self, translate: Callable[[str], str], translate_plural: Callable[[str, str, int], str],
+               language: str | None = None) -> str:
         if self.plural is not None:
             text = translate_plural(self.msgid, self.plural, self.n)
         elif self.context is not None:  # gettext's key for a message in a context: "context\x04msgid"
@@ -65,7 +89,9 @@ class Message:
             text = self.msgid if text == key else text
         else:
             text = translate(self.msgid)
-        params = {k: v.render(translate, translate_plural) if isinstance(v, Message) else v
+        language = language or _language()
+        params = {k: v.render(translate, translate_plural, language) if isinstance(v, Message)
+                  else v.render(language) if isinstance(v, Moment) else v
                   for k, v in self.params.items()}
         if self.plural is not None:
             params.setdefault("num", self.n)
@@ -141,4 +167,4 @@ def in_language(message: Message | str, tag: str | None) -> str:
     if not isinstance(message, Message):
         return message
     t = translations_for(tag)
-    return message.render(t.gettext, t.ngettext)
+    return message.render(t.gettext, t.ngettext, tag or DEFAULT)

@@ -156,3 +156,17 @@ def test_version_notes_the_rules_wrote_read_in_the_readers_language(note, tag, s
     from app.drafting.operations import shown_note
 
     assert i18n.in_language(shown_note(note), tag) == shown
+
+
+def test_a_moment_in_a_message_is_written_in_the_language_it_is_read_in():
+    from datetime import UTC, datetime
+
+    message = i18n._("Please sign by %(deadline)s.", deadline=i18n.Moment(datetime(2026, 12, 8, 21, 41, tzinfo=UTC)))
+    assert str(message) == "Please sign by 8 Dec 2026, 21:41 UTC."  # no translator: English
+    assert "8 Dez. 2026, 21:41 UTC" in i18n.in_language(message, "de")
+    assert "8 dic 2026" in i18n.in_language(message, "es")
+    from app.notifications import texts
+
+    kept = texts.pack("subject", message)  # a notification keeps the moment, not its English words
+    assert '"t": "2026-12-08T21:41:00+00:00"' in kept
+    assert texts.shown("(English)", kept, "b") == "Please sign by 8 Dec 2026, 21:41 UTC."

@@ -11,9 +11,10 @@ account (an invitation: the inviting person's). Plain functions; no Flask.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
-from app.i18n import LANGUAGES, Message, in_language
+from app.i18n import LANGUAGES, Message, Moment, in_language
 
 
 def english(text: str | Message) -> str:
@@ -29,12 +30,16 @@ def _dump(value: Any) -> Any:
         if value.context is not None:
             out["c"] = value.context
         return out
+    if isinstance(value, Moment):
+        return {"t": value.value.isoformat()}
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
 
 
 def _load(value: Any) -> Any:
+    if isinstance(value, dict) and "t" in value:
+        return Moment(datetime.fromisoformat(value["t"]))
     if isinstance(value, dict) and "m" in value:
         params = {k: _load(v) for k, v in (value.get("a") or {}).items()}
         return Message(value["m"], value.get("p"), value.get("n"), params=params, context=value.get("c"))

@@ -18,11 +18,10 @@ from sqlalchemy import select
 
 from app import audit
 from app.accounts.passwords import verify_password
-from app.dates import format_datetime
 from app.drafting.operations import current_version
 from app.errors import Conflict, InvalidInput, NotAllowed, WrongPhase
 from app.extensions import db
-from app.i18n import N_, _
+from app.i18n import N_, Moment, _
 from app.locking import lock_statement
 from app.models import (
     OPEN_STATUSES,
@@ -98,7 +97,7 @@ def freeze(
                  not_decided=[a.id for a in undecided], auto_publish=auto_publish, **details)
     frozen_at = dict(number=version.number, sha256=f"{version.sha256[:12]}…")
     body = (_("The text is frozen at version %(number)s (SHA-256 %(sha256)s). Read it and sign on behalf of "
-              "your organisation. Please sign by %(deadline)s.", deadline=format_datetime(signing_deadline),
+              "your organisation. Please sign by %(deadline)s.", deadline=Moment(signing_deadline),
               **frozen_at) if signing_deadline else
             _("The text is frozen at version %(number)s (SHA-256 %(sha256)s). Read it and sign on behalf of "
               "your organisation.", **frozen_at))

@@ -82,7 +82,8 @@ def init_app(app: Flask) -> None:
     # The catalogue's own gettext and ngettext: Message.render fills in the parameters itself (Flask-Babel's
     # ngettext would format the text with ``num`` alone, and fail on a message with other parameters).
     i18n.set_translator(lambda text: get_translations().ugettext(text),
-                        lambda singular, plural, n: get_translations().ungettext(singular, plural, n))
+                        lambda singular, plural, n: get_translations().ungettext(singular, plural, n),
+                        lambda: str(get_locale() or i18n.DEFAULT))
     app.jinja_env.globals["interface_languages"] = i18n.LANGUAGES
     app.jinja_env.globals["current_language"] = lambda: str(get_locale())
     app.jinja_env.filters["datetime"] = format_datetime
