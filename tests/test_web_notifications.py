@@ -64,7 +64,7 @@ def logged_in(app, user) -> Browser:
 def test_header_shows_the_unread_count(w, app):
     """The header counts my unread notifications, and shows none when there are none."""
     browser = logged_in(app, w.del_c)
-    assert "unread" not in browser.get("/").get_data(as_text=True)
+    assert "class=\"count\"" not in browser.get("/").get_data(as_text=True)
     propose(w, w.del_b, w.b, "The harbour must stay open to every single worker.")
     propose(w, w.del_b, w.b, "Ferries run every half hour between the islands.", paragraph_id=w.p2)
     page = browser.get("/").get_data(as_text=True)
