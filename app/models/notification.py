@@ -32,7 +32,24 @@ DELIVERY_MODES = ("immediate", "digest", "off")
 UNREAD_SHOWN = 99
 
 
-class Notification(db.Model):
+class ShownTexts:
+    """Subject and body in the reader's language: the messages kept in ``texts`` (JSON,
+    app/notifications/texts.py), else the English ``subject`` and ``body``."""
+
+    @property
+    def shown_subject(self) -> str:
+        from app.notifications.texts import shown
+
+        return shown(self.subject, self.texts, "s")
+
+    @property
+    def shown_body(self) -> str:
+        from app.notifications.texts import shown
+
+        return shown(self.body, self.texts, "b")
+
+
+class Notification(ShownTexts, db.Model):
     """What a person is told, in the app; e-mails are made from these."""
 
     __tablename__ = "notifications"
@@ -54,20 +71,8 @@ class Notification(db.Model):
     user: Mapped[User] = relationship()
     statement: Mapped[Statement | None] = relationship()
 
-    @property
-    def shown_subject(self) -> str:
-        from app.notifications.texts import shown
 
-        return shown(self.subject, self.texts, "s")
-
-    @property
-    def shown_body(self) -> str:
-        from app.notifications.texts import shown
-
-        return shown(self.body, self.texts, "b")
-
-
-class OutboxMessage(db.Model):
+class OutboxMessage(ShownTexts, db.Model):
     """An e-mail to send, written in the same transaction as the change that caused it.
 
     ``flask notifications send-due`` claims rows (pending -> sending) with a
@@ -102,18 +107,6 @@ class OutboxMessage(db.Model):
     notification: Mapped[Notification | None] = relationship()
     user: Mapped[User | None] = relationship()
     statement: Mapped[Statement | None] = relationship()
-
-    @property
-    def shown_subject(self) -> str:
-        from app.notifications.texts import shown
-
-        return shown(self.subject, self.texts, "s")
-
-    @property
-    def shown_body(self) -> str:
-        from app.notifications.texts import shown
-
-        return shown(self.body, self.texts, "b")
 
 
 class NotificationPreference(db.Model):
