@@ -46,14 +46,15 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
 
 def _release() -> str:
-    """A hash of the code and templates that render pages: part of every page's ETag, so that a
-    browser never keeps a page rendered by an older release."""
+    """A hash of the code, templates and compiled catalogues that render pages: part of every page's
+    ETag, so that a browser never keeps a page rendered by an older release (or older wording)."""
     import hashlib
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for folder, pattern in ((root / "app", "**/*.py"), (root / "templates", "**/*"), (root / "app" / "static", "*")):
+    for folder, pattern in ((root / "app", "**/*.py"), (root / "templates", "**/*"), (root / "app" / "static", "*"),
+                            (root / "app" / "translations", "*/LC_MESSAGES/*.mo")):
         for path in sorted(folder.glob(pattern)):
             if path.is_file():
                 digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())

@@ -170,3 +170,22 @@ def test_a_moment_in_a_message_is_written_in_the_language_it_is_read_in():
     kept = texts.pack("subject", message)  # a notification keeps the moment, not its English words
     assert '"t": "2026-12-08T21:41:00+00:00"' in kept
     assert texts.shown("(English)", kept, "b") == "Please sign by 8 Dec 2026, 21:41 UTC."
+
+
+def test_a_changed_catalogue_is_a_new_release_so_no_page_is_revalidated_with_old_words(tmp_path, monkeypatch):
+    """Pages' ETags carry the release: new wording in a catalogue must change it like new code does."""
+    import shutil
+
+    import app as package
+
+    root = tmp_path / "root"
+    for folder in ("app/static", "templates"):
+        (root / folder).mkdir(parents=True)
+    mo = root / "app" / "translations" / "de" / "LC_MESSAGES" / "messages.mo"
+    mo.parent.mkdir(parents=True)
+    shutil.copy(i18n.CATALOGUES / "de" / "LC_MESSAGES" / "messages.mo", mo)
+    (root / "app" / "__init__.py").write_text("")
+    monkeypatch.setattr(package, "__file__", str(root / "app" / "__init__.py"))
+    before = package._release()
+    mo.write_bytes(mo.read_bytes() + b"\0")
+    assert package._release() != before
