@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 THREADS ?= 8
+# Test processes (pytest-xdist), each test file in one of them; TEST_PROCESSES=0 runs them in this one.
+TEST_PROCESSES ?= 2
+PYTEST_PARALLEL = -n $(TEST_PROCESSES) --dist loadfile
 export FLASK_APP := wsgi
 
 .PHONY: run test test-slow test-browser screenshots demo lint audit-deps install install-dev translations
@@ -53,11 +56,11 @@ demo: $(VENV)/.runtime
 	$(BIN)/flask demo
 
 test: $(VENV)/.dev
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # The long race and fault scripts (tests marked `slow`); pytest's status 5 means none are marked yet.
 test-slow: $(VENV)/.dev
-	@status=0; $(BIN)/python -m pytest -m slow $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(BIN)/python -m pytest -m slow $(PYTEST_PARALLEL) $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "test-slow: no tests are marked slow."; status=0; fi; exit $$status
 
 # The browser tests alone (tests/browser: Playwright driving /usr/bin/chromium against gunicorn). They are

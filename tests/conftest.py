@@ -37,10 +37,24 @@ def _require_postgres() -> str:
     pytest.skip("PostgreSQL tests skipped: set TEST_DATABASE_URL to a PostgreSQL database to run them.")
 
 
+def _worker_database(url: str, worker: str) -> str:
+    """Under pytest-xdist each worker gets a database of its own beside the named one (created once)."""
+    from tests.live_server import pg_connect
+
+    base, _, name = url.rpartition("/")
+    own = f"{name}_{worker}"
+    with pg_connect(f"{base}/postgres", autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (own,)).fetchone():
+            admin.execute(f'CREATE DATABASE "{own}"')
+    return f"{base}/{own}"
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory) -> str:
     if request.param == "postgresql":
-        return _require_postgres()
+        url = _require_postgres()
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        return _worker_database(url, worker) if worker else url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'concord-test.db'}"
 
 
