@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, has_request_context, request
+from babel.support import NullTranslations
+from flask import Flask, g, has_request_context, request
 from flask_babel import get_locale, get_timezone, get_translations
 from flask_login import current_user
 
@@ -72,6 +73,25 @@ def format_date(value: date | datetime | None) -> str:
     return dates.format_date(value, locale=str(get_locale()))
 
 
+_NO_TRANSLATIONS = NullTranslations()
+
+
+def current_translations():
+    """The catalogue of the language in force: Flask-Babel's, looked up once per request and language.
+
+    A page asks for about fifty words; Flask-Babel finds the domain, the locale and the catalogue again
+    for each (about 14 µs each). Kept on ``g`` beside the locale it belongs to: inside ``force_locale``
+    (a mail in its recipient's language) the locale is another object, so its own catalogue is used.
+    """
+    if not g:
+        return _NO_TRANSLATIONS
+    locale = get_locale()
+    cached = g.get("_concord_translations")
+    if cached is None or cached[0] is not locale:
+        cached = g._concord_translations = (locale, get_translations())
+    return cached[1]
+
+
 def init_app(app: Flask) -> None:
     from app.extensions import babel
 
@@ -81,9 +101,16 @@ def init_app(app: Flask) -> None:
     # (the mail sender), of the locale forced around them.
     # The catalogue's own gettext and ngettext: Message.render fills in the parameters itself (Flask-Babel's
     # ngettext would format the text with ``num`` alone, and fail on a message with other parameters).
-    i18n.set_translator(lambda text: get_translations().ugettext(text),
-                        lambda singular, plural, n: get_translations().ungettext(singular, plural, n),
+    i18n.set_translator(lambda text: current_translations().ugettext(text),
+                        lambda singular, plural, n: current_translations().ungettext(singular, plural, n),
                         lambda: str(get_locale() or i18n.DEFAULT))
+    # The templates' words, the same way (Flask-Babel installed its own callables above).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: current_translations().ugettext(s),
+        ngettext=lambda s, p, n: current_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: current_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: current_translations().unpgettext(c, s, p, n),
+        newstyle=True)
     app.jinja_env.globals["interface_languages"] = i18n.LANGUAGES
     app.jinja_env.globals["current_language"] = lambda: str(get_locale())
     app.jinja_env.filters["datetime"] = format_datetime
