@@ -100,7 +100,34 @@ def statement_page(ctx: Context) -> dict:
     slot = ctx.viewer_slot(VIEWER_ORG, path)
     result = cold_blocks([slot] * 6, blocks=30)
     size = len(get_ok(ctx.client(VIEWER_ORG), path))
-    return {"path": path, "kb": size / 1024, "queries": count_cold(ctx, slot), "warm": warm(slot), **_cold(result)}
+    return {"path": path, "kb": size / 1024, "queries": count_cold(ctx, slot), "warm": warm(slot),
+            "one_paragraph": one_paragraph_floor(ctx), **_cold(result)}
+
+
+def one_paragraph_floor(ctx: Context) -> dict:
+    """For comparison only (an info row): the page of a statement with the same title and participants but
+    one paragraph and no amendments, viewed by the same delegate, against the same reference (the bare
+    render of all the paragraphs), alternated: what the page costs before it shows any paragraph."""
+    from app.amending import operations as amending
+    from app.drafting import operations as drafting
+    from app.extensions import db
+    from app.models import Statement, User
+
+    with ctx.app.app_context():
+        statement = db.session.get(Statement, ctx.g.statement_id)
+        coordinator = db.session.get(User, ctx.g.coordinator_id)
+        organisations = list(statement.participant_organisations)
+        small = drafting.create_statement(coordinator, title=ctx.title, coordinator_organisation=organisations[0],
+                                          participants=organisations, paragraphs=ctx.texts[:1], now=now())
+        db.session.commit()
+        amending.open_for_amendments(small, coordinator, rule="consensus", deadline=None, now=now())
+        db.session.commit()
+        path = f"/statements/{small.id}"
+        db.session.remove()
+    client = ctx.client(VIEWER_ORG)
+    result = cold_blocks([Slot(view=lambda: get_ok(client, path), reference=ctx.bare, change=lambda: None)] * 6,
+                         blocks=10)
+    return {"path": path, "ms": result.ms, "reference_ms": result.reference_ms, "ratio": result.ratio}
 
 
 def ten_viewers(ctx: Context) -> dict:

@@ -262,6 +262,14 @@ def under_load(name, url, instance, app, g, load_rows, r, args) -> None:
             for what, suffix in (("published", ""), ("published_txt", ".txt")):
                 r["rows"][what] = around(lambda s=suffix: loadgen.load(app_url(f"/p/{g.slug}{s}"), seconds).__dict__)
                 log(f"    /p/<slug>{suffix}: {r['rows'][what]['rps']:.0f} req/s")
+            # The floor of each (info): hello's bare app sending as many bytes, from memory and by sendfile.
+            for what, suffix in (("published", ""), ("published_txt", ".txt")):
+                size = len(loadgen.http_get(app_url(f"/p/{g.slug}{suffix}"))[2])
+                for how in ("bytes", "file"):
+                    key = f"floor_{what}_{how}"
+                    r["rows"][key] = {"size": size, **around(
+                        lambda p=f"/{how}/{size}": loadgen.load(hello.url(p), seconds).__dict__)}
+                    log(f"    bare Flask, {size:,} bytes ({how}): {r['rows'][key]['rps']:.0f} req/s")
         rss = [m for server in servers for m in server.worker_rss_mb()]
         r["rows"]["rss"] = {"max_mb": max(rss) if rss else None, "all_mb": rss, "after": load_rows}
         log(f"    worker RSS after the load: {', '.join(f'{m:.0f} MB' for m in rss)}")
@@ -461,6 +469,18 @@ def table_rows(r: dict) -> list[tuple]:
             w = rows[key]["warm"]
             out.append((f"(info) {label}, warm: the same view again, no change in between", f"{w['ms']:.1f} ms",
                         f"{w['reference_ms']:.2f} ms (its reference, alternated)", f"{w['ratio']:.2f}x", "—", ""))
+    if "statement" in rows and "one_paragraph" in rows["statement"]:
+        f = rows["statement"]["one_paragraph"]
+        out.append(("(info) statement page of 1 paragraph, same title and participants, same delegate",
+                    f"{f['ms']:.1f} ms", f"{f['reference_ms']:.2f} ms (the bare render of all paragraphs, alternated)",
+                    f"{f['ratio']:.2f}x", "—", ""))
+    for key, label in (("published", "published page"), ("published_txt", "published .txt")):
+        for how, way in (("bytes", "from memory"), ("file", "by sendfile")):
+            x = rows.get(f"floor_{key}_{how}")
+            if x:
+                out.append((f"(info) floor of the {label}: a bare Flask route sending its {x['size']:,} bytes {way}",
+                            f"{x['rps']:.0f} req/s", f"{x['hello_rps']:.0f} req/s (hello, before and after)",
+                            f"{x['rps'] / x['hello_rps']:.2f}x", "—", ""))
     if "amendment" in rows and "flask_floor" in rows["amendment"]:
         f = rows["amendment"]["flask_floor"]
         out.append(("(info) a bare Flask request (bench/hello.py, test client)", f"{f['ms']:.2f} ms",

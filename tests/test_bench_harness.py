@@ -106,3 +106,18 @@ def test_alternated_blocks_take_the_median_of_the_block_ratios(monkeypatch):
     assert result.ratio == 4.0
     assert result.reference_ms == 1000.0
     assert result.views == 6
+
+
+def test_the_floor_routes_send_exactly_the_bytes_asked_for():
+    """The published rows' floors (bench/hello.py) answer as many bytes as the file they stand for, from memory
+    and from a file, and refuse a size past their limit rather than allocate it."""
+    from bench.hello import LARGEST
+    from bench.hello import app as hello
+
+    client = hello.test_client()
+    for how in ("bytes", "file"):
+        for size in (0, 1, 273_451):
+            response = client.get(f"/{how}/{size}")
+            assert response.status_code == 200 and len(response.get_data()) == size, (how, size)
+        assert client.get(f"/{how}/{LARGEST + 1}").status_code == 404
+    assert client.get("/hello").get_data() == b"hello"
