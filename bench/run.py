@@ -469,11 +469,12 @@ def table_rows(r: dict) -> list[tuple]:
             w = rows[key]["warm"]
             out.append((f"(info) {label}, warm: the same view again, no change in between", f"{w['ms']:.1f} ms",
                         f"{w['reference_ms']:.2f} ms (its reference, alternated)", f"{w['ratio']:.2f}x", "—", ""))
-    if "statement" in rows and "one_paragraph" in rows["statement"]:
-        f = rows["statement"]["one_paragraph"]
-        out.append(("(info) statement page of 1 paragraph, same title and participants, same delegate",
-                    f"{f['ms']:.1f} ms", f"{f['reference_ms']:.2f} ms (the bare render of all paragraphs, alternated)",
-                    f"{f['ratio']:.2f}x", "—", ""))
+    for key, label in (("statement", "statement page"), ("merged", "merged view")):
+        if key in rows and "one_paragraph" in rows[key]:
+            f = rows[key]["one_paragraph"]
+            out.append((f"(info) {label} of a 1-paragraph statement, same title and participants, same delegate",
+                        f"{f['ms']:.1f} ms", f"{f['reference_ms']:.2f} ms (the bare render of all paragraphs, "
+                        "alternated)", f"{f['ratio']:.2f}x", "—", ""))
     for key, label in (("published", "published page"), ("published_txt", "published .txt")):
         for how, way in (("bytes", "from memory"), ("file", "by sendfile")):
             x = rows.get(f"floor_{key}_{how}")
