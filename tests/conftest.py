@@ -39,14 +39,16 @@ def _require_postgres() -> str:
 
 def _worker_database(url: str, worker: str) -> str:
     """Under pytest-xdist each worker gets a database of its own beside the named one (created once)."""
-    from tests.live_server import pg_connect
+    import psycopg
+    from sqlalchemy.engine import make_url
 
-    base, _, name = url.rpartition("/")
-    own = f"{name}_{worker}"
-    with pg_connect(f"{base}/postgres", autocommit=True) as admin:
+    named = make_url(url)
+    own = f"{named.database}_{worker}"
+    server = named.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(server, autocommit=True) as admin:
         if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (own,)).fetchone():
             admin.execute(f'CREATE DATABASE "{own}"')
-    return f"{base}/{own}"
+    return named.set(database=own).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
