@@ -200,6 +200,27 @@ def _bulk_people(spec: Spec, words: Words, tag: str, now: datetime):
     return org_ids, {o.id: o.slug for o in orgs}, delegates, emails
 
 
+VIEWERS = 10  # organisations 1-10 view the pages in the rows (bench/rows.py): each needs an open amendment of its own
+
+
+def _keeping_one_per_viewer(decided: list[int], open_ids: list[int], delegates: dict[int, int],
+                            org_ids: list[int]) -> list[int]:
+    """``decided`` without, for each viewing organisation whose open amendments it would all close, the
+    first of them: a cold view follows a change on one of the viewer's own open amendments. (With the
+    full spec every viewer keeps some anyway and nothing is taken out; the smoke spec needs it.)"""
+    from app.extensions import db
+    from app.models import Amendment
+
+    proposers = dict(db.session.execute(
+        select(Amendment.id, Amendment.proposer_id).where(Amendment.id.in_(open_ids))).all())
+    closing = set(decided)
+    for org_id in org_ids[:VIEWERS]:
+        own = [i for i in open_ids if proposers[i] == delegates[org_id]]
+        if own and all(i in closing for i in own):
+            closing.discard(own[0])
+    return [i for i in decided if i in closing]
+
+
 def generate(spec: Spec, *, log=print) -> Generated:
     from app.amending import operations as amending
     from app.drafting import operations as drafting
@@ -285,7 +306,8 @@ def generate(spec: Spec, *, log=print) -> Generated:
     rng.shuffle(open_ids)
     n_reject = int(len(open_ids) * spec.reject_share)
     n_withdraw = int(len(open_ids) * spec.withdraw_share)
-    for i, amendment_id in enumerate(open_ids[: n_reject + n_withdraw]):
+    decided = _keeping_one_per_viewer(open_ids[: n_reject + n_withdraw], open_ids, delegates, org_ids)
+    for i, amendment_id in enumerate(decided):
         amendment = db.session.get(Amendment, amendment_id)
         if i < n_reject:
             amending.reject(amendment, coordinator, reason="Not in line with the agreed scope.", now=clock.tick())
