@@ -6,6 +6,7 @@ can do to send ``size`` bytes, from memory (``/bytes/<size>``) and from a file b
 much of a published file's ratio is the bytes themselves.
 """
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -37,5 +38,8 @@ def file(size: int):
         abort(404)
     path = Path(tempfile.gettempdir()) / f"concord-bench-floor-{size}.txt"
     if not path.exists() or path.stat().st_size != size:
-        path.write_bytes(b"x" * size)
+        # Written aside, then renamed: the other worker may be sending the file at that moment.
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as part:
+            part.write(b"x" * size)
+        os.replace(part.name, path)
     return send_file(path, mimetype="text/plain", conditional=False, etag=False)
